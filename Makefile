@@ -1,0 +1,20 @@
+# The two commands of README.md. Both set up everything they need (scripts/setup is idempotent).
+CARGO ?= cargo
+
+.PHONY: setup run test lint
+setup:
+	./scripts/setup
+
+# The main job on the embedded default dataset (Fashion-MNIST).
+run: setup
+	$(CARGO) run --release --quiet -p aca-cli --bin aca -- genotype show darts_v2
+
+# The whole test suite, plus aca-space built and tested without libtorch.
+test: setup
+	$(CARGO) test --workspace
+	$(CARGO) test -p aca-space --no-default-features
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p aca-space --no-default-features --all-targets -- -D warnings

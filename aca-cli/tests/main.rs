@@ -1,0 +1,3 @@
+//! Integration tests of the `aca` binary.
+#![allow(clippy::unwrap_used)]
+mod genotype;

@@ -1,0 +1,368 @@
+//! Deriving a discrete genotype from architecture parameters, exactly as DARTS and PC-DARTS do.
+
+use std::path::Path;
+
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SpaceError};
+use crate::genotype::{CellType, Concat, GenePair, Genotype};
+use crate::ops::{OpSet, Primitive};
+use crate::topology::{node_offset, EDGES, INPUTS, NODES};
+
+/// The architecture parameters of a search: alpha logits per cell type (14 edges x ops), and
+/// for PC-DARTS the edge-normalisation logits (betas, 14 per cell type).
+///
+/// JSON form: `{"normal": [[..], ..], "reduce": [[..], ..]}` with optional `betas_normal`,
+/// `betas_reduce`; `alphas_normal`/`alphas_reduce` (DARTS's attribute names) are read too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchParams {
+    /// Normal-cell alphas, one row per edge.
+    #[serde(alias = "alphas_normal", with = "matrix")]
+    pub normal: Array2<f32>,
+    /// Reduction-cell alphas, one row per edge.
+    #[serde(alias = "alphas_reduce", with = "matrix")]
+    pub reduce: Array2<f32>,
+    /// PC-DARTS edge-normalisation logits of the normal cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub betas_normal: Option<Array1<f32>>,
+    /// PC-DARTS edge-normalisation logits of the reduction cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub betas_reduce: Option<Array1<f32>>,
+}
+
+impl ArchParams {
+    /// Reads the JSON form from a file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|e| SpaceError::InvalidAlphas {
+            reason: format!("{}: {e}", path.display()),
+        })
+    }
+
+    /// Alphas of one cell type.
+    pub fn alphas(&self, cell: CellType) -> &Array2<f32> {
+        match cell {
+            CellType::Normal => &self.normal,
+            CellType::Reduce => &self.reduce,
+        }
+    }
+
+    /// Betas of one cell type, if any.
+    pub fn betas(&self, cell: CellType) -> Option<&Array1<f32>> {
+        match cell {
+            CellType::Normal => self.betas_normal.as_ref(),
+            CellType::Reduce => self.betas_reduce.as_ref(),
+        }
+    }
+
+    /// Checks shapes against `ops` (14 x |ops|, 14 betas) and that every value is finite.
+    pub fn validate(&self, ops: &OpSet) -> Result<()> {
+        let invalid = |reason: String| SpaceError::InvalidAlphas { reason };
+        if self.betas_normal.is_some() != self.betas_reduce.is_some() {
+            return Err(invalid(
+                "give both betas_normal and betas_reduce, or neither".into(),
+            ));
+        }
+        for cell in CellType::BOTH {
+            let a = self.alphas(cell);
+            if a.dim() != (EDGES, ops.len()) {
+                return Err(invalid(format!(
+                    "{cell} alphas are {}x{}, expected {EDGES}x{} ({EDGES} edges x the {} ops of op set `{ops}`)",
+                    a.nrows(),
+                    a.ncols(),
+                    ops.len(),
+                    ops.len()
+                )));
+            }
+            if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+                return Err(invalid(format!(
+                    "{cell} alphas: edge {} op {} is {v}",
+                    i / ops.len(),
+                    i % ops.len()
+                )));
+            }
+            if let Some(b) = self.betas(cell) {
+                if b.len() != EDGES {
+                    return Err(invalid(format!(
+                        "betas_{cell} has {} values, expected {EDGES}",
+                        b.len()
+                    )));
+                }
+                if let Some(v) = b.iter().find(|v| !v.is_finite()) {
+                    return Err(invalid(format!("betas_{cell} holds {v}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The op weights DARTS derives from: softmax over each edge's alphas, times the edge's
+    /// normalised beta when betas are present (PC-DARTS).
+    pub fn weights(&self, cell: CellType) -> Array2<f32> {
+        let mut w = softmax_rows(self.alphas(cell).view());
+        if let Some(b) = self.betas(cell) {
+            let e = edge_weights(b);
+            for (mut row, scale) in w.axis_iter_mut(Axis(0)).zip(e.iter()) {
+                row *= *scale;
+            }
+        }
+        w
+    }
+
+    /// Derives the genotype with DARTS's rule (PC-DARTS's when betas are present).
+    pub fn derive(&self, ops: &OpSet) -> Result<Genotype> {
+        self.validate(ops)?;
+        Genotype::new(
+            derive_cell(self.weights(CellType::Normal).view(), ops),
+            Concat::intermediate(),
+            derive_cell(self.weights(CellType::Reduce).view(), ops),
+            Concat::intermediate(),
+        )
+    }
+}
+
+/// Softmax over each row, in f32 as DARTS computes it.
+pub fn softmax_rows(a: ArrayView2<f32>) -> Array2<f32> {
+    let mut out = a.to_owned();
+    for mut row in out.axis_iter_mut(Axis(0)) {
+        let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        row.mapv_inplace(|v| (v - max).exp());
+        let sum = row.sum();
+        row /= sum;
+    }
+    out
+}
+
+/// PC-DARTS edge normalisation: softmax of the betas over each node's incoming edges.
+pub fn edge_weights(betas: &Array1<f32>) -> Array1<f32> {
+    let mut out = Array1::zeros(betas.len());
+    for node in 0..NODES {
+        let range = node_offset(node)..node_offset(node) + INPUTS + node;
+        let group = betas.slice(s![range.clone()]).insert_axis(Axis(0));
+        out.slice_mut(s![range]).assign(&softmax_rows(group).row(0));
+    }
+    out
+}
+
+/// DARTS's `_parse`: for each node keep the 2 incoming edges whose strongest non-`none` op weight
+/// is largest (ties: the lower input first, as Python's stable sort), and on each the strongest
+/// non-`none` op (ties: the earlier op). `weights` is 14 x |ops|, already normalised.
+pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Vec<GenePair> {
+    let none = ops.index_of(Primitive::None);
+    let best_op = |edge: usize| -> (usize, f32) {
+        let mut best: Option<(usize, f32)> = None;
+        for (k, &w) in weights.row(edge).iter().enumerate() {
+            if Some(k) != none && best.is_none_or(|(_, b)| w > b) {
+                best = Some((k, w));
+            }
+        }
+        best.expect("an op set holds an op other than none")
+    };
+    let mut gene = Vec::with_capacity(2 * NODES);
+    for node in 0..NODES {
+        let start = node_offset(node);
+        let mut inputs: Vec<usize> = (0..INPUTS + node).collect();
+        // Stable sort by descending strength: equal strengths keep the lower input first.
+        inputs.sort_by(|&a, &b| {
+            best_op(start + b)
+                .1
+                .partial_cmp(&best_op(start + a).1)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        for &input in &inputs[..2] {
+            gene.push((ops.ops()[best_op(start + input).0], input));
+        }
+    }
+    gene
+}
+
+mod matrix {
+    use ndarray::Array2;
+    use serde::{de::Error, Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &Array2<f32>, s: S) -> Result<S::Ok, S::Error> {
+        let rows: Vec<Vec<f32>> = a.outer_iter().map(|r| r.to_vec()).collect();
+        rows.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Array2<f32>, D::Error> {
+        let rows = Vec::<Vec<f32>>::deserialize(d)?;
+        let cols = rows.first().map_or(0, Vec::len);
+        if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != cols) {
+            return Err(D::Error::custom(format!(
+                "row {i} has {} values but row 0 has {cols}",
+                r.len()
+            )));
+        }
+        let n = rows.len();
+        Array2::from_shape_vec((n, cols), rows.into_iter().flatten().collect())
+            .map_err(D::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Alphas where edge `e` has logit `v` on op `k` and 0 elsewhere.
+    fn alphas(ops: &OpSet, set: &[(usize, usize, f32)]) -> Array2<f32> {
+        let mut a = Array2::zeros((EDGES, ops.len()));
+        for &(e, k, v) in set {
+            a[[e, k]] = v;
+        }
+        a
+    }
+
+    #[test]
+    fn known_answer() {
+        let ops = OpSet::darts();
+        // node 0 (edges 0,1): sep3 on input 1 strongest, then max_pool on input 0.
+        // node 1 (edges 2,3,4): dil5 on input 2 and skip on input 0; input 1 weak.
+        // node 2 (edges 5..8): avg on input 3, sep5 on input 1.
+        // node 3 (edges 9..13): dil3 on input 4 and sep3 on input 0.
+        let a = alphas(
+            &ops,
+            &[
+                (1, 4, 3.0),
+                (0, 1, 2.0),
+                (4, 7, 3.0),
+                (2, 3, 2.0),
+                (3, 6, 0.5),
+                (8, 2, 3.0),
+                (6, 5, 2.5),
+                (13, 6, 3.0),
+                (9, 4, 2.0),
+            ],
+        );
+        let params = ArchParams {
+            normal: a.clone(),
+            reduce: a,
+            betas_normal: None,
+            betas_reduce: None,
+        };
+        let g = params.derive(&ops).unwrap();
+        use Primitive as P;
+        assert_eq!(
+            g.normal,
+            vec![
+                (P::SepConv3x3, 1),
+                (P::MaxPool3x3, 0),
+                (P::DilConv5x5, 2),
+                (P::SkipConnect, 0),
+                (P::AvgPool3x3, 3),
+                (P::SepConv5x5, 1),
+                (P::DilConv3x3, 4),
+                (P::SepConv3x3, 0),
+            ]
+        );
+        assert!(g.normal_concat.is_range());
+        assert_eq!(g.normal_concat.states(), &[2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn none_is_never_chosen() {
+        let ops = OpSet::aca();
+        // `none` dominates every edge; the choice must fall on the best other op.
+        let mut a = Array2::<f32>::zeros((EDGES, ops.len()));
+        a.column_mut(0).fill(10.0);
+        a[[0, 3]] = 1.0;
+        let g = ArchParams {
+            normal: a.clone(),
+            reduce: a,
+            betas_normal: None,
+            betas_reduce: None,
+        }
+        .derive(&ops)
+        .unwrap();
+        assert!(g.normal.iter().all(|(op, _)| *op != Primitive::None));
+        assert_eq!(g.normal[0], (Primitive::SepConv3x3, 0));
+    }
+
+    #[test]
+    fn ties_resolve_as_darts() {
+        let ops = OpSet::darts();
+        // All equal: every edge's best op is the first non-none op (max_pool_3x3) and the two
+        // lowest inputs are kept in order.
+        let a = Array2::<f32>::zeros((EDGES, ops.len()));
+        let g = ArchParams {
+            normal: a.clone(),
+            reduce: a,
+            betas_normal: None,
+            betas_reduce: None,
+        }
+        .derive(&ops)
+        .unwrap();
+        let expected: Vec<_> = (0..NODES)
+            .flat_map(|_| [(Primitive::MaxPool3x3, 0), (Primitive::MaxPool3x3, 1)])
+            .collect();
+        assert_eq!(g.normal, expected);
+    }
+
+    #[test]
+    fn pc_darts_edge_weights_change_the_choice() {
+        let ops = OpSet::darts();
+        // Node 0: edge 0 has the stronger op, but its beta makes edge 1 win the first slot.
+        let a = alphas(&ops, &[(0, 4, 2.0), (1, 5, 1.0)]);
+        let mut betas = Array1::<f32>::zeros(EDGES);
+        betas[1] = 3.0;
+        let plain = ArchParams {
+            normal: a.clone(),
+            reduce: a.clone(),
+            betas_normal: None,
+            betas_reduce: None,
+        };
+        assert_eq!(
+            plain.derive(&ops).unwrap().normal[0],
+            (Primitive::SepConv3x3, 0)
+        );
+        let pc = ArchParams {
+            betas_normal: Some(betas.clone()),
+            betas_reduce: Some(betas),
+            ..plain
+        };
+        let w = edge_weights(pc.betas_normal.as_ref().unwrap());
+        assert!((w.slice(s![0..2]).sum() - 1.0).abs() < 1e-6);
+        assert!((w.slice(s![9..14]).sum() - 1.0).abs() < 1e-6);
+        assert_eq!(
+            pc.derive(&ops).unwrap().normal[0],
+            (Primitive::SepConv5x5, 1)
+        );
+    }
+
+    #[test]
+    fn shape_and_value_errors() {
+        let ops = OpSet::aca();
+        let bad = ArchParams {
+            normal: Array2::zeros((14, 8)),
+            reduce: Array2::zeros((14, 7)),
+            betas_normal: None,
+            betas_reduce: None,
+        };
+        let err = bad.derive(&ops).unwrap_err().to_string();
+        assert!(
+            err.contains("normal alphas are 14x8, expected 14x7"),
+            "{err}"
+        );
+        let mut nan = Array2::zeros((14, 7));
+        nan[[3, 2]] = f32::NAN;
+        let bad = ArchParams {
+            normal: Array2::zeros((14, 7)),
+            reduce: nan,
+            betas_normal: None,
+            betas_reduce: None,
+        };
+        let err = bad.derive(&ops).unwrap_err().to_string();
+        assert!(err.contains("reduce alphas: edge 3 op 2 is NaN"), "{err}");
+        let ragged = r#"{"normal": [[1, 2], [1]], "reduce": []}"#;
+        let err = serde_json::from_str::<ArchParams>(ragged)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("row 1 has 1 values but row 0 has 2"), "{err}");
+    }
+}

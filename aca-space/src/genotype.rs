@@ -1,0 +1,340 @@
+//! Genotypes: the discrete cells a search derives, and their validation.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::{Result, SpaceError};
+use crate::ops::{OpSet, Primitive};
+use crate::topology::{INPUTS, NODES};
+
+/// Normal or reduction cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CellType {
+    /// Keeps the spatial size and channel count.
+    Normal,
+    /// Halves the spatial size, doubles the channels.
+    Reduce,
+}
+
+impl CellType {
+    /// Both cell types, normal first.
+    pub const BOTH: [CellType; 2] = [CellType::Normal, CellType::Reduce];
+
+    /// `normal` or `reduce`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellType::Normal => "normal",
+            CellType::Reduce => "reduce",
+        }
+    }
+}
+
+impl fmt::Display for CellType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The states a cell concatenates into its output.
+///
+/// Remembers whether it was written as `range(a, b)`, so that DARTS's text form prints back
+/// exactly; equality only compares the states.
+#[derive(Debug, Clone, Eq)]
+pub struct Concat {
+    states: Vec<usize>,
+    as_range: bool,
+}
+
+impl Concat {
+    /// A plain list, printed as `[2, 3, 4, 5]`.
+    pub fn list(states: Vec<usize>) -> Self {
+        Self {
+            states,
+            as_range: false,
+        }
+    }
+
+    /// `range(start, end)`, as DARTS's search code writes it.
+    pub fn range(start: usize, end: usize) -> Self {
+        Self {
+            states: (start..end).collect(),
+            as_range: true,
+        }
+    }
+
+    /// DARTS's default: the 4 intermediate nodes, written `range(2, 6)`.
+    pub fn intermediate() -> Self {
+        Self::range(INPUTS, INPUTS + NODES)
+    }
+
+    /// The concatenated states (0, 1 = inputs, 2.. = intermediate nodes).
+    pub fn states(&self) -> &[usize] {
+        &self.states
+    }
+
+    /// Whether the text form is `range(a, b)`.
+    pub fn is_range(&self) -> bool {
+        self.as_range
+    }
+}
+
+impl PartialEq for Concat {
+    fn eq(&self, other: &Self) -> bool {
+        self.states == other.states
+    }
+}
+
+impl Serialize for Concat {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.states.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Concat {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Vec::<usize>::deserialize(d).map(Concat::list)
+    }
+}
+
+/// One kept edge of a genotype: the op and the state it reads.
+pub type GenePair = (Primitive, usize);
+
+/// A discrete DARTS cell pair, as DARTS's `Genotype` namedtuple.
+///
+/// `normal[2*i]` and `normal[2*i + 1]` feed intermediate node `i` (state `i + 2`); a pair's
+/// number is the state it reads: 0 = cell k-2, 1 = cell k-1, 2..5 = intermediate nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Genotype {
+    /// Edges of the normal cell.
+    pub normal: Vec<GenePair>,
+    /// States concatenated into the normal cell's output.
+    pub normal_concat: Concat,
+    /// Edges of the reduction cell.
+    pub reduce: Vec<GenePair>,
+    /// States concatenated into the reduction cell's output.
+    pub reduce_concat: Concat,
+}
+
+/// The JSON object form.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenotypeObject {
+    normal: Vec<GenePair>,
+    normal_concat: Concat,
+    reduce: Vec<GenePair>,
+    reduce_concat: Concat,
+}
+
+impl<'de> Deserialize<'de> for Genotype {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Genotype::from_json_value(value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Genotype {
+    /// Builds and validates a genotype.
+    pub fn new(
+        normal: Vec<GenePair>,
+        normal_concat: Concat,
+        reduce: Vec<GenePair>,
+        reduce_concat: Concat,
+    ) -> Result<Self> {
+        let g = Self {
+            normal,
+            normal_concat,
+            reduce,
+            reduce_concat,
+        };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// The edges of one cell type.
+    pub fn cell(&self, cell: CellType) -> &[GenePair] {
+        match cell {
+            CellType::Normal => &self.normal,
+            CellType::Reduce => &self.reduce,
+        }
+    }
+
+    /// The concat list of one cell type.
+    pub fn concat(&self, cell: CellType) -> &Concat {
+        match cell {
+            CellType::Normal => &self.normal_concat,
+            CellType::Reduce => &self.reduce_concat,
+        }
+    }
+
+    /// Number of `skip_connect` edges in one cell type (the DARTS collapse indicator).
+    pub fn skip_count(&self, cell: CellType) -> usize {
+        self.cell(cell)
+            .iter()
+            .filter(|(op, _)| *op == Primitive::SkipConnect)
+            .count()
+    }
+
+    /// Checks the topology: 2 edges per intermediate node, each reading an earlier state, and
+    /// concat lists of distinct existing states.
+    pub fn validate(&self) -> Result<()> {
+        for cell in CellType::BOTH {
+            let invalid = |reason: String| SpaceError::InvalidGenotype {
+                cell: cell.name(),
+                reason,
+            };
+            let pairs = self.cell(cell);
+            if pairs.len() != 2 * NODES {
+                return Err(invalid(format!(
+                    "wrong number of edges: expected {} (2 for each of {NODES} nodes), found {}",
+                    2 * NODES,
+                    pairs.len()
+                )));
+            }
+            for (i, &(op, input)) in pairs.iter().enumerate() {
+                let state = i / 2 + INPUTS;
+                if input >= state {
+                    return Err(invalid(format!(
+                        "edge {i} ({op}) feeds node {state} but reads state {input}; node {state} can only read states 0..={}",
+                        state - 1
+                    )));
+                }
+            }
+            let states = self.concat(cell).states();
+            if states.is_empty() {
+                return Err(invalid("concat list is empty".into()));
+            }
+            for (i, &s) in states.iter().enumerate() {
+                if s >= INPUTS + NODES {
+                    return Err(invalid(format!(
+                        "concat lists state {s}, but a cell has states 0..={}",
+                        INPUTS + NODES - 1
+                    )));
+                }
+                if states[..i].contains(&s) {
+                    return Err(invalid(format!("concat lists state {s} twice")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every op of the genotype belongs to `ops` (e.g. no `skip_connect` for `aca`).
+    pub fn validate_for(&self, ops: &OpSet) -> Result<()> {
+        for cell in CellType::BOTH {
+            for (i, &(op, _)) in self.cell(cell).iter().enumerate() {
+                if !ops.contains(op) {
+                    return Err(SpaceError::InvalidGenotype {
+                        cell: cell.name(),
+                        reason: format!(
+                            "edge {i} (node {}) uses `{op}`, which op set `{ops}` does not hold",
+                            i / 2 + INPUTS
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON object form `{"normal": [["sep_conv_3x3", 0], ...], "normal_concat": [...], ...}`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a genotype always serialises")
+    }
+
+    /// Reads the JSON object form, or the positional array form that `json.dumps` gives for
+    /// DARTS's namedtuple (`[normal, normal_concat, reduce, reduce_concat]`), and validates it.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SpaceError::Parse {
+                format: "json",
+                reason: e.to_string(),
+            })?;
+        Self::from_json_value(value)
+    }
+
+    fn from_json_value(value: serde_json::Value) -> Result<Self> {
+        let parse = |reason: String| SpaceError::Parse {
+            format: "json",
+            reason,
+        };
+        let obj: GenotypeObject = match value {
+            serde_json::Value::Object(_) => {
+                serde_json::from_value(value).map_err(|e| parse(e.to_string()))?
+            }
+            serde_json::Value::Array(items) if items.len() == 4 => {
+                let (normal, normal_concat, reduce, reduce_concat) =
+                    serde_json::from_value(serde_json::Value::Array(items))
+                        .map_err(|e| parse(format!("positional form: {e}")))?;
+                GenotypeObject {
+                    normal,
+                    normal_concat,
+                    reduce,
+                    reduce_concat,
+                }
+            }
+            serde_json::Value::Array(items) => {
+                return Err(parse(format!(
+                    "positional form needs 4 items [normal, normal_concat, reduce, reduce_concat], found {}",
+                    items.len()
+                )))
+            }
+            _ => {
+                return Err(parse(
+                    "expected an object with keys normal, normal_concat, reduce, reduce_concat"
+                        .into(),
+                ))
+            }
+        };
+        Genotype::new(obj.normal, obj.normal_concat, obj.reduce, obj.reduce_concat)
+    }
+
+    /// Parses any of the three text forms, telling them apart by their first character:
+    /// `{`/`[` JSON, `G` (`Genotype(`) DARTS's form, otherwise the table.
+    pub fn from_text(text: &str) -> Result<Self> {
+        let trimmed = text.trim_start();
+        match trimmed.chars().next() {
+            Some('{') | Some('[') => Self::from_json(trimmed),
+            Some(_) if trimmed.starts_with("cell") => Self::from_table(trimmed),
+            Some(_) => Self::from_darts(trimmed),
+            None => Err(SpaceError::Parse {
+                format: "darts",
+                reason: "the text is empty".into(),
+            }),
+        }
+    }
+
+    /// Reads a genotype file in any of the three text forms.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| SpaceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_text(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::published;
+
+    #[test]
+    fn json_object_and_positional_forms() {
+        let g = published("darts_v2").unwrap();
+        let json = g.to_json();
+        assert!(json.contains("\"normal_concat\""));
+        assert_eq!(Genotype::from_json(&json).unwrap(), g);
+        let positional = r#"[[["sep_conv_3x3", 0], ["sep_conv_3x3", 1], ["sep_conv_3x3", 0], ["sep_conv_3x3", 1], ["sep_conv_3x3", 1], ["skip_connect", 0], ["skip_connect", 0], ["dil_conv_3x3", 2]], [2, 3, 4, 5], [["max_pool_3x3", 0], ["max_pool_3x3", 1], ["skip_connect", 2], ["max_pool_3x3", 1], ["max_pool_3x3", 0], ["skip_connect", 2], ["skip_connect", 2], ["max_pool_3x3", 1]], [2, 3, 4, 5]]"#;
+        assert_eq!(Genotype::from_json(positional).unwrap(), g);
+    }
+
+    #[test]
+    fn skip_counts() {
+        let g = published("darts_v2").unwrap();
+        assert_eq!(g.skip_count(CellType::Normal), 2);
+        assert_eq!(g.skip_count(CellType::Reduce), 3);
+    }
+}

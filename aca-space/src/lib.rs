@@ -1,0 +1,28 @@
+//! DARTS search spaces for `aca`.
+//!
+//! The pure part (always built, no libtorch): primitives and named operation sets ([`OpSet::darts`]
+//! and the skip-free [`OpSet::aca`]), the cell topology ([`topology`]), [`Genotype`] with its three
+//! text forms (JSON, DARTS's own, a table), the published genotypes ([`published`]) and the
+//! derivation rule ([`ArchParams::derive`]).
+//!
+//! ```
+//! use aca_space::{published, OpSet, CellType};
+//! let g = published("darts_v2").unwrap();
+//! assert_eq!(g.skip_count(CellType::Normal), 2);
+//! assert!(g.validate_for(&OpSet::aca()).is_err()); // DARTS_V2 uses skip_connect
+//! ```
+#![warn(missing_docs)]
+
+mod derive;
+mod error;
+mod genotype;
+mod ops;
+mod published;
+mod text;
+pub mod topology;
+
+pub use derive::{derive_cell, edge_weights, softmax_rows, ArchParams};
+pub use error::{Result, SpaceError};
+pub use genotype::{CellType, Concat, GenePair, Genotype};
+pub use ops::{OpSet, Primitive};
+pub use published::{published, PUBLISHED};

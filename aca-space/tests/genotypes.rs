@@ -1,0 +1,178 @@
+use aca_space::{published, CellType, Genotype, OpSet, Primitive, PUBLISHED};
+
+const DARTS_V2_TEXT: &str = "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])";
+
+#[test]
+fn darts_v2_prints_exactly_as_darts() {
+    assert_eq!(published("darts_v2").unwrap().to_darts(), DARTS_V2_TEXT);
+}
+
+#[test]
+fn published_genotypes_match_the_reference_facts() {
+    use Primitive::*;
+    let v2 = published("darts_v2").unwrap();
+    assert_eq!(
+        v2.normal,
+        [
+            (SepConv3x3, 0),
+            (SepConv3x3, 1),
+            (SepConv3x3, 0),
+            (SepConv3x3, 1),
+            (SepConv3x3, 1),
+            (SkipConnect, 0),
+            (SkipConnect, 0),
+            (DilConv3x3, 2)
+        ]
+    );
+    let v1 = published("darts_v1").unwrap();
+    assert_eq!(v1.reduce[7], (AvgPool3x3, 0));
+    assert_eq!(v1.skip_count(CellType::Normal), 3);
+    let pc = published("pc_darts").unwrap();
+    assert_eq!(pc.reduce[5], (SepConv3x3, 3));
+    assert!(pc.normal_concat.is_range());
+    assert!(published("darts_v3")
+        .unwrap_err()
+        .to_string()
+        .contains("darts_v1, darts_v2, pc_darts"));
+}
+
+#[test]
+fn pc_darts_range_text_parses_and_prints_back() {
+    let text = PUBLISHED[2].1;
+    assert!(text.contains("normal_concat=range(2, 6)"));
+    let g = Genotype::from_darts(text).unwrap();
+    assert_eq!(g.normal_concat.states(), &[2, 3, 4, 5]);
+    assert_eq!(g.to_darts(), text);
+}
+
+#[test]
+fn all_three_forms_round_trip_for_every_published_genotype() {
+    for (name, text) in PUBLISHED {
+        let g = published(name).unwrap();
+        assert_eq!(g.to_darts(), text, "{name}");
+        let from_json = Genotype::from_json(&g.to_json()).unwrap();
+        let from_table = Genotype::from_table(&g.to_table()).unwrap();
+        let from_darts = Genotype::from_darts(&g.to_darts()).unwrap();
+        for (form, other) in [
+            ("json", &from_json),
+            ("table", &from_table),
+            ("darts", &from_darts),
+        ] {
+            assert_eq!(&g, other, "{name} via {form}");
+        }
+        // Across forms, too: table -> json -> darts -> table.
+        let chain = Genotype::from_text(
+            &Genotype::from_text(&from_table.to_json())
+                .unwrap()
+                .to_darts(),
+        )
+        .unwrap();
+        assert_eq!(chain.to_table(), g.to_table(), "{name}");
+        // from_text tells the forms apart.
+        for s in [g.to_json(), g.to_darts(), g.to_table()] {
+            assert_eq!(Genotype::from_text(&s).unwrap(), g, "{name}");
+        }
+    }
+}
+
+#[test]
+fn darts_form_accepts_python_variants() {
+    let text = "genotypes.Genotype(\n  reduce_concat=range(2,6), normal=[(\"sep_conv_3x3\", 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('zero', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 2),],\n normal_concat=(2, 3, 4, 5), reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 2), ('max_pool_3x3', 2), ('max_pool_3x3', 1)])";
+    let g = Genotype::from_darts(text).unwrap();
+    assert_eq!(g.normal[5], (Primitive::None, 0));
+    assert!(g.reduce_concat.is_range());
+    assert!(!g.normal_concat.is_range());
+}
+
+fn err_of(text: &str) -> String {
+    Genotype::from_text(text).unwrap_err().to_string()
+}
+
+#[test]
+fn validation_errors_name_the_problem() {
+    let v2 = DARTS_V2_TEXT;
+    // Unknown op.
+    let e = err_of(&v2.replacen("dil_conv_3x3", "dil_conv_7x7", 1));
+    assert!(e.contains("unknown op `dil_conv_7x7`"), "{e}");
+    // Input index out of range for its node: edge 7 feeds node 5 and may read 0..=4.
+    let e = err_of(&v2.replacen("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)", 1));
+    assert!(
+        e.contains("normal cell: edge 7 (dil_conv_3x3) feeds node 5 but reads state 5"),
+        "{e}"
+    );
+    let e = err_of(&v2.replacen("('sep_conv_3x3', 1)", "('sep_conv_3x3', 2)", 1));
+    assert!(
+        e.contains("edge 1 (sep_conv_3x3) feeds node 2 but reads state 2"),
+        "{e}"
+    );
+    // Wrong number of edges.
+    let e = err_of(&v2.replacen(", ('dil_conv_3x3', 2)", "", 1));
+    assert!(
+        e.contains("normal cell: wrong number of edges: expected 8"),
+        "{e}"
+    );
+    assert!(e.contains("found 7"), "{e}");
+    // Concat out of range / repeated.
+    let e = err_of(&v2.replacen(
+        "normal_concat=[2, 3, 4, 5]",
+        "normal_concat=[2, 3, 4, 6]",
+        1,
+    ));
+    assert!(e.contains("concat lists state 6"), "{e}");
+    let e = err_of(&v2.replacen("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[2, 3, 3]", 1));
+    assert!(e.contains("reduce cell: concat lists state 3 twice"), "{e}");
+    // An op that is not in the chosen op set.
+    let e = published("darts_v2")
+        .unwrap()
+        .validate_for(&OpSet::aca())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "invalid genotype: normal cell: edge 5 (node 4) uses `skip_connect`, which op set `aca` does not hold"
+    );
+    assert!(published("darts_v2")
+        .unwrap()
+        .validate_for(&OpSet::darts())
+        .is_ok());
+}
+
+#[test]
+fn parse_errors_say_where() {
+    let e = err_of("Genotype(normal=[('sep_conv_3x3' 0)])");
+    assert!(
+        e.contains("cannot parse darts genotype: at character 34: expected `,`"),
+        "{e}"
+    );
+    let e = err_of(&DARTS_V2_TEXT.replacen(
+        "reduce_concat=[2, 3, 4, 5]",
+        "reduce_concat=[2, 3, 4, 5], extra=1",
+        1,
+    ));
+    assert!(e.contains("expected one of normal="), "{e}");
+    let e = err_of(&DARTS_V2_TEXT.replacen(", reduce_concat=[2, 3, 4, 5]", "", 1));
+    assert!(e.contains("`reduce_concat=` is missing"), "{e}");
+    let e = err_of("Genotype(normal=[], normal_concat=range(6, 2)");
+    assert!(e.contains("range(6, 2) is empty"), "{e}");
+    let e = err_of(
+        r#"{"normal": [], "normal_concat": [2], "reduce": [], "reduce_concat": [2], "extra": 1}"#,
+    );
+    assert!(e.contains("unknown field `extra`"), "{e}");
+    let e = err_of("[[], [2]]");
+    assert!(e.contains("positional form needs 4 items"), "{e}");
+    let table = published("darts_v1")
+        .unwrap()
+        .to_table()
+        .replacen("c_{k-1}", "c_{k-3}", 1);
+    let e = err_of(&table);
+    assert!(e.contains("line 2: input `c_{k-3}`"), "{e}");
+    assert!(err_of("   ").contains("empty"));
+}
+
+#[test]
+fn printed_forms_snapshot() {
+    let g = published("pc_darts").unwrap();
+    insta::assert_snapshot!("pc_darts_table", g.to_table());
+    insta::assert_snapshot!("pc_darts_json", g.to_json());
+    insta::assert_snapshot!("darts_v1_darts", published("darts_v1").unwrap().to_darts());
+}

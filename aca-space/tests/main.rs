@@ -1,0 +1,3 @@
+//! Integration tests of `aca-space`.
+#![allow(clippy::unwrap_used)]
+mod genotypes;
