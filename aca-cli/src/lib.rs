@@ -1,6 +1,7 @@
 //! The `aca` command line. `main` only calls [`run`]; every command lives in a module here.
 
 mod cli;
+mod data;
 mod genotype;
 
 use clap::Parser;
@@ -13,6 +14,7 @@ pub fn run() -> anyhow::Result<()> {
     init_tracing(cli.quiet);
     match cli.command {
         cli::Command::Genotype(cmd) => genotype::run(cmd),
+        cli::Command::Data(cmd) => data::run(cmd, cli.quiet),
     }
 }
 

@@ -1,3 +1,4 @@
 //! Integration tests of the `aca` binary.
 #![allow(clippy::unwrap_used)]
+mod data;
 mod genotype;

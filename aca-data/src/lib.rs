@@ -1,5 +1,47 @@
-//! Image datasets for `aca`: readers of the official CIFAR and IDX files, DARTS's split, seeded
-//! augmentation and batching into tch tensors.
+//! Image datasets for `aca`.
 //!
-//! This crate is being built; see the project's issues for its state.
+//! - Readers of the official files: CIFAR-10/100 binary versions and MNIST-style IDX (plain or
+//!   gzipped), with errors that name the file and what is wrong ([`Dataset::load`]).
+//! - [`DatasetInfo`]: channels, size, classes, class names and normalisation statistics.
+//! - DARTS's split of the training set ([`darts_split`]) with class-balanced seeded limits.
+//! - Seeded augmentation as tensor operations ([`Augment`]) and batching into tch tensors
+//!   ([`Loader`], [`Endless`]); every batch is a pure function of seed, epoch and position, so
+//!   runs resume exactly.
+//! - Verified downloads of the official CIFAR archives ([`fetch`]).
+//!
+//! ```no_run
+//! use aca_data::{darts_split, Dataset, DatasetKind, LoadOptions, Loader, LoaderOptions, Augment, SplitConfig};
+//! let data = Dataset::load(DatasetKind::FashionMnist, &LoadOptions::default())?;
+//! let split = darts_split(data.train.label_list(), data.info.classes, &SplitConfig::default(), 2)?;
+//! let opts = LoaderOptions { batch_size: 64, shuffle: true, drop_last: false, augment: Augment::default(), seed: 2, stream: 0 };
+//! let loader = Loader::new(&data.train, &split.train, &data.info, opts, tch::Device::Cpu)?;
+//! for batch in loader.epoch(0) {
+//!     let batch = batch?;
+//!     assert_eq!(batch.images.size()[1], 1);
+//! }
+//! # Ok::<(), aca_data::DataError>(())
+//! ```
 #![warn(missing_docs)]
+
+mod augment;
+mod cifar;
+mod dataset;
+mod error;
+mod fetch;
+mod idx;
+mod kind;
+mod loader;
+mod raw;
+mod rng;
+mod split;
+
+pub use augment::{apply as augment_batch, Augment, Draws, Normalize};
+pub use cifar::{encode_cifar, read_cifar_file};
+pub use dataset::{Dataset, ImageSet, LoadOptions};
+pub use error::{DataError, Result};
+pub use fetch::{fetch, Archive, Fetched};
+pub use idx::{encode_idx, read_idx_pair};
+pub use kind::{DatasetInfo, DatasetKind, DEBIAN_FASHION_MNIST};
+pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};
+pub use raw::RawImages;
+pub use split::{darts_split, Split, SplitConfig};

@@ -1,0 +1,162 @@
+use std::fmt::Write as _;
+
+use aca_data::{
+    darts_split, fetch, Archive, Dataset, DatasetKind, Fetched, LoadOptions, SplitConfig,
+};
+use anyhow::{anyhow, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{DataArgs, DataCommand, FetchArgs, InfoArgs};
+
+pub(crate) fn run(cmd: DataCommand, quiet: bool) -> Result<()> {
+    match cmd {
+        DataCommand::Info(args) => info(args),
+        DataCommand::Fetch(args) => fetch_cmd(args, quiet),
+    }
+}
+
+impl DataArgs {
+    pub(crate) fn kind(&self) -> Result<DatasetKind> {
+        Ok(self.dataset.parse()?)
+    }
+
+    pub(crate) fn load(&self, resize: Option<usize>) -> Result<Dataset> {
+        let opts = LoadOptions {
+            data_dir: self.data_dir.clone(),
+            coarse_labels: self.coarse,
+            resize,
+        };
+        Ok(Dataset::load(self.kind()?, &opts)?)
+    }
+}
+
+fn info(args: InfoArgs) -> Result<()> {
+    let data = args.data.load(args.resize)?;
+    let cfg = SplitConfig {
+        portion: args.portion,
+        ..Default::default()
+    };
+    let split = darts_split(data.train.label_list(), data.info.classes, &cfg, 0)?;
+    if args.json {
+        let value = serde_json::json!({
+            "info": data.info,
+            "train": data.train.len(),
+            "search_train": split.train.len(),
+            "search_valid": split.valid.len(),
+            "test": data.test.len(),
+            "train_per_class": data.train.class_counts(data.info.classes),
+            "test_per_class": data.test.class_counts(data.info.classes),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        print!(
+            "{}",
+            render_info(&data, split.train.len(), split.valid.len(), args.portion)
+        );
+    }
+    Ok(())
+}
+
+fn per_class(counts: &[usize]) -> String {
+    let (min, max) = (counts.iter().min(), counts.iter().max());
+    match (min, max) {
+        (Some(a), Some(b)) if a == b => format!("{a} per class"),
+        (Some(a), Some(b)) => format!("{a} to {b} per class"),
+        _ => "no images".into(),
+    }
+}
+
+fn floats(v: &[f32]) -> String {
+    v.iter()
+        .map(|x| format!("{x:.4}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn render_info(
+    data: &Dataset,
+    search_train: usize,
+    search_valid: usize,
+    portion: f64,
+) -> String {
+    let i = &data.info;
+    let mut out = String::new();
+    let _ = writeln!(out, "dataset   {}", i.kind);
+    let _ = writeln!(out, "files     {}", i.dir.display());
+    let resized = if i.size != i.original_size {
+        format!(", resized from {0}x{0}", i.original_size)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "images    {} x {} x {} (channels x height x width{resized})",
+        i.channels, i.size, i.size
+    );
+    let _ = writeln!(out, "classes   {}: {}", i.classes, i.class_names.join(", "));
+    let _ = writeln!(
+        out,
+        "train     {} ({})",
+        data.train.len(),
+        per_class(&data.train.class_counts(i.classes))
+    );
+    let _ = writeln!(
+        out,
+        "  search  {search_train} train / {search_valid} valid (DARTS split, portion {portion})"
+    );
+    let _ = writeln!(
+        out,
+        "test      {} ({})",
+        data.test.len(),
+        per_class(&data.test.class_counts(i.classes))
+    );
+    let _ = writeln!(out, "mean      {}", floats(&i.mean));
+    let _ = writeln!(out, "std       {} ({})", floats(&i.std), i.stats_source);
+    out
+}
+
+fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
+    let kind: DatasetKind = args.dataset.parse()?;
+    let mut archive = Archive::official(kind).ok_or_else(|| {
+        anyhow!("{kind} has no official archive to fetch; it comes from Debian's packages (scripts/setup) or your own files (--data-dir)")
+    })?;
+    if let Some(url) = args.url {
+        archive.url = url;
+    }
+    let bar = if quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    bar.set_message(format!("downloading {kind}"));
+    let outcome = fetch(&archive, &args.dir, |done, total| {
+        if let Some(t) = total {
+            bar.set_length(t);
+        }
+        bar.set_position(done);
+    })
+    .with_context(|| format!("fetching {kind} into {}", args.dir.display()))?;
+    bar.finish_and_clear();
+    match outcome {
+        Fetched::Downloaded(path) => println!(
+            "{kind}: downloaded {}, MD5 {} verified, unpacked into {}\nuse it with: --dataset {kind} --data-dir {}",
+            archive.url,
+            archive.md5,
+            path.display(),
+            args.dir.display()
+        ),
+        Fetched::AlreadyPresent(path) => println!(
+            "{kind}: already present in {} (nothing downloaded)\nuse it with: --dataset {kind} --data-dir {}",
+            path.display(),
+            args.dir.display()
+        ),
+    }
+    Ok(())
+}

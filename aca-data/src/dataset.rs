@@ -1,0 +1,311 @@
+//! Loading a dataset from its official files into memory, once, as u8 tensors.
+
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind, Tensor};
+use tracing::info;
+
+use crate::cifar::read_cifar_files;
+use crate::error::{DataError, Result};
+use crate::idx::read_idx_pair;
+use crate::kind::{DatasetInfo, DatasetKind};
+use crate::raw::{find_plain_or_gz, RawImages};
+
+/// One split held in memory: u8 images `[N, C, H, W]` and i64 labels `[N]`, on the CPU.
+#[derive(Debug)]
+pub struct ImageSet {
+    images: Tensor,
+    labels: Tensor,
+    label_list: Vec<u8>,
+}
+
+impl ImageSet {
+    /// Takes decoded images into tensors.
+    pub fn from_raw(raw: RawImages) -> Result<Self> {
+        let [c, h, w] = raw.shape;
+        let n = raw.len() as i64;
+        let images =
+            Tensor::f_from_slice(&raw.pixels)?.f_view([n, c as i64, h as i64, w as i64])?;
+        let labels = Tensor::f_from_slice(&raw.labels)?.f_to_kind(Kind::Int64)?;
+        Ok(Self {
+            images,
+            labels,
+            label_list: raw.labels,
+        })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.label_list.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.label_list.is_empty()
+    }
+
+    /// u8 images `[N, C, H, W]`.
+    pub fn images(&self) -> &Tensor {
+        &self.images
+    }
+
+    /// i64 labels `[N]`.
+    pub fn labels(&self) -> &Tensor {
+        &self.labels
+    }
+
+    /// Labels on the host.
+    pub fn label_list(&self) -> &[u8] {
+        &self.label_list
+    }
+
+    /// Image height and width.
+    pub fn size(&self) -> usize {
+        self.images.size()[2] as usize
+    }
+
+    /// Number of images of each class, for `classes` classes.
+    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
+        let mut counts = vec![0; classes];
+        for &l in &self.label_list {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+
+    /// Resized copy (antialiased bilinear, as torchvision's `Resize`), rounded back to u8.
+    fn resized(&self, size: usize) -> Result<Self> {
+        let s = size as i64;
+        let images = self
+            .images
+            .f_to_kind(Kind::Float)?
+            .f_internal_upsample_bilinear2d_aa([s, s], false, None, None)?
+            .f_round()?
+            .f_clamp(0, 255)?
+            .f_to_kind(Kind::Uint8)?;
+        Ok(Self {
+            images,
+            labels: self.labels.shallow_clone(),
+            label_list: self.label_list.clone(),
+        })
+    }
+
+    /// Per-channel mean and std of the pixels scaled to [0, 1].
+    fn stats(&self) -> Result<(Vec<f32>, Vec<f32>)> {
+        let x = self.images.f_to_kind(Kind::Double)?.f_div_scalar(255.0)?;
+        let c = x.size()[1];
+        let per_channel = x.f_transpose(0, 1)?.f_reshape([c, -1])?;
+        let mean = per_channel.f_mean_dim(1, false, Kind::Double)?;
+        let std = per_channel.f_std_correction(1, 0, false)?;
+        let to_vec = |t: Tensor| -> Result<Vec<f32>> {
+            Ok(Vec::<f64>::try_from(t)?
+                .into_iter()
+                .map(|v| v as f32)
+                .collect())
+        };
+        Ok((to_vec(mean)?, to_vec(std)?))
+    }
+}
+
+/// A dataset's facts and its train and test splits in memory.
+#[derive(Debug)]
+pub struct Dataset {
+    /// Facts: channels, size, classes, normalisation.
+    pub info: DatasetInfo,
+    /// The official training split (DARTS splits it into search-train and search-valid).
+    pub train: ImageSet,
+    /// The official test split, kept for the final evaluation only.
+    pub test: ImageSet,
+}
+
+/// How to read a dataset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Folder of the files; `None` takes [`DatasetKind::default_dir`].
+    pub data_dir: Option<PathBuf>,
+    /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
+    pub coarse_labels: bool,
+    /// Resize images to `size x size` once at load (small CPU presets).
+    pub resize: Option<usize>,
+}
+
+impl Dataset {
+    /// Reads `kind` from its official files and keeps it in memory.
+    pub fn load(kind: DatasetKind, opts: &LoadOptions) -> Result<Self> {
+        let dir = opts.data_dir.clone().unwrap_or_else(|| kind.default_dir());
+        let (train, test, classes, names) = match kind {
+            DatasetKind::FashionMnist | DatasetKind::Mnist => {
+                let file = |name: &str| {
+                    find_plain_or_gz(&dir, name).ok_or_else(|| not_found(kind, &dir, name))
+                };
+                let train = read_idx_pair(
+                    &file("train-images-idx3-ubyte")?,
+                    &file("train-labels-idx1-ubyte")?,
+                    10,
+                )?;
+                let test = read_idx_pair(
+                    &file("t10k-images-idx3-ubyte")?,
+                    &file("t10k-labels-idx1-ubyte")?,
+                    10,
+                )?;
+                (train, test, 10, kind.builtin_class_names())
+            }
+            DatasetKind::Cifar10 => {
+                let root = cifar_root(&dir, "cifar-10-batches-bin", "data_batch_1.bin", kind)?;
+                let files: Vec<_> = (1..=5)
+                    .map(|i| root.join(format!("data_batch_{i}.bin")))
+                    .collect();
+                let train = read_cifar_files(&existing(&files, kind, &root)?, 1, 0, 10)?;
+                let test = read_cifar_files(
+                    &existing(&[root.join("test_batch.bin")], kind, &root)?,
+                    1,
+                    0,
+                    10,
+                )?;
+                let names =
+                    read_names(&root.join("batches.meta.txt"), 10)?.or(kind.builtin_class_names());
+                (train, test, 10, names)
+            }
+            DatasetKind::Cifar100 => {
+                let root = cifar_root(&dir, "cifar-100-binary", "train.bin", kind)?;
+                let (label_index, classes, names_file) = if opts.coarse_labels {
+                    (0, 20, "coarse_label_names.txt")
+                } else {
+                    (1, 100, "fine_label_names.txt")
+                };
+                let train = read_cifar_files(
+                    &existing(&[root.join("train.bin")], kind, &root)?,
+                    2,
+                    label_index,
+                    classes,
+                )?;
+                let test = read_cifar_files(
+                    &existing(&[root.join("test.bin")], kind, &root)?,
+                    2,
+                    label_index,
+                    classes,
+                )?;
+                (
+                    train,
+                    test,
+                    classes,
+                    read_names(&root.join(names_file), classes)?,
+                )
+            }
+        };
+        let original_size = train.shape[1];
+        let train = ImageSet::from_raw(train)?;
+        let test = ImageSet::from_raw(test)?;
+        let (mean, std, stats_source) = match kind.published_stats() {
+            Some((m, s)) => (m, s, "published".to_string()),
+            None => {
+                let (m, s) = train.stats()?;
+                (m, s, "computed from the training set".to_string())
+            }
+        };
+        let class_names =
+            names.unwrap_or_else(|| (0..classes).map(|c| format!("class {c}")).collect());
+        let mut data = Dataset {
+            info: DatasetInfo {
+                kind,
+                dir,
+                channels: kind.channels(),
+                size: original_size,
+                original_size,
+                classes,
+                class_names,
+                mean,
+                std,
+                stats_source,
+            },
+            train,
+            test,
+        };
+        if let Some(size) = opts.resize {
+            if size == 0 {
+                return Err(DataError::Config {
+                    field: "resize",
+                    value: "0".into(),
+                    reason: "expected an image size of at least 1".into(),
+                });
+            }
+            if size != original_size {
+                data.train = data.train.resized(size)?;
+                data.test = data.test.resized(size)?;
+                data.info.size = size;
+            }
+        }
+        info!(dataset = %kind, train = data.train.len(), test = data.test.len(), size = data.info.size, "dataset loaded");
+        Ok(data)
+    }
+
+    /// Moves both splits to `device` once (a GPU then batches without host copies).
+    pub fn to_device(&mut self, device: Device) -> Result<()> {
+        for set in [&mut self.train, &mut self.test] {
+            set.images = set.images.f_to_device(device)?;
+            set.labels = set.labels.f_to_device(device)?;
+        }
+        Ok(())
+    }
+}
+
+fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {
+    let hint = match kind {
+        DatasetKind::FashionMnist => format!(
+            "missing {file}[.gz]; install Debian's dataset-fashion-mnist (scripts/setup does) or pass --data-dir DIR holding the four IDX files"
+        ),
+        DatasetKind::Mnist => format!("missing {file}[.gz]; pass --data-dir DIR holding the four MNIST IDX files"),
+        DatasetKind::Cifar10 | DatasetKind::Cifar100 => format!(
+            "missing {file}; pass --data-dir DIR holding the binary version, or download it with `aca data fetch {kind} --dir DIR`"
+        ),
+    };
+    DataError::NotFound {
+        dataset: kind.name().into(),
+        dir: dir.to_path_buf(),
+        hint,
+    }
+}
+
+/// The folder holding CIFAR's files: `dir/FOLDER` or `dir` itself.
+fn cifar_root(dir: &Path, folder: &str, probe: &str, kind: DatasetKind) -> Result<PathBuf> {
+    let nested = dir.join(folder);
+    if nested.is_dir() {
+        Ok(nested)
+    } else if dir.join(probe).is_file() {
+        Ok(dir.to_path_buf())
+    } else {
+        Err(not_found(kind, dir, &format!("{folder}/{probe}")))
+    }
+}
+
+fn existing(files: &[PathBuf], kind: DatasetKind, root: &Path) -> Result<Vec<PathBuf>> {
+    match files.iter().find(|f| !f.is_file()) {
+        Some(f) => Err(not_found(
+            kind,
+            root,
+            &f.file_name().unwrap_or_default().to_string_lossy(),
+        )),
+        None => Ok(files.to_vec()),
+    }
+}
+
+/// Class names, one per line, if the file exists; an error if it has the wrong count.
+fn read_names(path: &Path, classes: usize) -> Result<Option<Vec<String>>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
+    let names: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if names.len() != classes {
+        return Err(DataError::format(
+            path,
+            format!("{} class names, expected {classes}", names.len()),
+        ));
+    }
+    Ok(Some(names))
+}

@@ -1,0 +1,190 @@
+//! Downloading the official CIFAR archives: MD5-checked, unpacked atomically.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use flate2::read::GzDecoder;
+use md5::{Digest, Md5};
+use tracing::info;
+
+use crate::error::{DataError, Result};
+use crate::kind::DatasetKind;
+
+/// A downloadable archive and what it must unpack to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archive {
+    /// The dataset it holds.
+    pub dataset: DatasetKind,
+    /// Where to download it from.
+    pub url: String,
+    /// Its published MD5, lowercase hex.
+    pub md5: String,
+    /// The folder it unpacks to.
+    pub folder: &'static str,
+    /// Files that folder must hold.
+    pub files: &'static [&'static str],
+}
+
+impl Archive {
+    /// The official archive of a dataset, with its published checksum (CIFAR only; the MNIST
+    /// family comes from Debian's packages or the user's files).
+    pub fn official(kind: DatasetKind) -> Option<Self> {
+        let (url, md5, folder, files): (&str, &str, &'static str, &'static [&'static str]) =
+            match kind {
+                DatasetKind::Cifar10 => (
+                    "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
+                    "c32a1d4ab5d03f1284b67883e8d87530",
+                    "cifar-10-batches-bin",
+                    &[
+                        "data_batch_1.bin",
+                        "data_batch_2.bin",
+                        "data_batch_3.bin",
+                        "data_batch_4.bin",
+                        "data_batch_5.bin",
+                        "test_batch.bin",
+                    ],
+                ),
+                DatasetKind::Cifar100 => (
+                    "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
+                    "03b5dce01913d631647c71ecec9e9cb8",
+                    "cifar-100-binary",
+                    &["train.bin", "test.bin"],
+                ),
+                DatasetKind::FashionMnist | DatasetKind::Mnist => return None,
+            };
+        Some(Self {
+            dataset: kind,
+            url: url.into(),
+            md5: md5.into(),
+            folder,
+            files,
+        })
+    }
+
+    fn file_name(&self) -> &str {
+        self.url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("archive.tar.gz")
+    }
+
+    fn missing_in(&self, folder: &Path) -> Option<&'static str> {
+        self.files
+            .iter()
+            .copied()
+            .find(|f| !folder.join(f).is_file())
+    }
+}
+
+/// What [`fetch`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// Downloaded, verified and unpacked into this folder.
+    Downloaded(PathBuf),
+    /// The folder was already there and complete; nothing was downloaded.
+    AlreadyPresent(PathBuf),
+}
+
+/// Downloads `archive` into `dir`, checks its MD5 and unpacks it. The dataset folder appears
+/// only once complete (unpacked beside it, then renamed); a failed or corrupt download leaves no
+/// folder that looks like a dataset. `progress(bytes_so_far, total)` is called as data arrives.
+pub fn fetch(
+    archive: &Archive,
+    dir: &Path,
+    mut progress: impl FnMut(u64, Option<u64>),
+) -> Result<Fetched> {
+    let target = dir.join(archive.folder);
+    if target.exists() {
+        return match archive.missing_in(&target) {
+            None => Ok(Fetched::AlreadyPresent(target)),
+            Some(f) => Err(DataError::format(
+                &target,
+                format!("exists but lacks {f}; remove the folder and fetch again"),
+            )),
+        };
+    }
+    std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
+    let partial = dir.join(format!(".{}.partial", archive.file_name()));
+    let result =
+        download(archive, &partial, &mut progress).and_then(|()| unpack(archive, &partial, dir));
+    let _ = std::fs::remove_file(&partial);
+    result.map(|()| Fetched::Downloaded(target))
+}
+
+fn download(
+    archive: &Archive,
+    to: &Path,
+    progress: &mut impl FnMut(u64, Option<u64>),
+) -> Result<()> {
+    let failed = |reason: String| DataError::Download {
+        url: archive.url.clone(),
+        reason,
+    };
+    info!(url = %archive.url, "downloading");
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(30))
+        .timeout_read(Duration::from_secs(120))
+        .build();
+    let response = agent
+        .get(&archive.url)
+        .call()
+        .map_err(|e| failed(e.to_string()))?;
+    let total = response
+        .header("Content-Length")
+        .and_then(|v| v.parse().ok());
+    let mut reader = response.into_reader();
+    let mut file = File::create(to).map_err(DataError::io(to))?;
+    let mut hasher = Md5::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut done = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| failed(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(DataError::io(to))?;
+        done += n as u64;
+        progress(done, total);
+    }
+    file.sync_all().map_err(DataError::io(to))?;
+    if let Some(total) = total.filter(|&t| t != done) {
+        return Err(failed(format!(
+            "connection closed after {done} of {total} bytes"
+        )));
+    }
+    let found = format!("{:x}", hasher.finalize());
+    if found != archive.md5.to_lowercase() {
+        return Err(DataError::Checksum {
+            path: to.to_path_buf(),
+            expected: archive.md5.clone(),
+            found,
+        });
+    }
+    Ok(())
+}
+
+fn unpack(archive: &Archive, from: &Path, dir: &Path) -> Result<()> {
+    let staging = dir.join(format!(".{}.unpacking", archive.folder));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = (|| {
+        let file = File::open(from).map_err(DataError::io(from))?;
+        tar::Archive::new(GzDecoder::new(file))
+            .unpack(&staging)
+            .map_err(|e| DataError::format(from, format!("cannot unpack: {e}")))?;
+        let unpacked = staging.join(archive.folder);
+        if let Some(f) = archive.missing_in(&unpacked) {
+            return Err(DataError::format(
+                from,
+                format!("the archive does not hold {}/{f}", archive.folder),
+            ));
+        }
+        let target = dir.join(archive.folder);
+        std::fs::rename(&unpacked, &target).map_err(DataError::io(&target))
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result
+}

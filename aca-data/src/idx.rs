@@ -1,0 +1,99 @@
+//! MNIST-style IDX files (`*-idx3-ubyte` images, `*-idx1-ubyte` labels), plain or gzipped.
+
+use std::path::Path;
+
+use crate::error::{DataError, Result};
+use crate::raw::{read_maybe_gz, RawImages};
+
+const IMAGES_MAGIC: u32 = 0x0000_0803;
+const LABELS_MAGIC: u32 = 0x0000_0801;
+
+fn header(path: &Path, bytes: &[u8], magic: u32, dims: usize) -> Result<Vec<usize>> {
+    let need = 4 + 4 * dims;
+    if bytes.len() < need {
+        return Err(DataError::format(
+            path,
+            format!(
+                "truncated header: {} bytes, expected at least {need}",
+                bytes.len()
+            ),
+        ));
+    }
+    let word = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let found = word(0);
+    if found != magic {
+        return Err(DataError::format(
+            path,
+            format!("wrong magic number 0x{found:08x}, expected 0x{magic:08x}"),
+        ));
+    }
+    Ok((0..dims).map(|d| word(4 + 4 * d) as usize).collect())
+}
+
+fn body<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+    offset: usize,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8]> {
+    let available = bytes.len() - offset;
+    if available < len {
+        return Err(DataError::format(
+            path,
+            format!(
+                "truncated: the header announces {len} bytes of {what}, the file holds {available}"
+            ),
+        ));
+    }
+    if available > len {
+        return Err(DataError::format(
+            path,
+            format!(
+                "{} bytes after the {len} bytes of {what} the header announces",
+                available - len
+            ),
+        ));
+    }
+    Ok(&bytes[offset..])
+}
+
+/// Reads an IDX image file and its label file; checks they agree and labels are below `classes`.
+pub fn read_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<RawImages> {
+    let img = read_maybe_gz(images)?;
+    let dims = header(images, &img, IMAGES_MAGIC, 3)?;
+    let (n, h, w) = (dims[0], dims[1], dims[2]);
+    let pixels = body(images, &img, 16, n * h * w, "pixels")?.to_vec();
+    let lab = read_maybe_gz(labels)?;
+    let count = header(labels, &lab, LABELS_MAGIC, 1)?[0];
+    let labels_vec = body(labels, &lab, 8, count, "labels")?.to_vec();
+    if count != n {
+        return Err(DataError::format(
+            labels,
+            format!("{count} labels, but {} holds {n} images", images.display()),
+        ));
+    }
+    let raw = RawImages {
+        shape: [1, h, w],
+        pixels,
+        labels: labels_vec,
+    };
+    raw.check_labels(labels, classes)?;
+    Ok(raw)
+}
+
+/// Encodes images and labels as IDX files (used by tests and tools that write datasets).
+pub fn encode_idx(raw: &RawImages) -> (Vec<u8>, Vec<u8>) {
+    let [_, h, w] = raw.shape;
+    let mut images = Vec::with_capacity(16 + raw.pixels.len());
+    for v in [IMAGES_MAGIC, raw.len() as u32, h as u32, w as u32] {
+        images.extend(v.to_be_bytes());
+    }
+    images.extend(&raw.pixels);
+    let mut labels = Vec::with_capacity(8 + raw.len());
+    for v in [LABELS_MAGIC, raw.len() as u32] {
+        labels.extend(v.to_be_bytes());
+    }
+    labels.extend(&raw.labels);
+    (images, labels)
+}

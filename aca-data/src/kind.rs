@@ -1,0 +1,165 @@
+//! The datasets aca reads, with their fixed facts.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+
+/// A dataset by name, as `--dataset` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DatasetKind {
+    /// Fashion-MNIST (28x28 grey, 10 classes): the embedded default.
+    #[serde(rename = "fashion-mnist")]
+    FashionMnist,
+    /// MNIST digits (28x28 grey, 10 classes).
+    #[serde(rename = "mnist")]
+    Mnist,
+    /// CIFAR-10 (32x32 colour, 10 classes).
+    #[serde(rename = "cifar10")]
+    Cifar10,
+    /// CIFAR-100 (32x32 colour, 100 fine or 20 coarse classes).
+    #[serde(rename = "cifar100")]
+    Cifar100,
+}
+
+/// Where Debian's `dataset-fashion-mnist` puts the files.
+pub const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+const FASHION_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
+const CIFAR10_CLASSES: [&str; 10] = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+];
+
+impl DatasetKind {
+    /// All datasets, as `--dataset` lists them.
+    pub const ALL: [DatasetKind; 4] = [
+        Self::FashionMnist,
+        Self::Mnist,
+        Self::Cifar10,
+        Self::Cifar100,
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::FashionMnist => "fashion-mnist",
+            Self::Mnist => "mnist",
+            Self::Cifar10 => "cifar10",
+            Self::Cifar100 => "cifar100",
+        }
+    }
+
+    /// The default data directory: Debian's for Fashion-MNIST, `data/NAME` otherwise (where
+    /// `aca data fetch` puts CIFAR by default).
+    pub fn default_dir(self) -> PathBuf {
+        match self {
+            Self::FashionMnist => PathBuf::from(DEBIAN_FASHION_MNIST),
+            Self::Mnist => PathBuf::from("data/mnist"),
+            Self::Cifar10 | Self::Cifar100 => PathBuf::from("data"),
+        }
+    }
+
+    /// Image channels.
+    pub fn channels(self) -> usize {
+        match self {
+            Self::FashionMnist | Self::Mnist => 1,
+            Self::Cifar10 | Self::Cifar100 => 3,
+        }
+    }
+
+    /// Whether horizontal flips are a sensible default augmentation (not for digits).
+    pub fn default_hflip(self) -> bool {
+        !matches!(self, Self::Mnist)
+    }
+
+    /// Published per-channel normalisation (mean, std), where the papers fix one.
+    pub fn published_stats(self) -> Option<(Vec<f32>, Vec<f32>)> {
+        match self {
+            // DARTS utils.py, CIFAR_MEAN / CIFAR_STD.
+            Self::Cifar10 => Some((vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616])),
+            // DARTS / PC-DARTS CIFAR-100 statistics.
+            Self::Cifar100 => Some((vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762])),
+            Self::FashionMnist | Self::Mnist => None,
+        }
+    }
+
+    /// Built-in class names (CIFAR-100's come from its `*_label_names.txt`).
+    pub(crate) fn builtin_class_names(self) -> Option<Vec<String>> {
+        let names: Vec<String> = match self {
+            Self::FashionMnist => FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
+            Self::Mnist => (0..10).map(|d| d.to_string()).collect(),
+            Self::Cifar10 => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
+            Self::Cifar100 => return None,
+        };
+        Some(names)
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DatasetKind {
+    type Err = DataError;
+
+    fn from_str(s: &str) -> Result<Self, DataError> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| DataError::Config {
+                field: "dataset",
+                value: s.into(),
+                reason: "expected fashion-mnist, mnist, cifar10 or cifar100".into(),
+            })
+    }
+}
+
+/// What the networks need to know about a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// The dataset.
+    pub kind: DatasetKind,
+    /// Where the files were read from.
+    pub dir: PathBuf,
+    /// Image channels (the stem's input channels).
+    pub channels: usize,
+    /// Image height and width as batches deliver them (after any resize).
+    pub size: usize,
+    /// Image size in the files.
+    pub original_size: usize,
+    /// Number of classes.
+    pub classes: usize,
+    /// Class names, index = label.
+    pub class_names: Vec<String>,
+    /// Per-channel mean of pixels in [0, 1].
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation of pixels in [0, 1].
+    pub std: Vec<f32>,
+    /// `published` (CIFAR) or `computed from the training set`.
+    pub stats_source: String,
+}

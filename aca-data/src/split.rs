@@ -1,0 +1,132 @@
+//! DARTS's split of the training set into search-train and search-validation parts.
+
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{DataError, Result};
+use crate::rng::rng;
+
+/// How the official training split is divided for the search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SplitConfig {
+    /// Share of the training set used for weights; the rest trains the architecture.
+    /// DARTS `train_search.py --train_portion`: 0.5.
+    pub portion: f64,
+    /// Draw at most this many search-train images, class-balanced (small presets).
+    pub train_limit: Option<usize>,
+    /// Draw at most this many search-validation images, class-balanced.
+    pub valid_limit: Option<usize>,
+}
+
+impl Default for SplitConfig {
+    fn default() -> Self {
+        Self {
+            portion: 0.5,
+            train_limit: None,
+            valid_limit: None,
+        }
+    }
+}
+
+/// Indices into the official training split.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Split {
+    /// Search-train images (weights).
+    pub train: Vec<usize>,
+    /// Search-validation images (architecture).
+    pub valid: Vec<usize>,
+}
+
+/// DARTS's split: the first `floor(portion * n)` images train the weights, the rest the
+/// architecture (DARTS does not shuffle before splitting). Limits then draw class-balanced,
+/// seeded subsets of each part.
+pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) -> Result<Split> {
+    let n = labels.len();
+    if !(cfg.portion > 0.0 && cfg.portion < 1.0) {
+        return Err(DataError::Config {
+            field: "portion",
+            value: cfg.portion.to_string(),
+            reason: "expected a share strictly between 0 and 1".into(),
+        });
+    }
+    let cut = (cfg.portion * n as f64).floor() as usize;
+    if cut == 0 || cut == n {
+        return Err(DataError::Config {
+            field: "portion",
+            value: cfg.portion.to_string(),
+            reason: format!("leaves one part of the {n} training images empty"),
+        });
+    }
+    let train: Vec<usize> = (0..cut).collect();
+    let valid: Vec<usize> = (cut..n).collect();
+    Ok(Split {
+        train: limit(
+            train,
+            labels,
+            classes,
+            cfg.train_limit,
+            "train_limit",
+            seed,
+            1,
+        )?,
+        valid: limit(
+            valid,
+            labels,
+            classes,
+            cfg.valid_limit,
+            "valid_limit",
+            seed,
+            2,
+        )?,
+    })
+}
+
+/// A class-balanced subset of `indices` of size `limit`: classes take turns, each giving its next
+/// image in a seeded shuffled order, so class counts differ by at most one where every class has
+/// enough images. Returned sorted.
+fn limit(
+    indices: Vec<usize>,
+    labels: &[u8],
+    classes: usize,
+    limit: Option<usize>,
+    field: &'static str,
+    seed: u64,
+    stream: u64,
+) -> Result<Vec<usize>> {
+    let Some(limit) = limit else {
+        return Ok(indices);
+    };
+    if limit == 0 || limit > indices.len() {
+        return Err(DataError::Config {
+            field,
+            value: limit.to_string(),
+            reason: format!(
+                "expected 1..={} (the images of this part of the split)",
+                indices.len()
+            ),
+        });
+    }
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for &i in &indices {
+        by_class[usize::from(labels[i])].push(i);
+    }
+    let mut r = rng(seed, &[0x5b17, stream]);
+    for c in &mut by_class {
+        c.shuffle(&mut r);
+    }
+    let mut out = Vec::with_capacity(limit);
+    let mut round = 0;
+    while out.len() < limit {
+        for c in &by_class {
+            if out.len() < limit {
+                if let Some(&i) = c.get(round) {
+                    out.push(i);
+                }
+            }
+        }
+        round += 1;
+    }
+    out.sort_unstable();
+    Ok(out)
+}

@@ -1,0 +1,111 @@
+use aca_data::{darts_split, SplitConfig};
+
+fn labels(n: usize, classes: usize) -> Vec<u8> {
+    (0..n).map(|i| ((i * 7) % classes) as u8).collect()
+}
+
+#[test]
+fn darts_split_takes_first_portion_for_weights() {
+    let l = labels(101, 10);
+    let s = darts_split(&l, 10, &SplitConfig::default(), 0).unwrap();
+    assert_eq!(s.train, (0..50).collect::<Vec<_>>());
+    assert_eq!(s.valid, (50..101).collect::<Vec<_>>());
+    let s = darts_split(
+        &l,
+        10,
+        &SplitConfig {
+            portion: 0.8,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap();
+    assert_eq!(s.train.len(), 80);
+}
+
+#[test]
+fn limits_are_class_balanced_and_deterministic_by_seed() {
+    let l = labels(2000, 10);
+    let cfg = SplitConfig {
+        portion: 0.5,
+        train_limit: Some(105),
+        valid_limit: Some(40),
+    };
+    let a = darts_split(&l, 10, &cfg, 7).unwrap();
+    let b = darts_split(&l, 10, &cfg, 7).unwrap();
+    let c = darts_split(&l, 10, &cfg, 8).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.train, c.train);
+    assert_eq!((a.train.len(), a.valid.len()), (105, 40));
+    assert!(a.train.iter().all(|&i| i < 1000) && a.valid.iter().all(|&i| i >= 1000));
+    let mut counts = [0; 10];
+    a.train.iter().for_each(|&i| counts[l[i] as usize] += 1);
+    assert_eq!(counts, [11, 11, 11, 11, 11, 10, 10, 10, 10, 10]);
+    let mut counts = [0; 10];
+    a.valid.iter().for_each(|&i| counts[l[i] as usize] += 1);
+    assert_eq!(counts, [4; 10]);
+    assert!(
+        a.train.windows(2).all(|w| w[0] < w[1]),
+        "sorted, no repeats"
+    );
+}
+
+#[test]
+fn a_short_class_is_made_up_by_the_others() {
+    // Class 0 has only 2 images in the first half.
+    let mut l = vec![1u8; 100];
+    l[3] = 0;
+    l[9] = 0;
+    let cfg = SplitConfig {
+        portion: 0.5,
+        train_limit: Some(10),
+        valid_limit: None,
+    };
+    let s = darts_split(&l, 2, &cfg, 1).unwrap();
+    assert_eq!(s.train.len(), 10);
+    assert_eq!(s.train.iter().filter(|&&i| l[i] == 0).count(), 2);
+}
+
+#[test]
+fn bad_split_options_are_named() {
+    let l = labels(100, 10);
+    let e = darts_split(
+        &l,
+        10,
+        &SplitConfig {
+            portion: 1.0,
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(e, "portion = 1: expected a share strictly between 0 and 1");
+    let e = darts_split(
+        &l,
+        10,
+        &SplitConfig {
+            train_limit: Some(51),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "train_limit = 51: expected 1..=50 (the images of this part of the split)"
+    );
+    let e = darts_split(
+        &l,
+        10,
+        &SplitConfig {
+            valid_limit: Some(0),
+            ..Default::default()
+        },
+        0,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("valid_limit = 0"), "{e}");
+}
