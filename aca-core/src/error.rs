@@ -28,6 +28,20 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Parameters, gradients or saved state that do not fit the optimizer.
+    #[error("optimizer: {reason}")]
+    Optimizer {
+        /// What does not fit.
+        reason: String,
+    },
+    /// A checkpoint that cannot be used.
+    #[error("checkpoint {}: {reason}", path.display())]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// A libtorch error.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

@@ -1,13 +1,20 @@
-//! Shared ground of the tch-based `aca` crates: device choice and seeding, atomic file writes.
-//!
-//! Optimizers with exportable state, LR schedules, checkpoints, metrics and run directories join
-//! this crate as the search and evaluation stages need them.
+//! Shared ground of the tch-based `aca` crates: device choice and seeding, optimizers with
+//! exportable state and PyTorch's exact update rules, the DARTS cosine schedule, gradient
+//! clipping, atomic checkpoints, metrics logs and atomic file writes.
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod device;
 mod error;
 mod fsutil;
+mod metrics;
+mod optim;
+mod schedule;
 
+pub use checkpoint::{load_checkpoint, prefixed, save_checkpoint, take_tensor, with_prefix};
 pub use device::{seed_everything, DeviceChoice};
 pub use error::{CoreError, Result};
 pub use fsutil::{write_atomic, write_json_atomic};
+pub use metrics::MetricsLog;
+pub use optim::{clip_grad_norm, Adam, AdamConfig, OptimizerState, Sgd, SgdConfig};
+pub use schedule::Cosine;

@@ -40,3 +40,187 @@ fn device_choice_parses_and_cpu_resolves() {
         assert_eq!(DeviceChoice::Auto.resolve().unwrap(), tch::Device::Cpu);
     }
 }
+
+mod optim {
+    use aca_core::{clip_grad_norm, Adam, AdamConfig, Sgd, SgdConfig};
+    use tch::{Kind, Tensor};
+
+    fn scalar(v: f64) -> Tensor {
+        Tensor::from_slice(&[v]).to_kind(Kind::Double)
+    }
+
+    fn value(t: &Tensor) -> f64 {
+        t.double_value(&[0])
+    }
+
+    #[test]
+    fn sgd_matches_pytorch_rule_by_hand() {
+        let p = scalar(1.0);
+        let mut sgd = Sgd::new(
+            SgdConfig {
+                lr: 0.1,
+                momentum: 0.9,
+                weight_decay: 0.01,
+            },
+            1,
+        );
+        sgd.step(&[p.shallow_clone()], &[scalar(0.5)]).unwrap();
+        // d = 0.5 + 0.01 * 1 = 0.51; buf = d; p = 1 - 0.1 * 0.51.
+        assert!((value(&p) - 0.949).abs() < 1e-12);
+        sgd.step(&[p.shallow_clone()], &[scalar(0.5)]).unwrap();
+        // d = 0.5 + 0.01 * 0.949; buf = 0.9 * 0.51 + d; p -= 0.1 * buf.
+        let d = 0.5 + 0.01 * 0.949;
+        let buf = 0.9 * 0.51 + d;
+        assert!((value(&p) - (0.949 - 0.1 * buf)).abs() < 1e-12);
+        assert!((value(sgd.momentum_buffer(0).unwrap()) - buf).abs() < 1e-12);
+    }
+
+    #[test]
+    fn adam_matches_pytorch_rule_by_hand() {
+        let cfg = AdamConfig {
+            lr: 0.1,
+            betas: (0.5, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.01,
+        };
+        let p = scalar(1.0);
+        let mut adam = Adam::new(cfg, 1);
+        let (mut m, mut v, mut expected) = (0.0f64, 0.0f64, 1.0f64);
+        for t in 1..=3 {
+            let g = 0.5 - 0.1 * t as f64;
+            adam.step(&[p.shallow_clone()], &[scalar(g)]).unwrap();
+            let g = g + 0.01 * expected;
+            m = 0.5 * m + 0.5 * g;
+            v = 0.999 * v + 0.001 * g * g;
+            let bc1 = 1.0 - 0.5f64.powi(t);
+            let bc2 = 1.0 - 0.999f64.powi(t);
+            expected -= 0.1 / bc1 * m / (v.sqrt() / bc2.sqrt() + 1e-8);
+            assert!(
+                (value(&p) - expected).abs() < 1e-12,
+                "step {t}: {} vs {expected}",
+                value(&p)
+            );
+        }
+        assert_eq!(adam.steps(), 3);
+    }
+
+    #[test]
+    fn state_round_trip_continues_identically() {
+        let run = |restore: bool| {
+            let p = scalar(1.0);
+            let mut sgd = Sgd::new(SgdConfig::default(), 1);
+            let mut adam = Adam::new(AdamConfig::default(), 1);
+            let q = scalar(-1.0);
+            for _ in 0..2 {
+                sgd.step(&[p.shallow_clone()], &[scalar(0.3)]).unwrap();
+                adam.step(&[q.shallow_clone()], &[scalar(0.2)]).unwrap();
+            }
+            if restore {
+                let (s, a) = (sgd.state(), adam.state());
+                sgd = Sgd::new(SgdConfig::default(), 1);
+                adam = Adam::new(AdamConfig::default(), 1);
+                sgd.load_state(&s).unwrap();
+                adam.load_state(&a).unwrap();
+            }
+            sgd.step(&[p.shallow_clone()], &[scalar(0.3)]).unwrap();
+            adam.step(&[q.shallow_clone()], &[scalar(0.2)]).unwrap();
+            (value(&p), value(&q))
+        };
+        assert_eq!(run(false), run(true));
+        let mut sgd = Sgd::new(SgdConfig::default(), 1);
+        let e = sgd
+            .load_state(&[("momentum.3".into(), scalar(0.0))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`momentum.3` does not name one of the 1 parameters"),
+            "{e}"
+        );
+        let e = sgd
+            .step(&[scalar(0.0), scalar(0.0)], &[scalar(0.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("built for 1 parameters, got 2 parameters and 1 gradients"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn clipping_scales_to_the_max_norm() {
+        let g = [Tensor::from_slice(&[3.0f64]), Tensor::from_slice(&[4.0f64])];
+        let norm = clip_grad_norm(&g, 1.0).unwrap();
+        assert!((norm - 5.0).abs() < 1e-12);
+        let coef = 1.0 / (5.0 + 1e-6);
+        assert!((value(&g[0]) - 3.0 * coef).abs() < 1e-12);
+        let small = [Tensor::from_slice(&[0.3f64])];
+        clip_grad_norm(&small, 1.0).unwrap();
+        assert_eq!(value(&small[0]), 0.3);
+    }
+}
+
+mod files {
+    use aca_core::{load_checkpoint, save_checkpoint, Cosine, MetricsLog};
+    use tch::Tensor;
+
+    #[test]
+    fn checkpoint_round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint.ot");
+        let t = Tensor::from_slice(&[1.5f32, 2.5]);
+        save_checkpoint(
+            &path,
+            &[("w".into(), t.shallow_clone())],
+            &serde_json::json!({"epoch": 3}),
+        )
+        .unwrap();
+        let (tensors, state): (_, serde_json::Value) = load_checkpoint(&path).unwrap();
+        assert_eq!(state["epoch"], 3);
+        assert_eq!(tensors.len(), 1);
+        assert!(tensors[0].1.equal(&t));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        std::fs::write(&path, b"not a checkpoint").unwrap();
+        let e = load_checkpoint::<serde_json::Value>(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("checkpoint.ot: unreadable"), "{e}");
+        let e = load_checkpoint::<serde_json::Value>(&dir.path().join("none.ot"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("none.ot: no such file"), "{e}");
+    }
+
+    #[test]
+    fn metrics_log_drops_epochs_past_the_resume_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        let log = MetricsLog::open(&path, 0).unwrap();
+        for epoch in 0..3 {
+            log.append(&serde_json::json!({"epoch": epoch})).unwrap();
+        }
+        let log = MetricsLog::open(&path, 2).unwrap();
+        log.append(&serde_json::json!({"epoch": 2, "again": true}))
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "{\"epoch\":0}\n{\"epoch\":1}\n{\"again\":true,\"epoch\":2}\n"
+        );
+    }
+
+    #[test]
+    fn cosine_reaches_the_minimum_at_the_last_epoch() {
+        let s = Cosine {
+            base: 0.1,
+            min: 0.0,
+            epochs: 4,
+        };
+        let lrs: Vec<f64> = (0..4).map(|e| s.lr(e)).collect();
+        assert!((lrs[1] - 0.05).abs() < 1e-12);
+        assert!(lrs[3].abs() < 1e-12);
+    }
+}

@@ -54,6 +54,12 @@ pub enum SpaceError {
         /// What is wrong.
         reason: String,
     },
+    /// A network that cannot be built with the given shape.
+    #[error("invalid network: {reason}")]
+    InvalidNetwork {
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading or writing a file.
     #[error("{}: {source}", path.display())]
     Io {

@@ -11,11 +11,16 @@
 //! assert_eq!(g.skip_count(CellType::Normal), 2);
 //! assert!(g.validate_for(&OpSet::aca()).is_err()); // DARTS_V2 uses skip_connect
 //! ```
+//!
+//! With the default `tch` feature, [`nn`] holds the libtorch modules: the DARTS ops (shared with
+//! the evaluation network) and the search network with PC-DARTS's options.
 #![warn(missing_docs)]
 
 mod derive;
 mod error;
 mod genotype;
+#[cfg(feature = "tch")]
+pub mod nn;
 mod ops;
 mod published;
 mod text;

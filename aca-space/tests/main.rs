@@ -1,3 +1,5 @@
 //! Integration tests of `aca-space`.
 #![allow(clippy::unwrap_used)]
 mod genotypes;
+#[cfg(feature = "tch")]
+mod network;

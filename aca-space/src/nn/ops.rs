@@ -1,0 +1,322 @@
+//! The DARTS operations as tch modules, shared by the search and the evaluation networks.
+//!
+//! Every op takes input channels, output channels, stride and affine, so that an op may produce
+//! fewer channels than it reads (the evaluation stage of ACA gives an op only part of an edge's
+//! channels).
+
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use crate::error::{Result, SpaceError};
+use crate::ops::Primitive;
+
+/// Shape of one op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpSpec {
+    /// Channels read.
+    pub c_in: i64,
+    /// Channels produced.
+    pub c_out: i64,
+    /// 1, or 2 on the reduction cell's input edges.
+    pub stride: i64,
+    /// Affine BN (evaluation network) or not (search network).
+    pub affine: bool,
+}
+
+pub(crate) fn batch_norm(p: nn::Path, c: i64, affine: bool) -> nn::BatchNorm {
+    // PyTorch's BatchNorm2d: eps 1e-5, momentum 0.1, weight 1, bias 0.
+    let cfg = nn::BatchNormConfig {
+        affine,
+        ws_init: nn::Init::Const(1.0),
+        bs_init: nn::Init::Const(0.0),
+        ..Default::default()
+    };
+    nn::batch_norm2d(p, c, cfg)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv(
+    p: nn::Path,
+    c_in: i64,
+    c_out: i64,
+    k: i64,
+    stride: i64,
+    padding: i64,
+    dilation: i64,
+    groups: i64,
+) -> nn::Conv2D {
+    let cfg = nn::ConvConfig {
+        stride,
+        padding,
+        dilation,
+        groups,
+        bias: false,
+        ..Default::default()
+    };
+    nn::conv2d(p, c_in, c_out, k, cfg)
+}
+
+/// ReLU, k x k convolution, BN.
+#[derive(Debug)]
+pub struct ReluConvBn {
+    conv: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl ReluConvBn {
+    /// DARTS's `ReLUConvBN(C_in, C_out, kernel, stride, padding, affine)`.
+    pub fn new(
+        p: nn::Path,
+        c_in: i64,
+        c_out: i64,
+        kernel: i64,
+        stride: i64,
+        padding: i64,
+        affine: bool,
+    ) -> Self {
+        Self {
+            conv: conv(&p / "conv", c_in, c_out, kernel, stride, padding, 1, 1),
+            bn: batch_norm(&p / "bn", c_out, affine),
+        }
+    }
+}
+
+impl ModuleT for ReluConvBn {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.relu().apply(&self.conv).apply_t(&self.bn, train)
+    }
+}
+
+/// ReLU, two 1x1 stride-2 convolutions (one on the input shifted by a pixel), concatenated, BN.
+#[derive(Debug)]
+pub struct FactorizedReduce {
+    conv1: nn::Conv2D,
+    conv2: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl FactorizedReduce {
+    /// `FactorizedReduce(C_in, C_out)`; `C_out` must be even.
+    pub fn new(p: nn::Path, c_in: i64, c_out: i64, affine: bool) -> Result<Self> {
+        if c_out % 2 != 0 {
+            return Err(SpaceError::InvalidNetwork {
+                reason: format!(
+                    "FactorizedReduce needs an even number of output channels, got {c_out}"
+                ),
+            });
+        }
+        Ok(Self {
+            conv1: conv(&p / "conv1", c_in, c_out / 2, 1, 2, 0, 1, 1),
+            conv2: conv(&p / "conv2", c_in, c_out / 2, 1, 2, 0, 1, 1),
+            bn: batch_norm(&p / "bn", c_out, affine),
+        })
+    }
+}
+
+impl ModuleT for FactorizedReduce {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let x = xs.relu();
+        let (h, w) = (x.size()[2], x.size()[3]);
+        // DARTS shifts by one pixel (x[:, :, 1:, 1:]); on odd sizes a zero row/column at the far
+        // edge keeps both halves the same size (even sizes are unchanged).
+        let shifted = x.narrow(2, 1, h - 1).narrow(3, 1, w - 1);
+        let shifted = if h % 2 == 1 || w % 2 == 1 {
+            shifted.constant_pad_nd([0, w % 2, 0, h % 2])
+        } else {
+            shifted
+        };
+        Tensor::cat(&[x.apply(&self.conv1), shifted.apply(&self.conv2)], 1).apply_t(&self.bn, train)
+    }
+}
+
+/// The separable convolution block applied twice (stride in the first only).
+#[derive(Debug)]
+pub struct SepConv {
+    dw1: nn::Conv2D,
+    pw1: nn::Conv2D,
+    bn1: nn::BatchNorm,
+    dw2: nn::Conv2D,
+    pw2: nn::Conv2D,
+    bn2: nn::BatchNorm,
+}
+
+impl SepConv {
+    fn new(p: nn::Path, s: OpSpec, k: i64, padding: i64) -> Self {
+        let c = s.c_in;
+        Self {
+            dw1: conv(&p / "dw1", c, c, k, s.stride, padding, 1, c),
+            pw1: conv(&p / "pw1", c, c, 1, 1, 0, 1, 1),
+            bn1: batch_norm(&p / "bn1", c, s.affine),
+            dw2: conv(&p / "dw2", c, c, k, 1, padding, 1, c),
+            pw2: conv(&p / "pw2", c, s.c_out, 1, 1, 0, 1, 1),
+            bn2: batch_norm(&p / "bn2", s.c_out, s.affine),
+        }
+    }
+}
+
+impl ModuleT for SepConv {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.relu()
+            .apply(&self.dw1)
+            .apply(&self.pw1)
+            .apply_t(&self.bn1, train)
+            .relu()
+            .apply(&self.dw2)
+            .apply(&self.pw2)
+            .apply_t(&self.bn2, train)
+    }
+}
+
+/// ReLU, dilated depthwise convolution, 1x1 convolution, BN.
+#[derive(Debug)]
+pub struct DilConv {
+    dw: nn::Conv2D,
+    pw: nn::Conv2D,
+    bn: nn::BatchNorm,
+}
+
+impl DilConv {
+    fn new(p: nn::Path, s: OpSpec, k: i64, padding: i64) -> Self {
+        Self {
+            dw: conv(&p / "dw", s.c_in, s.c_in, k, s.stride, padding, 2, s.c_in),
+            pw: conv(&p / "pw", s.c_in, s.c_out, 1, 1, 0, 1, 1),
+            bn: batch_norm(&p / "bn", s.c_out, s.affine),
+        }
+    }
+}
+
+impl ModuleT for DilConv {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        xs.relu()
+            .apply(&self.dw)
+            .apply(&self.pw)
+            .apply_t(&self.bn, train)
+    }
+}
+
+/// One operation on an edge.
+#[derive(Debug)]
+pub enum Op {
+    /// Zeros at the strided size.
+    Zero {
+        /// Stride.
+        stride: i64,
+        /// Channels produced.
+        c_out: i64,
+    },
+    /// The first `c_out` input channels unchanged.
+    Identity {
+        /// Channels produced.
+        c_out: i64,
+    },
+    /// 3x3 max or average pooling of the first `c_out` channels, with a BN in the search network.
+    Pool {
+        /// Max (true) or average pooling.
+        max: bool,
+        /// Stride.
+        stride: i64,
+        /// Channels produced.
+        c_out: i64,
+        /// Non-affine BN after pooling (search network only).
+        bn: Option<nn::BatchNorm>,
+    },
+    /// Separable convolution.
+    Sep(Box<SepConv>),
+    /// Dilated separable convolution.
+    Dil(DilConv),
+    /// Skip at stride 2.
+    Reduce(FactorizedReduce),
+}
+
+impl Op {
+    /// Builds `primitive` with shape `spec`. `bn_after_pool` adds DARTS's non-affine BN after the
+    /// pools (search network).
+    pub fn new(
+        p: nn::Path,
+        primitive: Primitive,
+        spec: OpSpec,
+        bn_after_pool: bool,
+    ) -> Result<Self> {
+        if spec.c_out > spec.c_in || spec.c_out < 1 {
+            return Err(SpaceError::InvalidNetwork {
+                reason: format!(
+                    "{primitive}: {} output channels from {} input channels",
+                    spec.c_out, spec.c_in
+                ),
+            });
+        }
+        Ok(match primitive {
+            Primitive::None => Op::Zero {
+                stride: spec.stride,
+                c_out: spec.c_out,
+            },
+            Primitive::MaxPool3x3 | Primitive::AvgPool3x3 => Op::Pool {
+                max: primitive == Primitive::MaxPool3x3,
+                stride: spec.stride,
+                c_out: spec.c_out,
+                bn: bn_after_pool.then(|| batch_norm(&p / "bn", spec.c_out, false)),
+            },
+            Primitive::SkipConnect if spec.stride == 1 => Op::Identity { c_out: spec.c_out },
+            Primitive::SkipConnect => Op::Reduce(FactorizedReduce::new(
+                p,
+                spec.c_in,
+                spec.c_out,
+                spec.affine,
+            )?),
+            Primitive::SepConv3x3 => Op::Sep(Box::new(SepConv::new(p, spec, 3, 1))),
+            Primitive::SepConv5x5 => Op::Sep(Box::new(SepConv::new(p, spec, 5, 2))),
+            Primitive::DilConv3x3 => Op::Dil(DilConv::new(p, spec, 3, 2)),
+            Primitive::DilConv5x5 => Op::Dil(DilConv::new(p, spec, 5, 4)),
+        })
+    }
+
+    /// Whether the op has no parameters and passes its input through (DARTS never drops it).
+    pub fn is_identity(&self) -> bool {
+        matches!(self, Op::Identity { .. })
+    }
+}
+
+fn first_channels(xs: &Tensor, c: i64) -> Tensor {
+    if xs.size()[1] == c {
+        xs.shallow_clone()
+    } else {
+        xs.narrow(1, 0, c)
+    }
+}
+
+impl ModuleT for Op {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        match self {
+            Op::Zero { stride, c_out } => {
+                let x = first_channels(xs, *c_out);
+                let x = if *stride == 1 {
+                    x
+                } else {
+                    x.slice(2, 0, None, *stride).slice(3, 0, None, *stride)
+                };
+                x.zeros_like()
+            }
+            Op::Identity { c_out } => first_channels(xs, *c_out),
+            Op::Pool {
+                max,
+                stride,
+                c_out,
+                bn,
+            } => {
+                let x = first_channels(xs, *c_out);
+                let y = if *max {
+                    x.max_pool2d([3, 3], [*stride, *stride], [1, 1], [1, 1], false)
+                } else {
+                    x.avg_pool2d([3, 3], [*stride, *stride], [1, 1], false, false, None)
+                };
+                match bn {
+                    Some(bn) => y.apply_t(bn, train),
+                    None => y,
+                }
+            }
+            Op::Sep(m) => m.forward_t(xs, train),
+            Op::Dil(m) => m.forward_t(xs, train),
+            Op::Reduce(m) => m.forward_t(xs, train),
+        }
+    }
+}

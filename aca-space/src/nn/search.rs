@@ -1,0 +1,514 @@
+//! The DARTS search network (supernet), with PC-DARTS's partial channels and edge normalisation
+//! as options of the same network.
+
+use ndarray::{Array1, Array2};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Tensor};
+
+use super::ops::{batch_norm, conv, FactorizedReduce, Op, OpSpec, ReluConvBn};
+use crate::derive::ArchParams;
+use crate::error::{Result, SpaceError};
+use crate::genotype::Genotype;
+use crate::ops::{OpSet, Primitive};
+use crate::topology::{edges, reduction_cells, EDGES, NODES};
+
+/// Shape of a search network. Defaults: DARTS's CIFAR-10 supernet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchNetConfig {
+    /// Initial channels C. DARTS: 16.
+    pub channels: i64,
+    /// Cells. DARTS: 8.
+    pub layers: usize,
+    /// Classes.
+    pub classes: i64,
+    /// Image channels the stem reads (3 for CIFAR, 1 for the MNIST family).
+    pub image_channels: i64,
+    /// Stem output = `stem_multiplier * C`. DARTS: 3.
+    pub stem_multiplier: i64,
+    /// PC-DARTS partial channels K: each mixed op sees `C/K` channels; `None` for plain DARTS.
+    pub partial_channels: Option<i64>,
+    /// PC-DARTS edge normalisation (one beta per edge).
+    pub edge_normalization: bool,
+}
+
+impl Default for SearchNetConfig {
+    fn default() -> Self {
+        Self {
+            channels: 16,
+            layers: 8,
+            classes: 10,
+            image_channels: 3,
+            stem_multiplier: 3,
+            partial_channels: None,
+            edge_normalization: false,
+        }
+    }
+}
+
+/// A softmax-weighted sum of every op of the set on one edge.
+#[derive(Debug)]
+struct MixedOp {
+    /// (alpha column, op); `none` is left out: its output is exactly zero.
+    ops: Vec<(i64, Op)>,
+    partial: Option<i64>,
+    stride: i64,
+}
+
+impl MixedOp {
+    fn new(p: nn::Path, ops: &OpSet, c: i64, stride: i64, partial: Option<i64>) -> Result<Self> {
+        let c_op = partial.map_or(c, |k| c / k);
+        let spec = OpSpec {
+            c_in: c_op,
+            c_out: c_op,
+            stride,
+            affine: false,
+        };
+        let built = ops
+            .ops()
+            .iter()
+            .enumerate()
+            .filter(|(_, &prim)| prim != Primitive::None)
+            .map(|(col, &prim)| Ok((col as i64, Op::new(&p / prim.name(), prim, spec, true)?)))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            ops: built,
+            partial,
+            stride,
+        })
+    }
+
+    fn forward_t(&self, x: &Tensor, weights: &Tensor, train: bool) -> Tensor {
+        let c = x.size()[1];
+        let input = match self.partial {
+            Some(k) => x.narrow(1, 0, c / k),
+            None => x.shallow_clone(),
+        };
+        let mut out: Option<Tensor> = None;
+        for (col, op) in &self.ops {
+            let y = op.forward_t(&input, train) * weights.get(*col);
+            out = Some(match out {
+                Some(acc) => acc + y,
+                None => y,
+            });
+        }
+        let out = out.expect("an op set holds an op other than none");
+        match self.partial {
+            None => out,
+            Some(k) => {
+                let rest = x.narrow(1, c / k, c - c / k);
+                let rest = if self.stride == 2 {
+                    rest.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], true)
+                } else {
+                    rest
+                };
+                channel_shuffle(&Tensor::cat(&[out, rest], 1), k)
+            }
+        }
+    }
+}
+
+/// PC-DARTS's channel shuffle with `groups` groups.
+fn channel_shuffle(x: &Tensor, groups: i64) -> Tensor {
+    let (b, c, h, w) = x.size4().expect("a 4-d tensor");
+    x.view([b, groups, c / groups, h, w])
+        .transpose(1, 2)
+        .contiguous()
+        .view([b, c, h, w])
+}
+
+#[derive(Debug)]
+enum Preprocess {
+    Reduce(FactorizedReduce),
+    Conv(ReluConvBn),
+}
+
+impl Preprocess {
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        match self {
+            Preprocess::Reduce(m) => m.forward_t(x, train),
+            Preprocess::Conv(m) => m.forward_t(x, train),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct SearchCell {
+    pre0: Preprocess,
+    pre1: ReluConvBn,
+    edges: Vec<MixedOp>,
+    reduction: bool,
+}
+
+impl SearchCell {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        p: nn::Path,
+        ops: &OpSet,
+        c_pp: i64,
+        c_p: i64,
+        c: i64,
+        reduction: bool,
+        reduction_prev: bool,
+        partial: Option<i64>,
+    ) -> Result<Self> {
+        let pre0 = if reduction_prev {
+            Preprocess::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c, false)?)
+        } else {
+            Preprocess::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1, 0, false))
+        };
+        let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, false);
+        let edges = edges()
+            .map(|e| {
+                MixedOp::new(
+                    &p / format!("edge{}", e.index),
+                    ops,
+                    c,
+                    e.stride(reduction) as i64,
+                    partial,
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            pre0,
+            pre1,
+            edges,
+            reduction,
+        })
+    }
+
+    fn forward_t(
+        &self,
+        s0: &Tensor,
+        s1: &Tensor,
+        weights: &Tensor,
+        edge_weights: Option<&Tensor>,
+        train: bool,
+    ) -> Tensor {
+        let mut states = vec![
+            self.pre0.forward_t(s0, train),
+            self.pre1.forward_t(s1, train),
+        ];
+        for node in 0..NODES {
+            let mut sum: Option<Tensor> = None;
+            for e in edges().filter(|e| e.node == node) {
+                let mut y = self.edges[e.index].forward_t(
+                    &states[e.input],
+                    &weights.get(e.index as i64),
+                    train,
+                );
+                if let Some(ew) = edge_weights {
+                    y *= ew.get(e.index as i64);
+                }
+                sum = Some(match sum {
+                    Some(acc) => acc + y,
+                    None => y,
+                });
+            }
+            states.push(sum.expect("every node has incoming edges"));
+        }
+        Tensor::cat(&states[2..], 1)
+    }
+}
+
+/// The architecture parameters as tensors that take gradients.
+#[derive(Debug)]
+struct ArchTensors {
+    alphas_normal: Tensor,
+    alphas_reduce: Tensor,
+    betas: Option<(Tensor, Tensor)>,
+}
+
+/// The DARTS supernet: every edge a [`MixedOp`] over an op set, architecture parameters kept apart
+/// from the weights.
+#[derive(Debug)]
+pub struct SearchNetwork {
+    config: SearchNetConfig,
+    ops: OpSet,
+    weights: nn::VarStore,
+    arch: nn::VarStore,
+    arch_tensors: ArchTensors,
+    stem_conv: nn::Conv2D,
+    stem_bn: nn::BatchNorm,
+    cells: Vec<SearchCell>,
+    classifier: nn::Linear,
+}
+
+impl SearchNetwork {
+    /// Builds the network on `device`; alphas start as `1e-3 * N(0, 1)` (DARTS), as do betas.
+    pub fn new(config: &SearchNetConfig, ops: &OpSet, device: Device) -> Result<Self> {
+        let invalid = |reason: String| SpaceError::InvalidNetwork { reason };
+        if config.channels < 1
+            || config.layers < 3
+            || config.classes < 1
+            || config.image_channels < 1
+        {
+            return Err(invalid(format!(
+                "channels {}, layers {}, classes {}, image channels {}: each must be at least 1 (layers at least 3)",
+                config.channels, config.layers, config.classes, config.image_channels
+            )));
+        }
+        if let Some(k) = config.partial_channels {
+            if k < 1
+                || config.channels % k != 0
+                || (config.channels / k) % 2 != 0 && ops.contains(Primitive::SkipConnect)
+            {
+                return Err(invalid(format!(
+                    "partial channels K = {k} must divide C = {} (and leave an even C/K when skip_connect is searched)",
+                    config.channels
+                )));
+            }
+        }
+        let weights = nn::VarStore::new(device);
+        let root = weights.root();
+        let c = config.channels;
+        let mut c_curr = config.stem_multiplier * c;
+        let stem_conv = conv(
+            &root / "stem" / "conv",
+            config.image_channels,
+            c_curr,
+            3,
+            1,
+            1,
+            1,
+            1,
+        );
+        let stem_bn = batch_norm(&root / "stem" / "bn", c_curr, true);
+        let (mut c_pp, mut c_p) = (c_curr, c_curr);
+        c_curr = c;
+        let reductions = reduction_cells(config.layers);
+        let mut reduction_prev = false;
+        let mut cells = Vec::with_capacity(config.layers);
+        for i in 0..config.layers {
+            let reduction = reductions.contains(&i);
+            if reduction {
+                c_curr *= 2;
+            }
+            cells.push(SearchCell::new(
+                &root / format!("cell{i}"),
+                ops,
+                c_pp,
+                c_p,
+                c_curr,
+                reduction,
+                reduction_prev,
+                config.partial_channels,
+            )?);
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = NODES as i64 * c_curr;
+        }
+        let classifier = nn::linear(
+            &root / "classifier",
+            c_p,
+            config.classes,
+            Default::default(),
+        );
+        let arch = nn::VarStore::new(device);
+        let a = arch.root();
+        let init = nn::Init::Randn {
+            mean: 0.0,
+            stdev: 1e-3,
+        };
+        let n_ops = ops.len() as i64;
+        let alphas_normal = a.var("alphas_normal", &[EDGES as i64, n_ops], init);
+        let alphas_reduce = a.var("alphas_reduce", &[EDGES as i64, n_ops], init);
+        let betas = config.edge_normalization.then(|| {
+            (
+                a.var("betas_normal", &[EDGES as i64], init),
+                a.var("betas_reduce", &[EDGES as i64], init),
+            )
+        });
+        Ok(Self {
+            config: config.clone(),
+            ops: ops.clone(),
+            weights,
+            arch,
+            arch_tensors: ArchTensors {
+                alphas_normal,
+                alphas_reduce,
+                betas,
+            },
+            stem_conv,
+            stem_bn,
+            cells,
+            classifier,
+        })
+    }
+
+    /// The op set searched.
+    pub fn ops(&self) -> &OpSet {
+        &self.ops
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SearchNetConfig {
+        &self.config
+    }
+
+    /// Logits for a batch of images.
+    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        let a = &self.arch_tensors;
+        let w_normal = a.alphas_normal.softmax(-1, Kind::Float);
+        let w_reduce = a.alphas_reduce.softmax(-1, Kind::Float);
+        let (e_normal, e_reduce) = match &a.betas {
+            Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
+            None => (None, None),
+        };
+        let stem = xs.apply(&self.stem_conv).apply_t(&self.stem_bn, train);
+        let (mut s0, mut s1) = (stem.shallow_clone(), stem);
+        for cell in &self.cells {
+            let (w, e) = if cell.reduction {
+                (&w_reduce, e_reduce.as_ref())
+            } else {
+                (&w_normal, e_normal.as_ref())
+            };
+            let s2 = cell.forward_t(&s0, &s1, w, e, train);
+            s0 = s1;
+            s1 = s2;
+        }
+        s1.adaptive_avg_pool2d([1, 1])
+            .flatten(1, -1)
+            .apply(&self.classifier)
+    }
+
+    /// Mean cross-entropy loss of a batch.
+    pub fn loss(&self, xs: &Tensor, labels: &Tensor, train: bool) -> Tensor {
+        self.forward_t(xs, train).cross_entropy_for_logits(labels)
+    }
+
+    /// The weights in a fixed order (creation order), for the weight optimizer.
+    pub fn weights(&self) -> Vec<Tensor> {
+        self.weights.trainable_variables()
+    }
+
+    /// The architecture parameters: alphas (normal, reduce), then betas if any.
+    pub fn arch_parameters(&self) -> Vec<Tensor> {
+        let a = &self.arch_tensors;
+        let mut out = vec![
+            a.alphas_normal.shallow_clone(),
+            a.alphas_reduce.shallow_clone(),
+        ];
+        if let Some((bn, br)) = &a.betas {
+            out.push(bn.shallow_clone());
+            out.push(br.shallow_clone());
+        }
+        out
+    }
+
+    /// BN running statistics (not trained; saved and restored around virtual steps).
+    pub fn buffers(&self) -> Vec<Tensor> {
+        let mut named: Vec<_> = self
+            .weights
+            .variables()
+            .into_iter()
+            .filter(|(n, _)| n.contains("running_"))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        named.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// Number of weights (architecture parameters not counted, as DARTS counts).
+    pub fn param_count(&self) -> i64 {
+        self.weights
+            .trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum()
+    }
+
+    /// Every tensor of the network by name, for a checkpoint: `weights.NAME` (buffers included)
+    /// and `arch.NAME`.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out: Vec<(String, Tensor)> = self
+            .weights
+            .variables()
+            .into_iter()
+            .map(|(n, t)| (format!("weights.{n}"), t))
+            .chain(
+                self.arch
+                    .variables()
+                    .into_iter()
+                    .map(|(n, t)| (format!("arch.{n}"), t)),
+            )
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Copies saved tensors (as [`SearchNetwork::named_tensors`] names them) into the network.
+    /// Every tensor of the network must be present with the same shape.
+    pub fn load_named_tensors(&mut self, saved: &[(String, Tensor)]) -> Result<()> {
+        let mine = self.named_tensors();
+        tch::no_grad(|| {
+            for (name, mut t) in mine {
+                let src = saved
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, s)| s)
+                    .ok_or_else(|| SpaceError::InvalidNetwork {
+                        reason: format!("saved state has no tensor `{name}`"),
+                    })?;
+                if src.size() != t.size() {
+                    return Err(SpaceError::InvalidNetwork {
+                        reason: format!(
+                            "`{name}` is {:?} in the saved state, {:?} in the network",
+                            src.size(),
+                            t.size()
+                        ),
+                    });
+                }
+                t.f_copy_(&src.f_to_device(t.device())?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The architecture parameters as plain arrays (for derivation and saving).
+    pub fn arch_params(&self) -> Result<ArchParams> {
+        let a = &self.arch_tensors;
+        let to2 = |t: &Tensor| -> Result<Array2<f32>> {
+            let (r, c) = t.size2()?;
+            let v = Vec::<f32>::try_from(t.detach().to_device(Device::Cpu).flatten(0, -1))?;
+            Array2::from_shape_vec((r as usize, c as usize), v).map_err(|e| {
+                SpaceError::InvalidNetwork {
+                    reason: e.to_string(),
+                }
+            })
+        };
+        let to1 = |t: &Tensor| -> Result<Array1<f32>> {
+            Ok(Array1::from(Vec::<f32>::try_from(
+                t.detach().to_device(Device::Cpu),
+            )?))
+        };
+        let (betas_normal, betas_reduce) = match &a.betas {
+            Some((bn, br)) => (Some(to1(bn)?), Some(to1(br)?)),
+            None => (None, None),
+        };
+        Ok(ArchParams {
+            normal: to2(&a.alphas_normal)?,
+            reduce: to2(&a.alphas_reduce)?,
+            betas_normal,
+            betas_reduce,
+        })
+    }
+
+    /// The genotype the current architecture parameters derive.
+    pub fn genotype(&self) -> Result<Genotype> {
+        self.arch_params()?.derive(&self.ops)
+    }
+}
+
+/// Softmax of betas over each node's incoming edges, as one 14-vector.
+fn edge_softmax(betas: &Tensor) -> Tensor {
+    let parts: Vec<Tensor> = (0..NODES)
+        .map(|node| {
+            let start = crate::topology::node_offset(node) as i64;
+            betas
+                .narrow(0, start, (2 + node) as i64)
+                .softmax(-1, Kind::Float)
+        })
+        .collect();
+    Tensor::cat(&parts, 0)
+}

@@ -1,0 +1,278 @@
+use aca_space::nn::ops::{Op, OpSpec};
+use aca_space::nn::{SearchNetConfig, SearchNetwork};
+use aca_space::{topology, OpSet, Primitive};
+use tch::nn::{ModuleT, VarStore};
+use tch::{Device, Kind, Tensor};
+
+#[test]
+fn every_op_keeps_or_halves_the_size_for_odd_and_even_inputs() {
+    tch::manual_seed(0);
+    for size in [7i64, 8] {
+        for stride in [1i64, 2] {
+            for prim in Primitive::ALL {
+                for c_out in [4i64, 2] {
+                    let vs = VarStore::new(Device::Cpu);
+                    let spec = OpSpec {
+                        c_in: 4,
+                        c_out,
+                        stride,
+                        affine: true,
+                    };
+                    let op = Op::new(vs.root(), prim, spec, true).unwrap();
+                    let y = op.forward_t(
+                        &Tensor::randn([2, 4, size, size], (Kind::Float, Device::Cpu)),
+                        true,
+                    );
+                    let out = (size + stride - 1) / stride;
+                    assert_eq!(
+                        y.size(),
+                        [2, c_out, out, out],
+                        "{prim} stride {stride} size {size} c_out {c_out}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn factorized_reduce_needs_even_channels_and_ops_cannot_widen() {
+    let vs = VarStore::new(Device::Cpu);
+    let e = Op::new(
+        vs.root(),
+        Primitive::SkipConnect,
+        OpSpec {
+            c_in: 5,
+            c_out: 5,
+            stride: 2,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("even number of output channels, got 5"),
+        "{e}"
+    );
+    let e = Op::new(
+        vs.root(),
+        Primitive::SepConv3x3,
+        OpSpec {
+            c_in: 4,
+            c_out: 8,
+            stride: 1,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("8 output channels from 4 input channels"),
+        "{e}"
+    );
+}
+
+#[test]
+fn pools_and_identity_pass_the_first_channels_and_zero_is_zero() {
+    let vs = VarStore::new(Device::Cpu);
+    let x = Tensor::arange(2 * 4 * 4 * 4, (Kind::Float, Device::Cpu)).view([2, 4, 4, 4]);
+    let id = Op::new(
+        vs.root(),
+        Primitive::SkipConnect,
+        OpSpec {
+            c_in: 4,
+            c_out: 3,
+            stride: 1,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap();
+    assert!(id.is_identity());
+    assert!(id.forward_t(&x, true).equal(&x.narrow(1, 0, 3)));
+    let max = Op::new(
+        vs.root(),
+        Primitive::MaxPool3x3,
+        OpSpec {
+            c_in: 4,
+            c_out: 4,
+            stride: 1,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap();
+    // A 3x3 max pool of an increasing ramp takes the bottom-right neighbour.
+    assert_eq!(max.forward_t(&x, false).double_value(&[0, 0, 0, 0]), 5.0);
+    let avg = Op::new(
+        vs.root(),
+        Primitive::AvgPool3x3,
+        OpSpec {
+            c_in: 4,
+            c_out: 4,
+            stride: 1,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap();
+    // Padding is not counted: the corner averages 4 pixels (0, 1, 4, 5).
+    assert_eq!(avg.forward_t(&x, false).double_value(&[0, 0, 0, 0]), 2.5);
+    let zero = Op::new(
+        vs.root(),
+        Primitive::None,
+        OpSpec {
+            c_in: 4,
+            c_out: 4,
+            stride: 2,
+            affine: true,
+        },
+        false,
+    )
+    .unwrap();
+    let z = zero.forward_t(&x, true);
+    assert_eq!(z.size(), [2, 4, 2, 2]);
+    assert_eq!(z.abs().sum(Kind::Float).double_value(&[]), 0.0);
+}
+
+/// The reference implementation's parameter count, computed from the structure of DARTS's
+/// model_search.py independently of the Rust modules.
+fn reference_count(
+    c: i64,
+    layers: usize,
+    classes: i64,
+    image_channels: i64,
+    k: i64,
+    with_skip: bool,
+) -> i64 {
+    let mixed = |cc: i64, stride2: bool| {
+        let q = cc / k;
+        let convs = 2 * (9 * q + q * q) + 2 * (25 * q + q * q) + (9 * q + q * q) + (25 * q + q * q);
+        convs + if with_skip && stride2 { q * q } else { 0 }
+    };
+    let mut total = image_channels * 3 * c * 9 + 2 * 3 * c;
+    let (mut cpp, mut cp, mut cc) = (3 * c, 3 * c, c);
+    for i in 0..layers {
+        let red = i == layers / 3 || i == 2 * layers / 3;
+        if red {
+            cc *= 2;
+        }
+        total += cpp * cc + cp * cc; // FactorizedReduce(cpp, cc) or ReLUConvBN(cpp, cc, 1) both cost cpp*cc
+        for e in topology::edges() {
+            total += mixed(cc, red && e.input < 2);
+        }
+        cpp = cp;
+        cp = 4 * cc;
+    }
+    total + cp * classes + classes
+}
+
+fn count(
+    c: i64,
+    layers: usize,
+    classes: i64,
+    image_channels: i64,
+    ops: &OpSet,
+    partial: Option<i64>,
+) -> i64 {
+    let cfg = SearchNetConfig {
+        channels: c,
+        layers,
+        classes,
+        image_channels,
+        partial_channels: partial,
+        edge_normalization: partial.is_some(),
+        ..Default::default()
+    };
+    SearchNetwork::new(&cfg, ops, Device::Cpu)
+        .unwrap()
+        .param_count()
+}
+
+#[test]
+fn parameter_counts_equal_the_reference() {
+    // DARTS's log line for the CIFAR-10 supernet: "param size = 1.930618MB".
+    assert_eq!(count(16, 8, 10, 3, &OpSet::darts(), None), 1_930_618);
+    assert_eq!(reference_count(16, 8, 10, 3, 1, true), 1_930_618);
+    // The skip-free set loses the 8 stride-2 FactorizedReduce skips of each reduction cell.
+    assert_eq!(
+        count(16, 8, 10, 3, &OpSet::aca(), None),
+        1_930_618 - 8 * (32 * 32 + 64 * 64)
+    );
+    for (c, layers, classes, img, k) in [(8, 5, 10, 1, 1), (16, 8, 100, 3, 4), (8, 5, 10, 1, 2)] {
+        for (ops, skip) in [(OpSet::darts(), true), (OpSet::aca(), false)] {
+            let partial = (k > 1).then_some(k);
+            assert_eq!(
+                count(c, layers, classes, img, &ops, partial),
+                reference_count(c, layers, classes, img, k, skip),
+                "C={c} layers={layers} classes={classes} K={k} {}",
+                ops.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn search_network_forward_and_genotype() {
+    tch::manual_seed(1);
+    for partial in [None, Some(2)] {
+        let cfg = SearchNetConfig {
+            channels: 4,
+            layers: 3,
+            classes: 5,
+            image_channels: 1,
+            partial_channels: partial,
+            edge_normalization: partial.is_some(),
+            ..Default::default()
+        };
+        let net = SearchNetwork::new(&cfg, &OpSet::aca(), Device::Cpu).unwrap();
+        let x = Tensor::randn([2, 1, 9, 9], (Kind::Float, Device::Cpu));
+        let logits = net.forward_t(&x, true);
+        assert_eq!(logits.size(), [2, 5]);
+        let arch = net.arch_parameters();
+        assert_eq!(arch.len(), if partial.is_some() { 4 } else { 2 });
+        assert_eq!(arch[0].size(), [14, 7]);
+        let std = f64::try_from(arch[0].std(true)).unwrap();
+        assert!(
+            std > 1e-4 && std < 1e-2,
+            "alphas start as 1e-3 * N(0,1): std {std}"
+        );
+        let g = net.genotype().unwrap();
+        g.validate_for(&OpSet::aca()).unwrap();
+    }
+    let bad = SearchNetConfig {
+        channels: 6,
+        partial_channels: Some(4),
+        ..Default::default()
+    };
+    let e = SearchNetwork::new(&bad, &OpSet::darts(), Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("K = 4 must divide C = 6"), "{e}");
+}
+
+#[test]
+fn named_tensors_round_trip() {
+    tch::manual_seed(2);
+    let cfg = SearchNetConfig {
+        channels: 4,
+        layers: 3,
+        classes: 3,
+        image_channels: 1,
+        ..Default::default()
+    };
+    let a = SearchNetwork::new(&cfg, &OpSet::aca(), Device::Cpu).unwrap();
+    let mut b = SearchNetwork::new(&cfg, &OpSet::aca(), Device::Cpu).unwrap();
+    let x = Tensor::randn([2, 1, 8, 8], (Kind::Float, Device::Cpu));
+    assert!(!a.forward_t(&x, false).equal(&b.forward_t(&x, false)));
+    b.load_named_tensors(&a.named_tensors()).unwrap();
+    assert!(a.forward_t(&x, false).equal(&b.forward_t(&x, false)));
+    assert!(a
+        .named_tensors()
+        .iter()
+        .any(|(n, _)| n == "arch.alphas_normal"));
+    assert!(a
+        .named_tensors()
+        .iter()
+        .any(|(n, _)| n.ends_with("running_mean")));
+}
