@@ -1,5 +1,20 @@
-//! The search stage of `aca`: bilevel optimisation of network weights and architecture
-//! parameters (DARTS first and second order, PC-DARTS) over an `aca-space` search network.
+//! The search stage of `aca`: bilevel optimisation of a supernet's weights and architecture.
 //!
-//! This crate is being built; see the project's issues for its state.
+//! - [`SearchConfig`]: serde configuration whose defaults are DARTS's CIFAR-10 values, with the
+//!   `paper` and `tiny` presets.
+//! - [`ArchStep`]: one architecture update; [`FirstOrder`] (DARTS first order, PC-DARTS) and
+//!   [`Unrolled`] (DARTS second order, exactly as darts.md defines it). New methods implement it.
+//! - [`search`]: the run: per step an architecture step on a validation batch then a weight step
+//!   on a training batch; per epoch metrics, the derived genotype and an atomic checkpoint, from
+//!   which `resume` continues bit-identically.
 #![warn(missing_docs)]
+
+mod config;
+mod error;
+mod method;
+mod run;
+
+pub use config::{DataConfig, Preset, SearchConfig};
+pub use error::{Result, SearchError};
+pub use method::{ArchStep, FirstOrder, MethodKind, StepContext, Unrolled, HVP_SCALE};
+pub use run::{evaluate, files, search, weight_step, EpochRecord, Observer, SearchOutcome, Silent};

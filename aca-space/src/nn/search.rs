@@ -337,6 +337,18 @@ impl SearchNetwork {
         })
     }
 
+    /// Converts every tensor (weights, buffers, architecture) to `kind`, e.g. `Kind::Double` for
+    /// numerical checks.
+    pub fn set_kind(&mut self, kind: Kind) {
+        self.weights.set_kind(kind);
+        self.arch.set_kind(kind);
+    }
+
+    /// The device the network lives on.
+    pub fn device(&self) -> Device {
+        self.weights.device()
+    }
+
     /// The op set searched.
     pub fn ops(&self) -> &OpSet {
         &self.ops
@@ -350,8 +362,8 @@ impl SearchNetwork {
     /// Logits for a batch of images.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
         let a = &self.arch_tensors;
-        let w_normal = a.alphas_normal.softmax(-1, Kind::Float);
-        let w_reduce = a.alphas_reduce.softmax(-1, Kind::Float);
+        let w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
+        let w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
         let (e_normal, e_reduce) = match &a.betas {
             Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
             None => (None, None),
@@ -375,7 +387,7 @@ impl SearchNetwork {
 
     /// Mean cross-entropy loss of a batch.
     pub fn loss(&self, xs: &Tensor, labels: &Tensor, train: bool) -> Tensor {
-        self.forward_t(xs, train).cross_entropy_for_logits(labels)
+        super::cross_entropy(&self.forward_t(xs, train), labels)
     }
 
     /// The weights in a fixed order (creation order), for the weight optimizer.
@@ -470,7 +482,12 @@ impl SearchNetwork {
         let a = &self.arch_tensors;
         let to2 = |t: &Tensor| -> Result<Array2<f32>> {
             let (r, c) = t.size2()?;
-            let v = Vec::<f32>::try_from(t.detach().to_device(Device::Cpu).flatten(0, -1))?;
+            let v = Vec::<f32>::try_from(
+                t.detach()
+                    .to_device(Device::Cpu)
+                    .to_kind(Kind::Float)
+                    .flatten(0, -1),
+            )?;
             Array2::from_shape_vec((r as usize, c as usize), v).map_err(|e| {
                 SpaceError::InvalidNetwork {
                     reason: e.to_string(),
@@ -479,7 +496,7 @@ impl SearchNetwork {
         };
         let to1 = |t: &Tensor| -> Result<Array1<f32>> {
             Ok(Array1::from(Vec::<f32>::try_from(
-                t.detach().to_device(Device::Cpu),
+                t.detach().to_device(Device::Cpu).to_kind(Kind::Float),
             )?))
         };
         let (betas_normal, betas_reduce) = match &a.betas {
@@ -507,7 +524,7 @@ fn edge_softmax(betas: &Tensor) -> Tensor {
             let start = crate::topology::node_offset(node) as i64;
             betas
                 .narrow(0, start, (2 + node) as i64)
-                .softmax(-1, Kind::Float)
+                .softmax(-1, betas.kind())
         })
         .collect();
     Tensor::cat(&parts, 0)

@@ -1,0 +1,245 @@
+//! Search configuration: serde structs whose defaults are DARTS's CIFAR-10 values, and presets.
+
+use std::path::PathBuf;
+
+use aca_core::{AdamConfig, SgdConfig};
+use aca_data::{Augment, DatasetInfo, DatasetKind, SplitConfig};
+use aca_space::nn::SearchNetConfig;
+use aca_space::OpSet;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SearchError};
+use crate::method::MethodKind;
+
+/// The data a search reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DataConfig {
+    /// Dataset. DARTS: CIFAR-10.
+    pub dataset: DatasetKind,
+    /// Folder of its files; `None` for the dataset's default folder.
+    pub data_dir: Option<PathBuf>,
+    /// CIFAR-100's coarse labels.
+    pub coarse_labels: bool,
+    /// Resize images once at load (small CPU presets).
+    pub resize: Option<usize>,
+    /// DARTS's train/validation split of the training set (portion 0.5).
+    pub split: SplitConfig,
+    /// Batch size. DARTS: 64.
+    pub batch_size: usize,
+    /// Augmentation of both search streams (DARTS: crop 32 with padding 4, flip).
+    pub augment: Augment,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Cifar10,
+            data_dir: None,
+            coarse_labels: false,
+            resize: None,
+            split: SplitConfig::default(),
+            batch_size: 64,
+            augment: Augment::default(),
+        }
+    }
+}
+
+/// A whole search. `SearchConfig::default()` is DARTS's first-order CIFAR-10 search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// Seed of every random choice (DARTS: 2).
+    pub seed: u64,
+    /// Op set searched: `aca` (skip-free) or `darts`.
+    pub space: String,
+    /// Search method.
+    pub method: MethodKind,
+    /// Search epochs. DARTS: 50.
+    pub epochs: usize,
+    /// Data.
+    pub data: DataConfig,
+    /// The supernet (classes and image channels are set from the dataset).
+    pub network: SearchNetConfig,
+    /// Weight optimizer: SGD lr 0.025, momentum 0.9, weight decay 3e-4 (DARTS).
+    pub weight_optimizer: SgdConfig,
+    /// Final learning rate of the cosine schedule. DARTS: 0.001.
+    pub lr_min: f64,
+    /// Gradient-norm clip of the weight step. DARTS: 5.
+    pub grad_clip: f64,
+    /// Architecture optimizer: Adam lr 3e-4, betas (0.5, 0.999), weight decay 1e-3 (DARTS).
+    pub arch_optimizer: AdamConfig,
+    /// First epoch with architecture updates (PC-DARTS: 15 of 50; DARTS: 0).
+    pub arch_start_epoch: usize,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            seed: 2,
+            space: "aca".into(),
+            method: MethodKind::Darts,
+            epochs: 50,
+            data: DataConfig::default(),
+            network: SearchNetConfig::default(),
+            weight_optimizer: SgdConfig::default(),
+            lr_min: 0.001,
+            grad_clip: 5.0,
+            arch_optimizer: AdamConfig::default(),
+            arch_start_epoch: 0,
+        }
+    }
+}
+
+/// Named presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// A few epochs of a small supernet on a Fashion-MNIST subset: minutes on 2 CPU cores.
+    Tiny,
+    /// The papers' configuration on CIFAR-10 (a GPU job).
+    Paper,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = SearchError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "tiny" => Ok(Self::Tiny),
+            "paper" => Ok(Self::Paper),
+            _ => Err(SearchError::Config {
+                field: "preset",
+                value: s.into(),
+                reason: "expected tiny or paper".into(),
+            }),
+        }
+    }
+}
+
+impl SearchConfig {
+    /// The papers' search for `method`: DARTS's CIFAR-10 settings, or PC-DARTS's (batch 256,
+    /// SGD lr 0.1 to 0, Adam lr 6e-4, K = 4, edge normalisation, architecture from epoch 15).
+    pub fn paper(method: MethodKind) -> Self {
+        let mut c = Self {
+            method,
+            ..Self::default()
+        };
+        if method == MethodKind::PcDarts {
+            c.data.batch_size = 256;
+            c.weight_optimizer.lr = 0.1;
+            c.lr_min = 0.0;
+            c.arch_optimizer.lr = 6e-4;
+            c.arch_start_epoch = 15;
+            c.network.partial_channels = Some(4);
+            c.network.edge_normalization = true;
+        }
+        c
+    }
+
+    /// The tiny CPU preset: Fashion-MNIST resized to 16x16, 2,000 + 2,000 class-balanced images,
+    /// batch 32, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses K = 2 and starts
+    /// architecture updates at epoch 1.
+    pub fn tiny(method: MethodKind) -> Self {
+        let mut c = Self::paper(method);
+        c.epochs = 4;
+        c.data.dataset = DatasetKind::FashionMnist;
+        c.data.resize = Some(16);
+        c.data.batch_size = 32;
+        c.data.split.train_limit = Some(2000);
+        c.data.split.valid_limit = Some(2000);
+        c.data.augment = Augment {
+            crop_padding: 2,
+            hflip: true,
+            cutout: 0,
+        };
+        c.network.channels = 8;
+        c.network.layers = 5;
+        if method == MethodKind::PcDarts {
+            c.network.partial_channels = Some(2);
+            c.arch_start_epoch = 1;
+        }
+        c
+    }
+
+    /// A preset by name.
+    pub fn preset(preset: Preset, method: MethodKind) -> Self {
+        match preset {
+            Preset::Tiny => Self::tiny(method),
+            Preset::Paper => Self::paper(method),
+        }
+    }
+
+    /// The op set.
+    pub fn op_set(&self) -> Result<OpSet> {
+        Ok(OpSet::by_name(&self.space)?)
+    }
+
+    /// Checks the values that the types do not.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, value: String, reason: &str| {
+            Err(SearchError::Config {
+                field,
+                value,
+                reason: reason.into(),
+            })
+        };
+        self.op_set()?;
+        if self.epochs == 0 {
+            return bad("epochs", "0".into(), "expected at least 1");
+        }
+        if self.data.batch_size == 0 {
+            return bad("data.batch_size", "0".into(), "expected at least 1");
+        }
+        let lr = self.weight_optimizer.lr;
+        let lr_ok = lr.is_finite() && lr > 0.0 && self.lr_min >= 0.0 && self.lr_min <= lr;
+        if !lr_ok {
+            return bad(
+                "weight_optimizer.lr",
+                format!("{lr} (lr_min {})", self.lr_min),
+                "expected lr > 0 and 0 <= lr_min <= lr",
+            );
+        }
+        if self.grad_clip.is_nan() || self.grad_clip <= 0.0 {
+            return bad(
+                "grad_clip",
+                self.grad_clip.to_string(),
+                "expected a positive norm",
+            );
+        }
+        if self.arch_start_epoch >= self.epochs {
+            return bad(
+                "arch_start_epoch",
+                self.arch_start_epoch.to_string(),
+                &format!(
+                    "no architecture update would happen in {} epochs",
+                    self.epochs
+                ),
+            );
+        }
+        let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;
+        if pc && self.method != MethodKind::PcDarts {
+            return bad(
+                "network.partial_channels",
+                format!("{:?}", self.network.partial_channels),
+                "partial channels and edge normalisation are PC-DARTS's: use method pc-darts",
+            );
+        }
+        if self.method == MethodKind::PcDarts && self.network.partial_channels.is_none() {
+            return bad(
+                "network.partial_channels",
+                "none".into(),
+                "pc-darts needs partial channels K (4 in the paper)",
+            );
+        }
+        Ok(())
+    }
+
+    /// The config with the network's classes and image channels taken from the dataset.
+    pub fn resolved(&self, info: &DatasetInfo) -> Self {
+        let mut c = self.clone();
+        c.network.classes = info.classes as i64;
+        c.network.image_channels = info.channels as i64;
+        c
+    }
+}

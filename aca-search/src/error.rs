@@ -1,0 +1,54 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a search.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SearchError {
+    /// A configuration value that cannot be used.
+    #[error("search config: {field} = {value}: {reason}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the search diverged; the last good checkpoint (end of epoch {last_good}) is kept; try a lower learning rate")]
+    Diverged {
+        /// `weight` or `architecture`.
+        which: &'static str,
+        /// The value.
+        value: f64,
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Step in the epoch.
+        step: usize,
+        /// Epochs completed in the checkpoint.
+        last_good: usize,
+    },
+    /// A run directory that cannot be resumed.
+    #[error("cannot resume {}: {reason}", dir.display())]
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Shared layer errors.
+    #[error(transparent)]
+    Core(#[from] aca_core::CoreError),
+    /// Search-space errors.
+    #[error(transparent)]
+    Space(#[from] aca_space::SpaceError),
+    /// Data errors.
+    #[error(transparent)]
+    Data(#[from] aca_data::DataError),
+    /// A libtorch error.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}
+
+/// `Result` with [`SearchError`].
+pub type Result<T, E = SearchError> = std::result::Result<T, E>;

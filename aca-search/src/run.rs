@@ -1,0 +1,420 @@
+//! The search run: epochs of architecture and weight steps, metrics, checkpoints, exact resume.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use aca_core::{
+    clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
+    write_atomic, write_json_atomic, Adam, Cosine, MetricsLog, Sgd,
+};
+use aca_data::{
+    darts_split, Batch, Dataset, Endless, LoadOptions, Loader, LoaderOptions, StreamState,
+};
+use aca_space::nn::{cross_entropy, SearchNetwork};
+use aca_space::{edge_weights, softmax_rows, ArchParams, CellType, Genotype};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use tracing::info;
+
+use crate::config::SearchConfig;
+use crate::error::{Result, SearchError};
+use crate::method::StepContext;
+
+/// File names of a search run directory.
+pub mod files {
+    /// The resolved configuration.
+    pub const CONFIG: &str = "config.json";
+    /// One JSON object per epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// The latest end-of-epoch checkpoint.
+    pub const CHECKPOINT: &str = "checkpoint.ot";
+    /// The final genotype, JSON form.
+    pub const GENOTYPE_JSON: &str = "genotype.json";
+    /// The final genotype, DARTS's text form.
+    pub const GENOTYPE_TXT: &str = "genotype.txt";
+    /// The final architecture parameters (logits), as `aca genotype derive` reads them.
+    pub const ALPHAS: &str = "alphas.json";
+    /// The final supernet weights and architecture (for channel ranking).
+    pub const SUPERNET: &str = "supernet.ot";
+}
+
+/// One line of `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch, 0-based.
+    pub epoch: usize,
+    /// Weight learning rate of the epoch.
+    pub lr: f64,
+    /// Whether the architecture was updated this epoch.
+    pub arch_updates: bool,
+    /// Mean training loss of the weight steps.
+    pub train_loss: f64,
+    /// Training accuracy of the weight steps (augmented batches).
+    pub train_acc: f64,
+    /// Mean validation loss seen by the architecture steps (augmented batches), if any.
+    pub arch_loss: Option<f64>,
+    /// Loss on the whole validation split, evaluation mode, no augmentation.
+    pub valid_loss: f64,
+    /// Accuracy on the whole validation split.
+    pub valid_acc: f64,
+    /// The derived genotype, DARTS's text form.
+    pub genotype: String,
+    /// `skip_connect` edges of the normal cell.
+    pub skip_normal: usize,
+    /// `skip_connect` edges of the reduction cell.
+    pub skip_reduce: usize,
+    /// Softmaxed alphas of the normal cell (14 x ops).
+    pub alphas_normal: Vec<Vec<f32>>,
+    /// Softmaxed alphas of the reduction cell.
+    pub alphas_reduce: Vec<Vec<f32>>,
+    /// PC-DARTS edge weights of the normal cell (normalised betas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edges_normal: Option<Vec<f32>>,
+    /// PC-DARTS edge weights of the reduction cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edges_reduce: Option<Vec<f32>>,
+    /// Wall time of the epoch in seconds.
+    pub seconds: f64,
+}
+
+/// Progress hooks for a front end (progress bars); every method has an empty default.
+pub trait Observer {
+    /// An epoch of `steps` steps starts (`start` of them already done when resuming mid-way).
+    fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// A step ended.
+    fn step_done(&self, _step: usize) {}
+    /// An epoch ended.
+    fn epoch_done(&self, _record: &EpochRecord) {}
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+impl Observer for Silent {}
+
+/// What a finished search leaves.
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// The final genotype.
+    pub genotype: Genotype,
+    /// The final architecture parameters.
+    pub arch: ArchParams,
+    /// Supernet weights.
+    pub params: i64,
+    /// Epochs run by this invocation (0 if the run was already complete).
+    pub epochs_run: usize,
+    /// Wall time of this invocation.
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckpointState {
+    epochs_done: usize,
+    valid_stream: StreamState,
+}
+
+/// Runs (or, with `resume`, continues) the search in `dir`.
+pub fn search(
+    config: &SearchConfig,
+    dir: &Path,
+    device: Device,
+    resume: bool,
+    observer: &dyn Observer,
+) -> Result<SearchOutcome> {
+    let started = Instant::now();
+    config.validate()?;
+    let ops = config.op_set()?;
+    let data = Dataset::load(
+        config.data.dataset,
+        &LoadOptions {
+            data_dir: config.data.data_dir.clone(),
+            coarse_labels: config.data.coarse_labels,
+            resize: config.data.resize,
+        },
+    )?;
+    let config = config.resolved(&data.info);
+    let checkpoint_path = dir.join(files::CHECKPOINT);
+    let config_path = dir.join(files::CONFIG);
+    if resume {
+        let saved: serde_json::Value = std::fs::read_to_string(&config_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| SearchError::Resume {
+                dir: dir.into(),
+                reason: format!("no readable {}", files::CONFIG),
+            })?;
+        let mine = serde_json::to_value(&config).map_err(|e| SearchError::Resume {
+            dir: dir.into(),
+            reason: e.to_string(),
+        })?;
+        if saved != mine {
+            return Err(SearchError::Resume {
+                dir: dir.into(),
+                reason: format!(
+                    "its {} differs from this search's configuration",
+                    files::CONFIG
+                ),
+            });
+        }
+    } else {
+        if checkpoint_path.exists() {
+            return Err(SearchError::Resume {
+                dir: dir.into(),
+                reason: "it already holds a search; pass --resume to continue it, or choose another output folder".into(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| aca_core::CoreError::Io {
+            path: dir.into(),
+            source,
+        })?;
+        write_json_atomic(&config_path, &config)?;
+    }
+
+    seed_everything(config.seed);
+    let net = SearchNetwork::new(&config.network, &ops, device)?;
+    let mut net = net;
+    let weights = net.weights();
+    let arch = net.arch_parameters();
+    let mut sgd = Sgd::new(config.weight_optimizer, weights.len());
+    let mut adam = Adam::new(config.arch_optimizer, arch.len());
+    let split = darts_split(
+        data.train.label_list(),
+        data.info.classes,
+        &config.data.split,
+        config.seed,
+    )?;
+    let stream_opts = |stream| LoaderOptions {
+        batch_size: config.data.batch_size,
+        shuffle: true,
+        drop_last: false,
+        augment: config.data.augment.clone(),
+        seed: config.seed,
+        stream,
+    };
+    let train_loader = Loader::new(
+        &data.train,
+        &split.train,
+        &data.info,
+        stream_opts(1),
+        device,
+    )?;
+    let arch_loader = Loader::new(
+        &data.train,
+        &split.valid,
+        &data.info,
+        stream_opts(2),
+        device,
+    )?;
+    let eval_loader = Loader::new(
+        &data.train,
+        &split.valid,
+        &data.info,
+        LoaderOptions {
+            shuffle: false,
+            augment: aca_data::Augment::none(),
+            ..stream_opts(3)
+        },
+        device,
+    )?;
+
+    let mut start_epoch = 0;
+    let mut stream_state = StreamState::default();
+    if resume && checkpoint_path.exists() {
+        let (tensors, state): (_, CheckpointState) = load_checkpoint(&checkpoint_path)?;
+        net.load_named_tensors(&with_prefix(&tensors, "net"))?;
+        sgd.load_state(&to_device(with_prefix(&tensors, "sgd"), device)?)?;
+        adam.load_state(&to_device(with_prefix(&tensors, "adam"), device)?)?;
+        start_epoch = state.epochs_done;
+        stream_state = state.valid_stream;
+        info!(epoch = start_epoch, "resuming search");
+    }
+    let metrics = MetricsLog::open(&dir.join(files::METRICS), start_epoch)?;
+    let schedule = Cosine {
+        base: config.weight_optimizer.lr,
+        min: config.lr_min,
+        epochs: config.epochs,
+    };
+    let mut stream = Endless::new(&arch_loader, stream_state);
+    info!(params = net.param_count(), space = %ops, method = %config.method, "search network ready");
+
+    let step_method = config.method.arch_step();
+    for epoch in start_epoch..config.epochs {
+        let epoch_start = Instant::now();
+        let lr = schedule.lr(epoch);
+        sgd.config.lr = lr;
+        let arch_updates = epoch >= config.arch_start_epoch;
+        observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
+        let (mut loss_sum, mut correct, mut seen, mut arch_loss_sum, mut arch_steps) =
+            (0.0, 0i64, 0i64, 0.0, 0usize);
+        for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
+            let batch = batch?;
+            let valid = stream.next_batch()?;
+            if arch_updates {
+                let ctx = StepContext {
+                    net: &net,
+                    weight_optimizer: &sgd,
+                    lr,
+                };
+                let loss = step_method.step(&ctx, &mut adam, &batch, &valid)?;
+                check_finite(loss, "architecture", epoch, step, start_epoch.max(epoch))?;
+                arch_loss_sum += loss;
+                arch_steps += 1;
+            }
+            let (loss, hits) = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip)?;
+            check_finite(loss, "weight", epoch, step, epoch)?;
+            let n = batch.labels.size()[0];
+            loss_sum += loss * n as f64;
+            correct += hits;
+            seen += n;
+            observer.step_done(step);
+        }
+        let (valid_loss, valid_acc) = evaluate(&net, &eval_loader)?;
+        let arch_params = net.arch_params()?;
+        let genotype = arch_params.derive(&ops)?;
+        let record = EpochRecord {
+            epoch,
+            lr,
+            arch_updates,
+            train_loss: loss_sum / seen as f64,
+            train_acc: correct as f64 / seen as f64,
+            arch_loss: (arch_steps > 0).then(|| arch_loss_sum / arch_steps as f64),
+            valid_loss,
+            valid_acc,
+            genotype: genotype.to_darts(),
+            skip_normal: genotype.skip_count(CellType::Normal),
+            skip_reduce: genotype.skip_count(CellType::Reduce),
+            alphas_normal: rows(&softmax_rows(arch_params.normal.view())),
+            alphas_reduce: rows(&softmax_rows(arch_params.reduce.view())),
+            edges_normal: arch_params
+                .betas_normal
+                .as_ref()
+                .map(|b| edge_weights(b).to_vec()),
+            edges_reduce: arch_params
+                .betas_reduce
+                .as_ref()
+                .map(|b| edge_weights(b).to_vec()),
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        metrics.append(&record)?;
+        let mut tensors = prefixed("net", net.named_tensors());
+        tensors.extend(prefixed("sgd", sgd.state()));
+        tensors.extend(prefixed("adam", adam.state()));
+        let state = CheckpointState {
+            epochs_done: epoch + 1,
+            valid_stream: stream.state(),
+        };
+        save_checkpoint(&checkpoint_path, &tensors, &state)?;
+        info!(
+            epoch,
+            lr,
+            train_loss = record.train_loss,
+            train_acc = record.train_acc,
+            valid_acc = record.valid_acc,
+            skip_normal = record.skip_normal,
+            "search epoch"
+        );
+        observer.epoch_done(&record);
+    }
+
+    let arch_params = net.arch_params()?;
+    let genotype = arch_params.derive(&ops)?;
+    write_atomic(
+        &dir.join(files::GENOTYPE_JSON),
+        (genotype.to_json() + "\n").as_bytes(),
+    )?;
+    write_atomic(
+        &dir.join(files::GENOTYPE_TXT),
+        (genotype.to_darts() + "\n").as_bytes(),
+    )?;
+    write_json_atomic(&dir.join(files::ALPHAS), &arch_params)?;
+    save_checkpoint(
+        &dir.join(files::SUPERNET),
+        &net.named_tensors(),
+        &serde_json::json!({ "space": config.space }),
+    )?;
+    Ok(SearchOutcome {
+        dir: dir.into(),
+        genotype,
+        arch: arch_params,
+        params: net.param_count(),
+        epochs_run: config.epochs.saturating_sub(start_epoch),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// One weight step: loss on the training batch, gradients of the weights only, clipping, SGD.
+/// Returns the loss and the number of correct predictions.
+pub fn weight_step(
+    net: &SearchNetwork,
+    sgd: &mut Sgd,
+    weights: &[Tensor],
+    batch: &Batch,
+    clip: f64,
+) -> Result<(f64, i64)> {
+    let logits = net.forward_t(&batch.images, true);
+    let loss = cross_entropy(&logits, &batch.labels);
+    let value = loss.f_double_value(&[])?;
+    let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
+    clip_grad_norm(&grads, clip)?;
+    sgd.step(weights, &grads)?;
+    let hits = tch::no_grad(|| {
+        logits
+            .argmax(-1, false)
+            .eq_tensor(&batch.labels)
+            .sum(Kind::Int64)
+            .int64_value(&[])
+    });
+    Ok((value, hits))
+}
+
+/// Loss and accuracy over a loader, evaluation mode, without gradients.
+pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<(f64, f64)> {
+    tch::no_grad(|| {
+        let (mut loss, mut correct, mut seen) = (0.0, 0i64, 0i64);
+        for batch in loader.epoch(0) {
+            let batch = batch?;
+            let logits = net.forward_t(&batch.images, false);
+            let n = batch.labels.size()[0];
+            loss += cross_entropy(&logits, &batch.labels).f_double_value(&[])? * n as f64;
+            correct += logits
+                .argmax(-1, false)
+                .eq_tensor(&batch.labels)
+                .sum(Kind::Int64)
+                .int64_value(&[]);
+            seen += n;
+        }
+        Ok((loss / seen as f64, correct as f64 / seen as f64))
+    })
+}
+
+fn check_finite(
+    value: f64,
+    which: &'static str,
+    epoch: usize,
+    step: usize,
+    last_good: usize,
+) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(SearchError::Diverged {
+            which,
+            value,
+            epoch,
+            step,
+            last_good,
+        })
+    }
+}
+
+fn rows(a: &ndarray::Array2<f32>) -> Vec<Vec<f32>> {
+    a.outer_iter().map(|r| r.to_vec()).collect()
+}
+
+fn to_device(ts: Vec<(String, Tensor)>, device: Device) -> Result<Vec<(String, Tensor)>> {
+    ts.into_iter()
+        .map(|(n, t)| Ok((n, t.f_to_device(device)?)))
+        .collect()
+}

@@ -1,0 +1,259 @@
+use std::path::Path;
+
+use aca_data::{encode_idx, DatasetKind, RawImages, DEBIAN_FASHION_MNIST};
+use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig, SearchError, Silent};
+use aca_space::{Genotype, OpSet};
+use tch::Device;
+
+/// Learnable synthetic MNIST-style files: each class a bright square at its own place.
+fn write_synthetic(dir: &Path) {
+    let make = |n: usize| {
+        let mut pixels = vec![0u8; n * 28 * 28];
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        for (i, &l) in labels.iter().enumerate() {
+            let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
+            for r in r0..r0 + 8 {
+                for c in c0..c0 + 4 {
+                    pixels[i * 784 + r * 28 + c] = 200 + (i % 50) as u8;
+                }
+            }
+        }
+        RawImages {
+            shape: [1, 28, 28],
+            pixels,
+            labels,
+        }
+    };
+    for (prefix, n) in [("train", 400), ("t10k", 50)] {
+        let (img, lab) = encode_idx(&make(n));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
+    }
+}
+
+fn small_config(data_dir: &Path, method: MethodKind, epochs: usize) -> SearchConfig {
+    let mut c = SearchConfig::tiny(method);
+    c.epochs = epochs;
+    c.data.dataset = DatasetKind::Mnist;
+    c.data.data_dir = Some(data_dir.into());
+    c.data.resize = Some(8);
+    c.data.batch_size = 16;
+    c.data.split.train_limit = Some(48);
+    c.data.split.valid_limit = Some(40);
+    c.network.channels = 4;
+    c.network.layers = 3;
+    c
+}
+
+fn records(dir: &Path) -> Vec<EpochRecord> {
+    std::fs::read_to_string(dir.join(files::METRICS))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn resume_is_bit_identical() {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    for method in [MethodKind::Darts, MethodKind::Darts2, MethodKind::PcDarts] {
+        let cfg = small_config(data.path(), method, 2);
+        let whole = tempfile::tempdir().unwrap();
+        search(&cfg, whole.path(), Device::Cpu, false, &Silent).unwrap();
+
+        let rolled = tempfile::tempdir().unwrap();
+        one_epoch_then_resume(&cfg, rolled.path());
+
+        let a = std::fs::read(whole.path().join(files::CHECKPOINT)).unwrap();
+        let b = std::fs::read(rolled.path().join(files::CHECKPOINT)).unwrap();
+        assert!(a == b, "{method}: checkpoints differ after resume");
+        assert_eq!(records(whole.path()).len(), 2);
+        let (ra, rb) = (records(whole.path()), records(rolled.path()));
+        assert_eq!(ra.len(), rb.len());
+        for (x, y) in ra.iter().zip(&rb) {
+            assert_eq!(x.alphas_normal, y.alphas_normal, "{method}");
+            assert_eq!(x.train_loss, y.train_loss, "{method}");
+            assert_eq!(x.genotype, y.genotype, "{method}");
+        }
+        assert_eq!(
+            std::fs::read(whole.path().join(files::ALPHAS)).unwrap(),
+            std::fs::read(rolled.path().join(files::ALPHAS)).unwrap()
+        );
+    }
+}
+
+/// Runs epoch 0 of a 2-epoch search, stops as an interruption would (the observer panics at the
+/// start of epoch 1, after the epoch-0 checkpoint), then resumes.
+fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
+    struct StopAtEpoch1;
+    impl aca_search::Observer for StopAtEpoch1 {
+        fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
+            if epoch == 1 {
+                std::panic::panic_any("interrupted");
+            }
+        }
+    }
+    let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        search(cfg, dir, Device::Cpu, false, &StopAtEpoch1)
+    }));
+    assert!(interrupted.is_err());
+    assert_eq!(records(dir).len(), 1);
+    assert!(!dir.join(files::GENOTYPE_JSON).exists());
+    let err = search(cfg, dir, Device::Cpu, false, &Silent).unwrap_err();
+    assert!(err.to_string().contains("pass --resume"), "{err}");
+    let out = search(cfg, dir, Device::Cpu, true, &Silent).unwrap();
+    assert_eq!(out.epochs_run, 1);
+}
+
+#[test]
+fn resume_with_another_config_is_refused() {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let cfg = small_config(data.path(), MethodKind::Darts, 1);
+    let dir = tempfile::tempdir().unwrap();
+    search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap();
+    let mut other = cfg.clone();
+    other.seed = 99;
+    let err = search(&other, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
+    assert!(matches!(err, SearchError::Resume { .. }), "{err}");
+    assert!(err.to_string().contains("config.json differs"), "{err}");
+}
+
+#[test]
+fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
+    cfg.weight_optimizer.lr = 1e30;
+    cfg.lr_min = 1e30;
+    let dir = tempfile::tempdir().unwrap();
+    let err = search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap_err();
+    assert!(matches!(err, SearchError::Diverged { .. }), "{err}");
+    assert!(err.to_string().contains("the search diverged"), "{err}");
+    assert!(!dir.path().join(files::GENOTYPE_JSON).exists());
+}
+
+#[test]
+fn bad_configs_are_named() {
+    let mut c = SearchConfig::tiny(MethodKind::Darts);
+    c.space = "nasbench".into();
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("unknown op set `nasbench`"));
+    let mut c = SearchConfig::tiny(MethodKind::Darts);
+    c.network.partial_channels = Some(4);
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("use method pc-darts"));
+    let mut c = SearchConfig::paper(MethodKind::PcDarts);
+    c.epochs = 10;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("arch_start_epoch = 15: no architecture update would happen in 10 epochs"),
+        "{e}"
+    );
+    let e = serde_json::from_str::<SearchConfig>(r#"{"epoch": 3}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown field `epoch`"), "{e}");
+}
+
+#[test]
+fn paper_presets_hold_the_papers_values() {
+    let d = SearchConfig::paper(MethodKind::Darts2);
+    assert_eq!(
+        (
+            d.epochs,
+            d.data.batch_size,
+            d.network.channels,
+            d.network.layers
+        ),
+        (50, 64, 16, 8)
+    );
+    assert_eq!(
+        (d.weight_optimizer.lr, d.lr_min, d.grad_clip),
+        (0.025, 0.001, 5.0)
+    );
+    assert_eq!(
+        (
+            d.arch_optimizer.lr,
+            d.arch_optimizer.betas,
+            d.arch_optimizer.weight_decay
+        ),
+        (3e-4, (0.5, 0.999), 1e-3)
+    );
+    assert_eq!(d.data.split.portion, 0.5);
+    let p = SearchConfig::paper(MethodKind::PcDarts);
+    assert_eq!(
+        (
+            p.data.batch_size,
+            p.weight_optimizer.lr,
+            p.lr_min,
+            p.arch_optimizer.lr,
+            p.arch_start_epoch
+        ),
+        (256, 0.1, 0.0, 6e-4, 15)
+    );
+    assert_eq!(p.network.partial_channels, Some(4));
+    d.validate().unwrap();
+    p.validate().unwrap();
+}
+
+#[test]
+fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
+    if !Path::new(DEBIAN_FASHION_MNIST)
+        .join("train-images-idx3-ubyte.gz")
+        .exists()
+    {
+        eprintln!("dataset-fashion-mnist not installed; skipped");
+        return;
+    }
+    let mut cfg = SearchConfig::tiny(MethodKind::Darts);
+    cfg.epochs = 3;
+    cfg.data.split.train_limit = Some(320);
+    cfg.data.split.valid_limit = Some(320);
+    cfg.network.channels = 4;
+    cfg.network.layers = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let out = search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap();
+    for f in [
+        files::CONFIG,
+        files::METRICS,
+        files::CHECKPOINT,
+        files::GENOTYPE_JSON,
+        files::GENOTYPE_TXT,
+        files::ALPHAS,
+        files::SUPERNET,
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let r = records(dir.path());
+    assert_eq!(r.len(), 3);
+    assert!(
+        r[2].train_loss < r[0].train_loss,
+        "train loss {} -> {}",
+        r[0].train_loss,
+        r[2].train_loss
+    );
+    assert!(r[2].valid_acc > 0.3, "valid acc {}", r[2].valid_acc);
+    assert!(r
+        .iter()
+        .all(|x| x.skip_normal == 0 && x.alphas_normal[0].len() == 7));
+    out.genotype.validate_for(&OpSet::aca()).unwrap();
+    let text = std::fs::read_to_string(dir.path().join(files::GENOTYPE_TXT)).unwrap();
+    assert_eq!(Genotype::from_darts(text.trim()).unwrap(), out.genotype);
+    let saved: SearchConfig =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(files::CONFIG)).unwrap())
+            .unwrap();
+    assert_eq!(
+        (saved.network.classes, saved.network.image_channels),
+        (10, 1)
+    );
+    let arch = aca_space::ArchParams::read(&dir.path().join(files::ALPHAS)).unwrap();
+    assert_eq!(arch.derive(&OpSet::aca()).unwrap(), out.genotype);
+}
