@@ -25,6 +25,131 @@ pub(crate) enum Command {
     /// Inspect and download datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Search a cell: bilevel optimisation of a supernet (DARTS, second-order DARTS, PC-DARTS).
+    Search(Box<SearchArgs>),
+    /// Print a network's parameter count.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Configuration preset: `tiny` (minutes on a CPU, Fashion-MNIST) or `paper` (DARTS's CIFAR-10
+    /// search; a GPU job).
+    #[arg(
+        long,
+        default_value = "tiny",
+        value_name = "tiny|paper",
+        conflicts_with = "resume"
+    )]
+    pub preset: String,
+
+    /// Op set searched: `aca` has no skip_connect; `darts` is the baseline that collapses.
+    #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
+    pub space: Option<String>,
+
+    /// Search method.
+    #[arg(
+        long,
+        default_value = "darts",
+        value_name = "darts|darts2|pc-darts",
+        conflicts_with = "resume"
+    )]
+    pub method: String,
+
+    /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
+    #[arg(
+        long,
+        value_name = "fashion-mnist|mnist|cifar10|cifar100",
+        conflicts_with = "resume"
+    )]
+    pub dataset: Option<String>,
+
+    /// Folder of the dataset's files.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Search epochs.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub epochs: Option<usize>,
+
+    /// Seed of every random choice.
+    #[arg(long, value_name = "S", conflicts_with = "resume")]
+    pub seed: Option<u64>,
+
+    /// Batch size.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub batch_size: Option<usize>,
+
+    /// Initial channels C of the supernet.
+    #[arg(long, value_name = "C", conflicts_with = "resume")]
+    pub channels: Option<i64>,
+
+    /// Cells of the supernet.
+    #[arg(long, value_name = "L", conflicts_with = "resume")]
+    pub layers: Option<usize>,
+
+    /// Search-train images (class-balanced subset).
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub train_limit: Option<usize>,
+
+    /// Search-validation images (class-balanced subset).
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub valid_limit: Option<usize>,
+
+    /// A JSON configuration file (every field optional; defaults are DARTS's); flags override it.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+
+    /// Run directory [default: a new folder under runs/].
+    #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
+    pub out: Option<PathBuf>,
+
+    /// Continue the run in --out from its last checkpoint, with its saved configuration.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// Inspect the search network (supernet).
+    #[arg(long, required = true)]
+    pub supernet: bool,
+
+    /// Op set.
+    #[arg(long, default_value = "darts", value_name = "darts|aca")]
+    pub space: String,
+
+    /// Initial channels C.
+    #[arg(long, default_value_t = 16)]
+    pub channels: i64,
+
+    /// Cells.
+    #[arg(long, default_value_t = 8)]
+    pub layers: usize,
+
+    /// Classes.
+    #[arg(long, default_value_t = 10)]
+    pub classes: i64,
+
+    /// Image channels of the input (3 for CIFAR, 1 for the MNIST family).
+    #[arg(long, default_value_t = 3)]
+    pub image_channels: i64,
+
+    /// PC-DARTS partial channels K.
+    #[arg(long, value_name = "K")]
+    pub partial_channels: Option<i64>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,9 @@
 mod cli;
 mod data;
 mod genotype;
+mod inspect;
+mod progress;
+mod search;
 
 use clap::Parser;
 
@@ -11,20 +14,58 @@ pub use cli::Cli;
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.quiet);
     match cli.command {
-        cli::Command::Genotype(cmd) => genotype::run(cmd),
-        cli::Command::Data(cmd) => data::run(cmd, cli.quiet),
+        cli::Command::Genotype(cmd) => {
+            init_tracing(cli.quiet, None)?;
+            genotype::run(cmd)
+        }
+        cli::Command::Data(cmd) => {
+            init_tracing(cli.quiet, None)?;
+            data::run(cmd, cli.quiet)
+        }
+        cli::Command::Search(args) => search::run(*args, cli.quiet),
+        cli::Command::Inspect(args) => {
+            init_tracing(cli.quiet, None)?;
+            inspect::run(args)
+        }
     }
 }
 
-fn init_tracing(quiet: bool) {
-    let default = if quiet { "warn" } else { "info" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ACA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+/// Logging: warnings on the terminal (more with `ACA_LOG=info`), through the progress bars so
+/// that lines do not break them; with `log_file`, everything at info level into that file too.
+pub(crate) fn init_tracing(quiet: bool, log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter, Layer};
+    let terminal_level = if quiet { "error" } else { "warn" };
+    let terminal_filter =
+        EnvFilter::try_from_env("ACA_LOG").unwrap_or_else(|_| EnvFilter::new(terminal_level));
+    let indicatif = tracing_indicatif::IndicatifLayer::new();
+    let terminal = fmt::layer()
         .with_target(false)
+        .with_writer(indicatif.get_stderr_writer())
+        .with_filter(terminal_filter);
+    let file = match log_file {
+        Some(path) => {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| anyhow::anyhow!("opening log file {}: {e}", path.display()))?;
+            Some(
+                fmt::layer()
+                    .with_ansi(false)
+                    .with_target(false)
+                    .with_writer(std::sync::Mutex::new(f))
+                    .with_filter(EnvFilter::new("info")),
+            )
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(terminal)
+        .with(file)
+        .with(indicatif)
         .try_init();
+    Ok(())
 }

@@ -2,3 +2,4 @@
 #![allow(clippy::unwrap_used)]
 mod data;
 mod genotype;
+mod search;

@@ -1,0 +1,106 @@
+use std::process::Command;
+
+fn aca(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_aca"))
+        .args(args)
+        .output()
+        .expect("running aca");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn search_help_snapshot() {
+    let (ok, out, _) = aca(&["search", "--help"]);
+    assert!(ok);
+    insta::assert_snapshot!("search_help", out);
+}
+
+#[test]
+fn inspect_supernet_counts_equal_the_reference() {
+    let (ok, out, err) = aca(&[
+        "inspect",
+        "--supernet",
+        "--space",
+        "darts",
+        "--channels",
+        "16",
+        "--layers",
+        "8",
+        "--classes",
+        "10",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["params"], 1_930_618);
+    let (ok, out, _) = aca(&["inspect", "--supernet", "--space", "aca"]);
+    assert!(ok);
+    assert_eq!(
+        out,
+        "supernet (aca, C=16, 8 cells, 10 classes): 1889658 parameters (1.89M)\n"
+    );
+}
+
+#[test]
+fn search_flags_are_checked() {
+    let (ok, _, err) = aca(&["search", "--method", "enas"]);
+    assert!(!ok);
+    assert_eq!(
+        err,
+        "error: search config: method = enas: expected darts, darts2 or pc-darts\n"
+    );
+    let (ok, _, err) = aca(&["search", "--resume", "--epochs", "3", "--out", "x"]);
+    assert!(!ok);
+    assert!(err.contains("cannot be used with"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = aca(&["search", "--resume", "--out", dir.path().to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("config.json to resume"), "{err}");
+}
+
+#[test]
+fn tiny_search_runs_from_the_command_line_and_resumes() {
+    if !std::path::Path::new(aca_data::DEBIAN_FASHION_MNIST).exists() {
+        eprintln!("dataset-fashion-mnist not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let o = out.to_str().unwrap();
+    let small = [
+        "--train-limit",
+        "64",
+        "--valid-limit",
+        "64",
+        "--channels",
+        "4",
+        "--layers",
+        "3",
+        "--batch-size",
+        "32",
+        "--no-progress",
+    ];
+    let mut args = vec!["search", "--epochs", "2", "--space", "darts", "--out", o];
+    args.extend(small);
+    let (ok, stdout, err) = aca(&args);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("search epoch   2"), "{stdout}");
+    assert!(stdout.contains("genotype: Genotype(normal=["), "{stdout}");
+    assert!(std::fs::read_to_string(out.join("log.txt"))
+        .unwrap()
+        .contains("search epoch"));
+    // A finished run resumed does nothing more and prints the same genotype.
+    let (ok, again, err) = aca(&["search", "--resume", "--out", o, "--no-progress"]);
+    assert!(ok, "{err}");
+    let genotype = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("genotype:"))
+            .map(String::from)
+    };
+    assert_eq!(genotype(&stdout), genotype(&again));
+    assert!(again.contains("0 epochs"), "{again}");
+}
