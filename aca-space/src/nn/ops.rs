@@ -23,6 +23,43 @@ pub struct OpSpec {
     pub affine: bool,
 }
 
+thread_local! {
+    static MACS: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f` and counts the multiply-adds of every convolution and linear layer applied through
+/// [`conv_apply`] / [`linear_apply`] meanwhile, per image (the batch size is divided out).
+pub fn count_macs<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let outer = MACS.with(|m| m.replace(Some(0)));
+    let out = f();
+    let macs = MACS.with(|m| m.replace(outer)).unwrap_or(0);
+    (out, macs)
+}
+
+fn add_macs(out: &Tensor, fan_in: i64) {
+    MACS.with(|m| {
+        if let Some(total) = m.get() {
+            let per_image = out.numel() as i64 / out.size()[0].max(1);
+            m.set(Some(total + (per_image * fan_in) as u64));
+        }
+    });
+}
+
+/// Applies a convolution, counted by [`count_macs`].
+pub fn conv_apply(xs: &Tensor, conv: &nn::Conv2D) -> Tensor {
+    let y = xs.apply(conv);
+    let w = conv.ws.size();
+    add_macs(&y, w[1] * w[2] * w[3]);
+    y
+}
+
+/// Applies a linear layer, counted by [`count_macs`].
+pub fn linear_apply(xs: &Tensor, linear: &nn::Linear) -> Tensor {
+    let y = xs.apply(linear);
+    add_macs(&y, linear.ws.size()[1]);
+    y
+}
+
 pub(crate) fn batch_norm(p: nn::Path, c: i64, affine: bool) -> nn::BatchNorm {
     // PyTorch's BatchNorm2d: eps 1e-5, momentum 0.1, weight 1, bias 0.
     let cfg = nn::BatchNormConfig {
@@ -83,7 +120,7 @@ impl ReluConvBn {
 
 impl ModuleT for ReluConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        xs.relu().apply(&self.conv).apply_t(&self.bn, train)
+        conv_apply(&xs.relu(), &self.conv).apply_t(&self.bn, train)
     }
 }
 
@@ -125,7 +162,14 @@ impl ModuleT for FactorizedReduce {
         } else {
             shifted
         };
-        Tensor::cat(&[x.apply(&self.conv1), shifted.apply(&self.conv2)], 1).apply_t(&self.bn, train)
+        Tensor::cat(
+            &[
+                conv_apply(&x, &self.conv1),
+                conv_apply(&shifted, &self.conv2),
+            ],
+            1,
+        )
+        .apply_t(&self.bn, train)
     }
 }
 
@@ -156,14 +200,8 @@ impl SepConv {
 
 impl ModuleT for SepConv {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        xs.relu()
-            .apply(&self.dw1)
-            .apply(&self.pw1)
-            .apply_t(&self.bn1, train)
-            .relu()
-            .apply(&self.dw2)
-            .apply(&self.pw2)
-            .apply_t(&self.bn2, train)
+        let x = conv_apply(&conv_apply(&xs.relu(), &self.dw1), &self.pw1).apply_t(&self.bn1, train);
+        conv_apply(&conv_apply(&x.relu(), &self.dw2), &self.pw2).apply_t(&self.bn2, train)
     }
 }
 
@@ -187,10 +225,7 @@ impl DilConv {
 
 impl ModuleT for DilConv {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        xs.relu()
-            .apply(&self.dw)
-            .apply(&self.pw)
-            .apply_t(&self.bn, train)
+        conv_apply(&conv_apply(&xs.relu(), &self.dw), &self.pw).apply_t(&self.bn, train)
     }
 }
 

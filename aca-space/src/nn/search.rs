@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
-use super::ops::{batch_norm, conv, FactorizedReduce, Op, OpSpec, ReluConvBn};
+use super::ops::{
+    batch_norm, conv, conv_apply, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+};
 use crate::derive::ArchParams;
 use crate::error::{Result, SpaceError};
 use crate::genotype::Genotype;
@@ -368,7 +370,7 @@ impl SearchNetwork {
             Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
             None => (None, None),
         };
-        let stem = xs.apply(&self.stem_conv).apply_t(&self.stem_bn, train);
+        let stem = conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train);
         let (mut s0, mut s1) = (stem.shallow_clone(), stem);
         for cell in &self.cells {
             let (w, e) = if cell.reduction {
@@ -380,9 +382,10 @@ impl SearchNetwork {
             s0 = s1;
             s1 = s2;
         }
-        s1.adaptive_avg_pool2d([1, 1])
-            .flatten(1, -1)
-            .apply(&self.classifier)
+        linear_apply(
+            &s1.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
+            &self.classifier,
+        )
     }
 
     /// Mean cross-entropy loss of a batch.

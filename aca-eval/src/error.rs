@@ -1,0 +1,61 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the evaluation stage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// A channel plan that does not fit its genotype or is malformed.
+    #[error("invalid channel plan{}: {reason}", path.as_ref().map(|p| format!(" {}", p.display())).unwrap_or_default())]
+    InvalidPlan {
+        /// The file, when read from one.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A configuration value that cannot be used.
+    #[error("{field} = {value}: {reason}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// The loss became NaN or infinite.
+    #[error("the training loss is {value} at epoch {epoch}, step {step}: training diverged; the last good checkpoint is kept")]
+    Diverged {
+        /// The value.
+        value: f64,
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Step.
+        step: usize,
+    },
+    /// A run directory that cannot be used.
+    #[error("{}: {reason}", dir.display())]
+    RunDir {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Shared layer errors.
+    #[error(transparent)]
+    Core(#[from] aca_core::CoreError),
+    /// Search-space errors.
+    #[error(transparent)]
+    Space(#[from] aca_space::SpaceError),
+    /// Data errors.
+    #[error(transparent)]
+    Data(#[from] aca_data::DataError),
+    /// Search errors.
+    #[error(transparent)]
+    Search(#[from] aca_search::SearchError),
+    /// A libtorch error.
+    #[error(transparent)]
+    Torch(#[from] tch::TchError),
+}
+
+/// `Result` with [`EvalError`].
+pub type Result<T, E = EvalError> = std::result::Result<T, E>;

@@ -1,0 +1,564 @@
+//! The evaluation network, built from a channel plan: DARTS's `NetworkCIFAR` / `NetworkImageNet`
+//! where each edge's op produces `k` of the `C` channels and the remaining `C - k` are the edge
+//! input's channels passed through skip (identity, or FactorizedReduce at stride 2).
+
+use aca_space::nn::ops::{
+    conv_apply, count_macs, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+};
+use aca_space::topology::{reduction_cells, INPUTS};
+use aca_space::{CellType, Genotype, Primitive};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT};
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{EvalError, Result};
+use crate::plan::{op_channels, ChannelPlan};
+
+/// The network family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Setting {
+    /// DARTS's `NetworkCIFAR` (any image size and channels; CIFAR is 32x32x3).
+    Cifar,
+    /// DARTS's `NetworkImageNet` (mobile setting, 224x224).
+    Imagenet,
+}
+
+/// Shape of an evaluation network. Defaults: DARTS's CIFAR-10 network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvalNetConfig {
+    /// Initial channels C. DARTS CIFAR: 36; ImageNet: 48.
+    pub channels: i64,
+    /// Cells. DARTS CIFAR: 20; ImageNet: 14.
+    pub layers: usize,
+    /// Classes.
+    pub classes: i64,
+    /// Image channels the stem reads.
+    pub image_channels: i64,
+    /// Auxiliary head after cell `2*layers/3`.
+    pub auxiliary: bool,
+    /// CIFAR or ImageNet network.
+    pub setting: Setting,
+}
+
+impl Default for EvalNetConfig {
+    fn default() -> Self {
+        Self {
+            channels: 36,
+            layers: 20,
+            classes: 10,
+            image_channels: 3,
+            auxiliary: true,
+            setting: Setting::Cifar,
+        }
+    }
+}
+
+/// The skip part of an edge: the input's channels `k..C`.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // built once per edge
+enum Refill {
+    Identity {
+        from: i64,
+        count: i64,
+    },
+    Reduce {
+        from: i64,
+        count: i64,
+        fr: FactorizedReduce,
+    },
+}
+
+#[derive(Debug)]
+struct Edge {
+    op: Op,
+    refill: Option<Refill>,
+    input: usize,
+}
+
+impl Edge {
+    fn forward_t(&self, x: &Tensor, drop_prob: f64, train: bool) -> Tensor {
+        let mut y = self.op.forward_t(x, train);
+        if train && drop_prob > 0.0 && !self.op.is_identity() {
+            y = drop_path(&y, drop_prob);
+        }
+        match &self.refill {
+            None => y,
+            Some(Refill::Identity { from, count }) => {
+                Tensor::cat(&[y, x.narrow(1, *from, *count)], 1)
+            }
+            Some(Refill::Reduce { from, count, fr }) => {
+                Tensor::cat(&[y, fr.forward_t(&x.narrow(1, *from, *count), train)], 1)
+            }
+        }
+    }
+}
+
+/// DARTS's drop path: each sample's output zeroed with probability `p`, survivors scaled by 1/(1-p).
+fn drop_path(x: &Tensor, p: f64) -> Tensor {
+    let keep = 1.0 - p;
+    let mask = Tensor::empty([x.size()[0], 1, 1, 1], (x.kind(), x.device())).bernoulli_float_(keep);
+    x / keep * mask
+}
+
+#[derive(Debug)]
+enum Preprocess {
+    Reduce(FactorizedReduce),
+    Conv(ReluConvBn),
+}
+
+#[derive(Debug)]
+struct EvalCell {
+    pre0: Preprocess,
+    pre1: ReluConvBn,
+    edges: Vec<Edge>,
+    concat: Vec<usize>,
+}
+
+impl EvalCell {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        p: nn::Path,
+        genotype: &Genotype,
+        fractions: &[f64],
+        c_pp: i64,
+        c_p: i64,
+        c: i64,
+        reduction: bool,
+        reduction_prev: bool,
+    ) -> Result<Self> {
+        let cell = if reduction {
+            CellType::Reduce
+        } else {
+            CellType::Normal
+        };
+        let pre0 = if reduction_prev {
+            Preprocess::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c, true)?)
+        } else {
+            Preprocess::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1, 0, true))
+        };
+        let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, true);
+        let mut edges = Vec::new();
+        for (i, (&(prim, input), &f)) in genotype.cell(cell).iter().zip(fractions).enumerate() {
+            let stride = if reduction && input < INPUTS { 2 } else { 1 };
+            let k = op_channels(f, c, stride);
+            let ep = &p / format!("edge{i}");
+            let op = Op::new(
+                &ep / prim.name(),
+                prim,
+                OpSpec {
+                    c_in: c,
+                    c_out: k,
+                    stride,
+                    affine: true,
+                },
+                false,
+            )?;
+            let refill = match (k < c, stride) {
+                (false, _) => None,
+                (true, 1) => Some(Refill::Identity {
+                    from: k,
+                    count: c - k,
+                }),
+                (true, _) => Some(Refill::Reduce {
+                    from: k,
+                    count: c - k,
+                    fr: FactorizedReduce::new(&ep / "refill", c - k, c - k, true)?,
+                }),
+            };
+            edges.push(Edge { op, refill, input });
+        }
+        Ok(Self {
+            pre0,
+            pre1,
+            edges,
+            concat: genotype.concat(cell).states().to_vec(),
+        })
+    }
+
+    fn forward_t(&self, s0: &Tensor, s1: &Tensor, drop_prob: f64, train: bool) -> Tensor {
+        let s0 = match &self.pre0 {
+            Preprocess::Reduce(m) => m.forward_t(s0, train),
+            Preprocess::Conv(m) => m.forward_t(s0, train),
+        };
+        let mut states = vec![s0, self.pre1.forward_t(s1, train)];
+        for pair in self.edges.chunks(2) {
+            let h1 = pair[0].forward_t(&states[pair[0].input], drop_prob, train);
+            let h2 = pair[1].forward_t(&states[pair[1].input], drop_prob, train);
+            states.push(h1 + h2);
+        }
+        Tensor::cat(
+            &self
+                .concat
+                .iter()
+                .map(|&i| states[i].shallow_clone())
+                .collect::<Vec<_>>(),
+            1,
+        )
+    }
+}
+
+#[derive(Debug)]
+struct AuxHead {
+    conv1: nn::Conv2D,
+    bn1: nn::BatchNorm,
+    conv2: nn::Conv2D,
+    bn2: Option<nn::BatchNorm>,
+    classifier: nn::Linear,
+    imagenet: bool,
+}
+
+impl AuxHead {
+    fn new(p: nn::Path, c: i64, classes: i64, imagenet: bool) -> Self {
+        let conv = |p: nn::Path, i, o, k| {
+            nn::conv2d(
+                p,
+                i,
+                o,
+                k,
+                nn::ConvConfig {
+                    bias: false,
+                    ..Default::default()
+                },
+            )
+        };
+        let bn = |p: nn::Path, c| aca_space_bn(p, c);
+        Self {
+            conv1: conv(&p / "conv1", c, 128, 1),
+            bn1: bn(&p / "bn1", 128),
+            conv2: conv(&p / "conv2", 128, 768, 2),
+            // DARTS's ImageNet head has no BN after its second convolution (kept as in the paper).
+            bn2: (!imagenet).then(|| bn(&p / "bn2", 768)),
+            classifier: nn::linear(&p / "classifier", 768, classes, Default::default()),
+            imagenet,
+        }
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
+        let x = x.relu();
+        let side = x.size()[2];
+        // DARTS: AvgPool(5, stride 3) on CIFAR's 8x8 (stride 2 on ImageNet's 14x14), padding not
+        // counted. Smaller inputs (small CPU presets) are pooled to 2x2 adaptively instead.
+        let x = if self.imagenet && side >= 5 {
+            x.avg_pool2d([5, 5], [2, 2], [0, 0], false, false, None)
+        } else if !self.imagenet && side >= 8 {
+            x.avg_pool2d([5, 5], [3, 3], [0, 0], false, false, None)
+        } else {
+            x.adaptive_avg_pool2d([2, 2])
+        };
+        let x = conv_apply(&x, &self.conv1).apply_t(&self.bn1, train).relu();
+        let x = conv_apply(&x, &self.conv2);
+        let x = match &self.bn2 {
+            Some(bn) => x.apply_t(bn, train),
+            None => x,
+        };
+        linear_apply(&x.relu().flatten(1, -1), &self.classifier)
+    }
+}
+
+fn aca_space_bn(p: nn::Path, c: i64) -> nn::BatchNorm {
+    nn::batch_norm2d(
+        p,
+        c,
+        nn::BatchNormConfig {
+            ws_init: nn::Init::Const(1.0),
+            bs_init: nn::Init::Const(0.0),
+            ..Default::default()
+        },
+    )
+}
+
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // one per network
+enum Stem {
+    Cifar {
+        conv: nn::Conv2D,
+        bn: nn::BatchNorm,
+    },
+    Imagenet {
+        c0a: nn::Conv2D,
+        b0a: nn::BatchNorm,
+        c0b: nn::Conv2D,
+        b0b: nn::BatchNorm,
+        c1: nn::Conv2D,
+        b1: nn::BatchNorm,
+    },
+}
+
+/// Logits and, while training with an auxiliary head, the auxiliary logits.
+#[derive(Debug)]
+pub struct Output {
+    /// Main logits.
+    pub logits: Tensor,
+    /// Auxiliary logits (training only).
+    pub aux: Option<Tensor>,
+}
+
+/// The evaluation network of a channel plan.
+#[derive(Debug)]
+pub struct EvalNetwork {
+    config: EvalNetConfig,
+    vs: nn::VarStore,
+    stem: Stem,
+    cells: Vec<EvalCell>,
+    aux: Option<AuxHead>,
+    aux_after: usize,
+    classifier: nn::Linear,
+    /// Drop-path probability of the current epoch (DARTS: 0.2 * epoch / epochs).
+    pub drop_path_prob: f64,
+}
+
+impl EvalNetwork {
+    /// Builds the network of `plan` on `device`.
+    pub fn new(plan: &ChannelPlan, config: &EvalNetConfig, device: Device) -> Result<Self> {
+        plan.validate()?;
+        if config.channels < 2
+            || config.layers < 3
+            || config.classes < 1
+            || config.image_channels < 1
+        {
+            return Err(EvalError::Config {
+                field: "network",
+                value: format!(
+                    "C={} layers={} classes={}",
+                    config.channels, config.layers, config.classes
+                ),
+                reason: "expected C >= 2, at least 3 cells and 1 class".into(),
+            });
+        }
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let c = config.channels;
+        let conv = |p: nn::Path, i, o, k, s| {
+            nn::conv2d(
+                p,
+                i,
+                o,
+                k,
+                nn::ConvConfig {
+                    stride: s,
+                    padding: k / 2,
+                    bias: false,
+                    ..Default::default()
+                },
+            )
+        };
+        let (stem, mut c_pp, mut c_p, mut reduction_prev) = match config.setting {
+            Setting::Cifar => {
+                let s = &root / "stem";
+                (
+                    Stem::Cifar {
+                        conv: conv(&s / "conv", config.image_channels, 3 * c, 3, 1),
+                        bn: aca_space_bn(&s / "bn", 3 * c),
+                    },
+                    3 * c,
+                    3 * c,
+                    false,
+                )
+            }
+            Setting::Imagenet => {
+                let s = &root / "stem";
+                (
+                    Stem::Imagenet {
+                        c0a: conv(&s / "c0a", config.image_channels, c / 2, 3, 2),
+                        b0a: aca_space_bn(&s / "b0a", c / 2),
+                        c0b: conv(&s / "c0b", c / 2, c, 3, 2),
+                        b0b: aca_space_bn(&s / "b0b", c),
+                        c1: conv(&s / "c1", c, c, 3, 2),
+                        b1: aca_space_bn(&s / "b1", c),
+                    },
+                    c,
+                    c,
+                    true,
+                )
+            }
+        };
+        let reductions = reduction_cells(config.layers);
+        let aux_after = 2 * config.layers / 3;
+        let mut c_curr = c;
+        let mut cells = Vec::with_capacity(config.layers);
+        let mut c_aux = 0;
+        for i in 0..config.layers {
+            let reduction = reductions.contains(&i);
+            if reduction {
+                c_curr *= 2;
+            }
+            let cell_type = if reduction {
+                CellType::Reduce
+            } else {
+                CellType::Normal
+            };
+            cells.push(EvalCell::new(
+                &root / format!("cell{i}"),
+                &plan.genotype,
+                plan.fractions(cell_type),
+                c_pp,
+                c_p,
+                c_curr,
+                reduction,
+                reduction_prev,
+            )?);
+            reduction_prev = reduction;
+            c_pp = c_p;
+            c_p = plan.genotype.concat(cell_type).states().len() as i64 * c_curr;
+            if i == aux_after {
+                c_aux = c_p;
+            }
+        }
+        let aux = config.auxiliary.then(|| {
+            AuxHead::new(
+                &root / "aux",
+                c_aux,
+                config.classes,
+                config.setting == Setting::Imagenet,
+            )
+        });
+        let classifier = nn::linear(
+            &root / "classifier",
+            c_p,
+            config.classes,
+            Default::default(),
+        );
+        Ok(Self {
+            config: config.clone(),
+            vs,
+            stem,
+            cells,
+            aux,
+            aux_after,
+            classifier,
+            drop_path_prob: 0.0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EvalNetConfig {
+        &self.config
+    }
+
+    /// Forward pass.
+    pub fn forward_t(&self, xs: &Tensor, train: bool) -> Output {
+        let stem = match &self.stem {
+            Stem::Cifar { conv, bn } => conv_apply(xs, conv).apply_t(bn, train),
+            Stem::Imagenet {
+                c0a,
+                b0a,
+                c0b,
+                b0b,
+                c1,
+                b1,
+            } => {
+                let s0 = conv_apply(&conv_apply(xs, c0a).apply_t(b0a, train).relu(), c0b)
+                    .apply_t(b0b, train);
+                let s1 = conv_apply(&s0.relu(), c1).apply_t(b1, train);
+                return self.cells_forward(s0, s1, train);
+            }
+        };
+        self.cells_forward(stem.shallow_clone(), stem, train)
+    }
+
+    fn cells_forward(&self, mut s0: Tensor, mut s1: Tensor, train: bool) -> Output {
+        let mut aux = None;
+        for (i, cell) in self.cells.iter().enumerate() {
+            let s2 = cell.forward_t(&s0, &s1, self.drop_path_prob, train);
+            s0 = s1;
+            s1 = s2;
+            if i == self.aux_after && train {
+                aux = self.aux.as_ref().map(|h| h.forward_t(&s1, train));
+            }
+        }
+        let pooled = match self.config.setting {
+            Setting::Imagenet if s1.size()[2] >= 7 => {
+                s1.avg_pool2d([7, 7], [7, 7], [0, 0], false, true, None)
+            }
+            _ => s1.adaptive_avg_pool2d([1, 1]),
+        };
+        Output {
+            logits: linear_apply(&pooled.flatten(1, -1), &self.classifier),
+            aux,
+        }
+    }
+
+    /// All trainable weights, auxiliary head included, in creation order.
+    pub fn weights(&self) -> Vec<Tensor> {
+        self.vs.trainable_variables()
+    }
+
+    /// Parameters without the auxiliary head (as DARTS reports them).
+    pub fn param_count(&self) -> i64 {
+        self.count(|name| !name.starts_with("aux."))
+    }
+
+    /// Parameters of the auxiliary head alone.
+    pub fn aux_param_count(&self) -> i64 {
+        self.count(|name| name.starts_with("aux."))
+    }
+
+    fn count(&self, keep: impl Fn(&str) -> bool) -> i64 {
+        let vars = self.vs.variables();
+        let trainable: Vec<Tensor> = self.vs.trainable_variables();
+        vars.iter()
+            .filter(|(n, t)| keep(n) && trainable.iter().any(|v| v.data_ptr() == t.data_ptr()))
+            .map(|(_, t)| t.numel() as i64)
+            .sum()
+    }
+
+    /// Multiply-adds of convolutions and linear layers for one image of `size x size`, without
+    /// the auxiliary head.
+    pub fn flops(&self, size: i64) -> u64 {
+        let x = Tensor::zeros(
+            [1, self.config.image_channels, size, size],
+            (Kind::Float, self.vs.device()),
+        );
+        let (_, macs) = tch::no_grad(|| count_macs(|| self.forward_t(&x, false)));
+        macs
+    }
+
+    /// Every tensor by name (buffers included), for checkpoints.
+    pub fn named_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut v: Vec<_> = self.vs.variables().into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Copies saved tensors into the network; every tensor must be present with its shape.
+    pub fn load_named_tensors(&mut self, saved: &[(String, Tensor)]) -> Result<()> {
+        tch::no_grad(|| {
+            for (name, mut t) in self.named_tensors() {
+                let src = saved
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, s)| s)
+                    .ok_or_else(|| EvalError::Config {
+                        field: "checkpoint",
+                        value: name.clone(),
+                        reason: "missing from the saved state".into(),
+                    })?;
+                if src.size() != t.size() {
+                    return Err(EvalError::Config {
+                        field: "checkpoint",
+                        value: name.clone(),
+                        reason: format!(
+                            "shape {:?} saved, {:?} in the network",
+                            src.size(),
+                            t.size()
+                        ),
+                    });
+                }
+                t.f_copy_(&src.f_to_device(t.device())?)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Whether any edge op is a skip connection (a DARTS genotype) — informative only.
+    pub fn has_skip(plan: &ChannelPlan) -> bool {
+        CellType::BOTH.iter().any(|&c| {
+            plan.genotype
+                .cell(c)
+                .iter()
+                .any(|(p, _)| *p == Primitive::SkipConnect)
+        })
+    }
+}

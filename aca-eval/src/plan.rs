@@ -1,0 +1,173 @@
+//! The channel plan: a genotype and, per kept edge, the share of channels its op keeps.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use aca_space::topology::{state_name, INPUTS};
+use aca_space::{CellType, Genotype};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EvalError, Result};
+
+/// Channel scores behind a plan: per cell type, per kept edge (genotype order), per search cell
+/// of that type, per channel.
+pub type EdgeScores = Vec<Vec<Vec<f32>>>;
+
+/// A genotype plus the fraction of channels each kept edge gives its op; the rest of the edge's
+/// channels are refilled with identity (skip). A genotype alone is a plan with every fraction 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPlan {
+    /// The searched cell.
+    pub genotype: Genotype,
+    /// Op share of the normal cell's 8 edges (genotype order), each in (0, 1].
+    pub normal: Vec<f64>,
+    /// Op share of the reduction cell's 8 edges.
+    pub reduce: Vec<f64>,
+    /// Scorer that ranked the channels (`none` for a plain genotype).
+    #[serde(default = "none")]
+    pub scorer: String,
+    /// Allocation strategy (`all` for a plain genotype).
+    #[serde(default = "all")]
+    pub strategy: String,
+    /// The scores behind the fractions, `[normal, reduce]`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<[EdgeScores; 2]>,
+}
+
+fn none() -> String {
+    "none".into()
+}
+
+fn all() -> String {
+    "all".into()
+}
+
+impl ChannelPlan {
+    /// The plain DARTS plan of a genotype: every channel on its op.
+    pub fn full(genotype: Genotype) -> Self {
+        Self {
+            normal: vec![1.0; genotype.normal.len()],
+            reduce: vec![1.0; genotype.reduce.len()],
+            genotype,
+            scorer: none(),
+            strategy: all(),
+            scores: None,
+        }
+    }
+
+    /// Op shares of one cell type.
+    pub fn fractions(&self, cell: CellType) -> &[f64] {
+        match cell {
+            CellType::Normal => &self.normal,
+            CellType::Reduce => &self.reduce,
+        }
+    }
+
+    /// Checks the genotype and that there is one share in (0, 1] per kept edge.
+    pub fn validate(&self) -> Result<()> {
+        self.genotype.validate()?;
+        for cell in CellType::BOTH {
+            let f = self.fractions(cell);
+            let edges = self.genotype.cell(cell).len();
+            if f.len() != edges {
+                return Err(invalid(format!(
+                    "{cell}: {} fractions for the genotype's {edges} edges",
+                    f.len()
+                )));
+            }
+            if let Some((i, v)) = f
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !(v.is_finite() && **v > 0.0 && **v <= 1.0))
+            {
+                return Err(invalid(format!(
+                    "{cell} edge {i}: fraction {v} is not in (0, 1]"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads and validates `plan.json`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| EvalError::InvalidPlan {
+            path: Some(path.into()),
+            reason: e.to_string(),
+        })?;
+        let plan: Self = serde_json::from_str(&text).map_err(|e| EvalError::InvalidPlan {
+            path: Some(path.into()),
+            reason: e.to_string(),
+        })?;
+        plan.validate().map_err(|e| EvalError::InvalidPlan {
+            path: Some(path.into()),
+            reason: e.to_string(),
+        })?;
+        Ok(plan)
+    }
+
+    /// Identity share of one cell type: the mean of `1 - fraction` over its edges.
+    pub fn identity_share(&self, cell: CellType) -> f64 {
+        let f = self.fractions(cell);
+        f.iter().map(|v| 1.0 - v).sum::<f64>() / f.len().max(1) as f64
+    }
+
+    /// A per-cell table: edge, input, op, op share, identity share; then the identity share per
+    /// cell type.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "plan: scorer {}, strategy {}",
+            self.scorer, self.strategy
+        );
+        let _ = writeln!(
+            out,
+            "{:<8}{:<6}{:<6}{:<9}{:<14}{:>9}{:>10}",
+            "cell", "node", "edge", "input", "op", "op share", "identity"
+        );
+        for cell in CellType::BOTH {
+            for (i, ((op, input), f)) in self
+                .genotype
+                .cell(cell)
+                .iter()
+                .zip(self.fractions(cell))
+                .enumerate()
+            {
+                let _ = writeln!(
+                    out,
+                    "{:<8}{:<6}{:<6}{:<9}{:<14}{:>8.1}%{:>9.1}%",
+                    cell.name(),
+                    i / 2 + INPUTS,
+                    i,
+                    state_name(*input),
+                    op.name(),
+                    100.0 * f,
+                    100.0 * (1.0 - f)
+                );
+            }
+        }
+        for cell in CellType::BOTH {
+            let _ = writeln!(
+                out,
+                "identity share, {cell} cells: {:.1}%",
+                100.0 * self.identity_share(cell)
+            );
+        }
+        out
+    }
+}
+
+fn invalid(reason: String) -> EvalError {
+    EvalError::InvalidPlan { path: None, reason }
+}
+
+/// Channels an edge's op keeps out of `channels`: `max(1, round(f * C))`, and at stride 2 an even
+/// number of identity channels (FactorizedReduce needs it): the op takes one more channel if not.
+pub fn op_channels(fraction: f64, channels: i64, stride: i64) -> i64 {
+    let mut k = ((fraction * channels as f64).round() as i64).clamp(1, channels);
+    if stride == 2 && (channels - k) % 2 == 1 {
+        k = if k < channels { k + 1 } else { k - 1 };
+    }
+    k
+}

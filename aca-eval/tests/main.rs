@@ -1,0 +1,3 @@
+//! Integration tests of `aca-eval`.
+#![allow(clippy::unwrap_used)]
+mod network;
