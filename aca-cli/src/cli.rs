@@ -27,8 +27,112 @@ pub(crate) enum Command {
     Data(DataCommand),
     /// Search a cell: bilevel optimisation of a supernet (DARTS, second-order DARTS, PC-DARTS).
     Search(Box<SearchArgs>),
-    /// Print a network's parameter count.
+    /// Rank a search run's channels and allocate them: writes plan.json into the run.
+    Allocate(AllocateArgs),
+    /// Train a channel plan or a genotype from scratch.
+    Train(Box<TrainArgs>),
+    /// Re-evaluate a trained network on its test set.
+    Test(TestArgs),
+    /// Print a network's parameter count and multiply-adds.
     Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AllocateArgs {
+    /// A finished search run directory.
+    #[arg(long, value_name = "SEARCH_DIR")]
+    pub run: PathBuf,
+
+    /// Channel scorer.
+    #[arg(long, default_value = "taylor", value_name = "taylor")]
+    pub scorer: String,
+
+    /// Allocation strategy: `otsu` (parameter-free), `all` (plain DARTS), `fixed:F`.
+    #[arg(long, default_value = "otsu", value_name = "otsu|all|fixed:F")]
+    pub strategy: String,
+
+    /// Score on at most N validation batches [default: the whole validation split].
+    #[arg(long, value_name = "N")]
+    pub batches: Option<usize>,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// A channel plan (plan.json).
+    #[arg(long, value_name = "FILE", conflicts_with = "genotype", required_unless_present_any = ["genotype", "resume"])]
+    pub plan: Option<PathBuf>,
+
+    /// A genotype (published name or file): trained as DARTS does, every channel on its op.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub genotype: Option<String>,
+
+    /// Configuration preset: `tiny` (minutes on a CPU) or `paper` (DARTS's 600-epoch CIFAR-10
+    /// training; a GPU job).
+    #[arg(long, default_value = "tiny", value_name = "tiny|paper")]
+    pub preset: String,
+
+    /// Dataset [default: the preset's].
+    #[arg(long, value_name = "fashion-mnist|mnist|cifar10|cifar100")]
+    pub dataset: Option<String>,
+
+    /// Folder of the dataset's files.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Epochs.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+
+    /// Seed.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// Batch size.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+
+    /// Initial channels C.
+    #[arg(long, value_name = "C")]
+    pub channels: Option<i64>,
+
+    /// Cells.
+    #[arg(long, value_name = "L")]
+    pub layers: Option<usize>,
+
+    /// Train on a class-balanced subset of N training images.
+    #[arg(long, value_name = "N")]
+    pub train_limit: Option<usize>,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+
+    /// Run directory [default: a new folder under runs/].
+    #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
+    pub out: Option<PathBuf>,
+
+    /// Continue the run in --out from its last checkpoint, with its saved configuration and plan.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// A finished training run directory.
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
 }
 
 #[derive(Debug, Args)]
@@ -118,26 +222,40 @@ pub(crate) struct SearchArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("network").required(true).args(["supernet", "genotype", "plan"]))]
 pub(crate) struct InspectArgs {
-    /// Inspect the search network (supernet).
-    #[arg(long, required = true)]
+    /// Inspect the search network (supernet) of --space.
+    #[arg(long)]
     pub supernet: bool,
+
+    /// Inspect the evaluation network of a genotype (published name or file).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub genotype: Option<String>,
+
+    /// Inspect the evaluation network of a channel plan.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Evaluation network family: `cifar10` (DARTS's NetworkCIFAR, 32x32) or `imagenet` (mobile
+    /// setting, 224x224).
+    #[arg(long, default_value = "cifar10", value_name = "cifar10|imagenet")]
+    pub dataset: String,
 
     /// Op set.
     #[arg(long, default_value = "darts", value_name = "darts|aca")]
     pub space: String,
 
-    /// Initial channels C.
-    #[arg(long, default_value_t = 16)]
-    pub channels: i64,
+    /// Initial channels C [default: 16 for the supernet, 36 for CIFAR, 48 for ImageNet].
+    #[arg(long)]
+    pub channels: Option<i64>,
 
-    /// Cells.
-    #[arg(long, default_value_t = 8)]
-    pub layers: usize,
+    /// Cells [default: 8 for the supernet, 20 for CIFAR, 14 for ImageNet].
+    #[arg(long)]
+    pub layers: Option<usize>,
 
-    /// Classes.
-    #[arg(long, default_value_t = 10)]
-    pub classes: i64,
+    /// Classes [default: 10, 1000 for ImageNet].
+    #[arg(long)]
+    pub classes: Option<i64>,
 
     /// Image channels of the input (3 for CIFAR, 1 for the MNIST family).
     #[arg(long, default_value_t = 3)]

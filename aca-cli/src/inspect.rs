@@ -1,15 +1,67 @@
+use aca_eval::{EvalNetConfig, EvalNetwork, Setting};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
 use aca_space::OpSet;
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::cli::InspectArgs;
 
 pub(crate) fn run(args: InspectArgs) -> Result<()> {
+    if args.supernet {
+        return supernet(&args);
+    }
+    let plan = crate::eval::plan_from(args.plan.as_deref(), args.genotype.as_deref())?;
+    let (setting, size, c, l, k) = match args.dataset.as_str() {
+        "cifar10" | "cifar" => (Setting::Cifar, 32, 36, 20, 10),
+        "imagenet" => (Setting::Imagenet, 224, 48, 14, 1000),
+        other => bail!("dataset = {other}: expected cifar10 or imagenet"),
+    };
+    let cfg = EvalNetConfig {
+        channels: args.channels.unwrap_or(c),
+        layers: args.layers.unwrap_or(l),
+        classes: args.classes.unwrap_or(k),
+        image_channels: args.image_channels,
+        auxiliary: true,
+        setting,
+    };
+    let net = tch::no_grad(|| EvalNetwork::new(&plan, &cfg, tch::Device::Cpu))?;
+    let (params, aux, flops) = (net.param_count(), net.aux_param_count(), net.flops(size));
+    if args.json {
+        let v = serde_json::json!({
+            "network": if setting == Setting::Imagenet { "imagenet" } else { "cifar" },
+            "channels": cfg.channels,
+            "layers": cfg.layers,
+            "classes": cfg.classes,
+            "image_size": size,
+            "params": params,
+            "aux_params": aux,
+            "flops": flops,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "evaluation network ({}, C={}, {} cells, {} classes, {size}x{size}): {params} parameters ({:.2}M) + {aux} in the auxiliary head; {:.1}M multiply-adds",
+            args.dataset,
+            cfg.channels,
+            cfg.layers,
+            cfg.classes,
+            params as f64 / 1e6,
+            flops as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+fn supernet(args: &InspectArgs) -> Result<()> {
     let ops = OpSet::by_name(&args.space)?;
+    let (channels, layers, classes) = (
+        args.channels.unwrap_or(16),
+        args.layers.unwrap_or(8),
+        args.classes.unwrap_or(10),
+    );
     let cfg = SearchNetConfig {
-        channels: args.channels,
-        layers: args.layers,
-        classes: args.classes,
+        channels,
+        layers,
+        classes,
         image_channels: args.image_channels,
         partial_channels: args.partial_channels,
         edge_normalization: args.partial_channels.is_some(),
@@ -20,22 +72,15 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         let v = serde_json::json!({
             "network": "supernet",
             "space": ops.name(),
-            "channels": args.channels,
-            "layers": args.layers,
-            "classes": args.classes,
+            "channels": channels,
+            "layers": layers,
+            "classes": classes,
             "partial_channels": args.partial_channels,
             "params": params,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
-            "supernet ({}, C={}, {} cells, {} classes): {params} parameters ({:.2}M)",
-            ops.name(),
-            args.channels,
-            args.layers,
-            args.classes,
-            params as f64 / 1e6
-        );
+        println!("supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M)", ops.name(), params as f64 / 1e6);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod data;
+mod eval;
 mod genotype;
 mod inspect;
 mod progress;
@@ -24,6 +25,15 @@ pub fn run() -> anyhow::Result<()> {
             data::run(cmd, cli.quiet)
         }
         cli::Command::Search(args) => search::run(*args, cli.quiet),
+        cli::Command::Allocate(args) => {
+            init_tracing(cli.quiet, None)?;
+            eval::allocate(args, cli.quiet)
+        }
+        cli::Command::Train(args) => eval::train(*args, cli.quiet),
+        cli::Command::Test(args) => {
+            init_tracing(cli.quiet, None)?;
+            eval::test(args)
+        }
         cli::Command::Inspect(args) => {
             init_tracing(cli.quiet, None)?;
             inspect::run(args)

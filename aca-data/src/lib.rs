@@ -44,4 +44,4 @@ pub use idx::{encode_idx, read_idx_pair};
 pub use kind::{DatasetInfo, DatasetKind, DEBIAN_FASHION_MNIST};
 pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};
 pub use raw::RawImages;
-pub use split::{darts_split, Split, SplitConfig};
+pub use split::{balanced_subset, darts_split, Split, SplitConfig};

@@ -61,42 +61,30 @@ pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) 
     let train: Vec<usize> = (0..cut).collect();
     let valid: Vec<usize> = (cut..n).collect();
     Ok(Split {
-        train: limit(
-            train,
-            labels,
-            classes,
-            cfg.train_limit,
-            "train_limit",
-            seed,
-            1,
-        )?,
-        valid: limit(
-            valid,
-            labels,
-            classes,
-            cfg.valid_limit,
-            "valid_limit",
-            seed,
-            2,
-        )?,
+        train: match cfg.train_limit {
+            Some(k) => balanced_subset(train, labels, classes, k, "train_limit", seed, 1)?,
+            None => train,
+        },
+        valid: match cfg.valid_limit {
+            Some(k) => balanced_subset(valid, labels, classes, k, "valid_limit", seed, 2)?,
+            None => valid,
+        },
     })
 }
 
 /// A class-balanced subset of `indices` of size `limit`: classes take turns, each giving its next
 /// image in a seeded shuffled order, so class counts differ by at most one where every class has
-/// enough images. Returned sorted.
-fn limit(
+/// enough images. Returned sorted. `field` names the option in errors; `stream` tells apart
+/// subsets drawn with the same seed.
+pub fn balanced_subset(
     indices: Vec<usize>,
     labels: &[u8],
     classes: usize,
-    limit: Option<usize>,
+    limit: usize,
     field: &'static str,
     seed: u64,
     stream: u64,
 ) -> Result<Vec<usize>> {
-    let Some(limit) = limit else {
-        return Ok(indices);
-    };
     if limit == 0 || limit > indices.len() {
         return Err(DataError::Config {
             field,

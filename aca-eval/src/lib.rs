@@ -4,12 +4,25 @@
 //! - [`EvalNetwork`]: DARTS's evaluation network (CIFAR or ImageNet setting) built from a plan;
 //!   each edge's op produces `k` of `C` channels, the other `C - k` are the input's channels
 //!   through skip. With every share 1 it is exactly DARTS's network.
+//! - [`ChannelScorer`] ([`Taylor`]) ranks channels on the final search network; [`Allocator`]
+//!   ([`Otsu`], [`All`], [`Fixed`]) turns scores into op shares; [`allocate_run`] writes a search
+//!   run's `plan.json`.
+//! - [`train`] trains a plan from scratch (DARTS's recipe), resumable; [`test_run`] re-evaluates.
 #![warn(missing_docs)]
 
+mod allocate;
 mod error;
 mod network;
 mod plan;
+mod scorer;
+mod stages;
 
+pub use allocate::{allocate, otsu_split, strategy, All, Allocator, Fixed, Otsu};
 pub use error::{EvalError, Result};
 pub use network::{EvalNetConfig, EvalNetwork, Output, Setting};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
+pub use scorer::{kept_edges, scorer, ChannelScorer, Taylor};
+pub use stages::{
+    allocate_run, files, test_accuracy, test_run, train, AllocateOptions, Quiet, TrainConfig,
+    TrainData, TrainObserver, TrainRecord, TrainResults,
+};

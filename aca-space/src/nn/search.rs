@@ -81,7 +81,16 @@ impl MixedOp {
         })
     }
 
-    fn forward_t(&self, x: &Tensor, weights: &Tensor, train: bool) -> Tensor {
+    /// The mixed op's output; the weighted output `w * op(x)` of the op in alpha column `tap` is also
+    /// pushed to `taps`.
+    fn forward_tapped(
+        &self,
+        x: &Tensor,
+        weights: &Tensor,
+        train: bool,
+        tap: Option<i64>,
+        taps: &mut Vec<Tensor>,
+    ) -> Tensor {
         let c = x.size()[1];
         let input = match self.partial {
             Some(k) => x.narrow(1, 0, c / k),
@@ -90,6 +99,9 @@ impl MixedOp {
         let mut out: Option<Tensor> = None;
         for (col, op) in &self.ops {
             let y = op.forward_t(&input, train) * weights.get(*col);
+            if tap == Some(*col) {
+                taps.push(y.shallow_clone());
+            }
             out = Some(match out {
                 Some(acc) => acc + y,
                 None => y,
@@ -180,6 +192,9 @@ impl SearchCell {
         })
     }
 
+    /// The cell's output; the weighted outputs of the ops named by `taps` ((edge, alpha column)
+    /// pairs) are pushed to `tapped` with their position in `taps`.
+    #[allow(clippy::too_many_arguments)]
     fn forward_t(
         &self,
         s0: &Tensor,
@@ -187,6 +202,8 @@ impl SearchCell {
         weights: &Tensor,
         edge_weights: Option<&Tensor>,
         train: bool,
+        taps: &[(usize, i64)],
+        tapped: &mut Vec<(usize, Tensor)>,
     ) -> Tensor {
         let mut states = vec![
             self.pre0.forward_t(s0, train),
@@ -195,11 +212,18 @@ impl SearchCell {
         for node in 0..NODES {
             let mut sum: Option<Tensor> = None;
             for e in edges().filter(|e| e.node == node) {
-                let mut y = self.edges[e.index].forward_t(
+                let tap = taps.iter().position(|(edge, _)| *edge == e.index);
+                let mut got = Vec::new();
+                let mut y = self.edges[e.index].forward_tapped(
                     &states[e.input],
                     &weights.get(e.index as i64),
                     train,
+                    tap.map(|t| taps[t].1),
+                    &mut got,
                 );
+                if let (Some(t), Some(g)) = (tap, got.pop()) {
+                    tapped.push((t, g));
+                }
                 if let Some(ew) = edge_weights {
                     y *= ew.get(e.index as i64);
                 }
@@ -351,6 +375,11 @@ impl SearchNetwork {
         self.weights.device()
     }
 
+    /// Per cell in network order: whether it is a reduction cell.
+    pub fn cell_types(&self) -> Vec<bool> {
+        self.cells.iter().map(|c| c.reduction).collect()
+    }
+
     /// The op set searched.
     pub fn ops(&self) -> &OpSet {
         &self.ops
@@ -363,6 +392,42 @@ impl SearchNetwork {
 
     /// Logits for a batch of images.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        self.forward_tapped(xs, train, &[[].as_slice(), [].as_slice()])
+            .0
+    }
+
+    /// Logits, and the weighted op outputs `w * op(x)` named by `taps`: `taps[0]` for normal
+    /// cells, `taps[1]` for reduction cells, each a list of (edge index, op) pairs. Returns, per
+    /// cell in network order, the tapped tensors in the order of that cell type's list.
+    pub fn forward_with_taps(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        taps: &[&[(usize, Primitive)]; 2],
+    ) -> Result<(Tensor, Vec<Vec<Tensor>>)> {
+        let mut cols: [Vec<(usize, i64)>; 2] = Default::default();
+        for (k, list) in taps.iter().enumerate() {
+            for &(edge, op) in list.iter() {
+                let col = self
+                    .ops
+                    .index_of(op)
+                    .ok_or_else(|| SpaceError::InvalidNetwork {
+                        reason: format!("op set `{}` does not hold `{op}`", self.ops),
+                    })?;
+                cols[k].push((edge, col as i64));
+            }
+        }
+        let (logits, tapped) =
+            self.forward_tapped(xs, train, &[cols[0].as_slice(), cols[1].as_slice()]);
+        Ok((logits, tapped))
+    }
+
+    fn forward_tapped(
+        &self,
+        xs: &Tensor,
+        train: bool,
+        taps: &[&[(usize, i64)]; 2],
+    ) -> (Tensor, Vec<Vec<Tensor>>) {
         let a = &self.arch_tensors;
         let w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
         let w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
@@ -372,20 +437,33 @@ impl SearchNetwork {
         };
         let stem = conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train);
         let (mut s0, mut s1) = (stem.shallow_clone(), stem);
+        let mut all_taps = Vec::with_capacity(self.cells.len());
         for cell in &self.cells {
             let (w, e) = if cell.reduction {
                 (&w_reduce, e_reduce.as_ref())
             } else {
                 (&w_normal, e_normal.as_ref())
             };
-            let s2 = cell.forward_t(&s0, &s1, w, e, train);
+            let mut tapped = Vec::new();
+            let s2 = cell.forward_t(
+                &s0,
+                &s1,
+                w,
+                e,
+                train,
+                taps[usize::from(cell.reduction)],
+                &mut tapped,
+            );
+            tapped.sort_by_key(|(i, _)| *i);
+            all_taps.push(tapped.into_iter().map(|(_, t)| t).collect());
             s0 = s1;
             s1 = s2;
         }
-        linear_apply(
+        let logits = linear_apply(
             &s1.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
             &self.classifier,
-        )
+        );
+        (logits, all_taps)
     }
 
     /// Mean cross-entropy loss of a batch.

@@ -1,0 +1,191 @@
+use std::path::Path;
+
+use aca_core::DeviceChoice;
+use aca_eval::{
+    allocate_run, files, test_run, train as train_run, AllocateOptions, ChannelPlan, TrainConfig,
+    TrainObserver, TrainRecord, TrainResults,
+};
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{AllocateArgs, TestArgs, TrainArgs};
+use crate::progress::EpochBar;
+use crate::search::{default_out, device_name};
+
+pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let opts = AllocateOptions {
+        scorer: args.scorer,
+        strategy: args.strategy,
+        batches: args.batches,
+    };
+    let plan = allocate_run(&args.run, &opts, device)
+        .with_context(|| format!("allocating channels of {}", args.run.display()))?;
+    if !quiet {
+        print!("{}", plan.to_table());
+        println!("plan written to {}", args.run.join(files::PLAN).display());
+    }
+    Ok(())
+}
+
+struct Bars(EpochBar);
+
+impl TrainObserver for Bars {
+    fn epoch_started(&self, epoch: usize, epochs: usize, steps: usize) {
+        self.0.start(format!("epoch {}/{epochs}", epoch + 1), steps);
+    }
+    fn step_done(&self) {
+        self.0.step();
+    }
+    fn epoch_done(&self, r: &TrainRecord) {
+        self.0.line(train_line(r));
+    }
+}
+
+/// The summary line of a training epoch.
+pub(crate) fn train_line(r: &TrainRecord) -> String {
+    format!(
+        "train epoch {:>3}  lr {:.4}  drop path {:.3}  train loss {:.3} acc {:5.1}%  test loss {:.3} acc {:5.1}%  {:.0}s",
+        r.epoch + 1,
+        r.lr,
+        r.drop_path,
+        r.train_loss,
+        100.0 * r.train_acc,
+        r.test_loss,
+        100.0 * r.test_acc,
+        r.seconds
+    )
+}
+
+/// The plan to train: a plan file, or a genotype as a plan with every channel on its op.
+pub(crate) fn plan_from(plan: Option<&Path>, genotype: Option<&str>) -> Result<ChannelPlan> {
+    match (plan, genotype) {
+        (Some(p), _) => Ok(ChannelPlan::read(p)?),
+        (None, Some(g)) => Ok(ChannelPlan::full(crate::genotype::resolve(g)?)),
+        (None, None) => bail!("give --plan FILE or --genotype NAME|FILE"),
+    }
+}
+
+pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let mut c = match args.preset.as_str() {
+        "tiny" => TrainConfig::tiny(),
+        "paper" => TrainConfig::paper(),
+        other => bail!("preset = {other}: expected tiny or paper"),
+    };
+    if let Some(v) = &args.dataset {
+        c.data.dataset = v.parse()?;
+        if c.data.dataset.channels() == 3 {
+            c.data.resize = None;
+        }
+    }
+    if let Some(v) = &args.data_dir {
+        c.data.data_dir = Some(v.clone());
+    }
+    if let Some(v) = args.epochs {
+        c.epochs = v;
+    }
+    if let Some(v) = args.seed {
+        c.seed = v;
+    }
+    if let Some(v) = args.batch_size {
+        c.data.batch_size = v;
+    }
+    if let Some(v) = args.channels {
+        c.network.channels = v;
+    }
+    if let Some(v) = args.layers {
+        c.network.layers = v;
+    }
+    if let Some(v) = args.train_limit {
+        c.data.train_limit = Some(v);
+    }
+    c.validate()?;
+    Ok(c)
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Runs (or resumes) a training into `out`, with progress bars.
+pub(crate) fn run_training(
+    plan: &ChannelPlan,
+    config: &TrainConfig,
+    out: &Path,
+    device_arg: &str,
+    resume: bool,
+    quiet: bool,
+    no_progress: bool,
+) -> Result<TrainResults> {
+    let device = device_arg.parse::<DeviceChoice>()?.resolve()?;
+    let bars = Bars(EpochBar::new(quiet, no_progress));
+    bars.0.line(format!(
+        "training {} on {} ({} epochs, C={}, {} cells, {}) -> {}",
+        if plan.strategy == "all" {
+            "the genotype"
+        } else {
+            "the channel plan"
+        },
+        config.data.dataset,
+        config.epochs,
+        config.network.channels,
+        config.network.layers,
+        device_name(device),
+        out.display()
+    ));
+    let results = train_run(plan, config, out, device, resume, &bars)?;
+    bars.0.finish();
+    Ok(results)
+}
+
+pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| default_out("train"));
+    let (plan, config) = if args.resume {
+        (
+            read_json::<ChannelPlan>(&out.join(files::PLAN))?,
+            read_json::<TrainConfig>(&out.join(files::CONFIG))?,
+        )
+    } else {
+        (
+            plan_from(args.plan.as_deref(), args.genotype.as_deref())?,
+            train_config(&args)?,
+        )
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
+    let r = run_training(
+        &plan,
+        &config,
+        &out,
+        &args.device,
+        args.resume,
+        quiet,
+        args.no_progress,
+    )?;
+    if !quiet {
+        println!(
+            "test top-1 {:.2}%  top-5 {:.2}%  ({} test images); {} parameters (+{} auxiliary head); {:.1}M multiply-adds; run directory: {}",
+            100.0 * r.test_top1,
+            100.0 * r.test_top5,
+            r.test_images,
+            r.params,
+            r.aux_params,
+            r.flops as f64 / 1e6,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn test(args: TestArgs) -> Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let (top1, top5, loss, n) =
+        test_run(&args.run, device).with_context(|| format!("testing {}", args.run.display()))?;
+    println!(
+        "test top-1 {:.2}%  top-5 {:.2}%  loss {loss:.4}  ({n} test images)",
+        100.0 * top1,
+        100.0 * top5
+    );
+    Ok(())
+}

@@ -1,0 +1,592 @@
+//! The evaluation stages as run-directory operations: allocate (search run -> plan.json), train
+//! (plan -> trained network with metrics, checkpoints and results), test.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use aca_core::{
+    clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
+    write_json_atomic, Cosine, MetricsLog, Sgd, SgdConfig,
+};
+use aca_data::{
+    balanced_subset, darts_split, Augment, Dataset, DatasetKind, LoadOptions, Loader, LoaderOptions,
+};
+use aca_search::{files as search_files, SearchConfig};
+use aca_space::nn::{cross_entropy, SearchNetwork};
+use aca_space::Genotype;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use tracing::info;
+
+use crate::allocate::{allocate, strategy};
+use crate::error::{EvalError, Result};
+use crate::network::{EvalNetConfig, EvalNetwork};
+use crate::plan::ChannelPlan;
+use crate::scorer::scorer;
+
+/// File names of a training run directory.
+pub mod files {
+    /// The resolved training configuration.
+    pub const CONFIG: &str = "config.json";
+    /// The channel plan trained.
+    pub const PLAN: &str = "plan.json";
+    /// One JSON object per epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// The latest end-of-epoch checkpoint.
+    pub const CHECKPOINT: &str = "checkpoint.ot";
+    /// The final weights.
+    pub const MODEL: &str = "model.ot";
+    /// Final test accuracy, parameters, multiply-adds.
+    pub const RESULTS: &str = "results.json";
+}
+
+fn run_dir_error(dir: &Path, reason: impl Into<String>) -> EvalError {
+    EvalError::RunDir {
+        dir: dir.into(),
+        reason: reason.into(),
+    }
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| run_dir_error(path, e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| run_dir_error(path, e.to_string()))
+}
+
+/// How `allocate` ranks and allocates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocateOptions {
+    /// Scorer name (`taylor`).
+    pub scorer: String,
+    /// Strategy (`otsu`, `all`, `fixed:F`).
+    pub strategy: String,
+    /// At most this many validation batches (the whole validation split by default).
+    pub batches: Option<usize>,
+}
+
+impl Default for AllocateOptions {
+    fn default() -> Self {
+        Self {
+            scorer: "taylor".into(),
+            strategy: "otsu".into(),
+            batches: None,
+        }
+    }
+}
+
+/// Ranks the channels of a finished search run and writes its `plan.json`.
+pub fn allocate_run(
+    search_dir: &Path,
+    opts: &AllocateOptions,
+    device: Device,
+) -> Result<ChannelPlan> {
+    let allocator = strategy(&opts.strategy)?;
+    let genotype_path = search_dir.join(search_files::GENOTYPE_JSON);
+    if !genotype_path.is_file() {
+        return Err(run_dir_error(
+            search_dir,
+            "no genotype.json: not a finished search run (run or resume `aca search` first)",
+        ));
+    }
+    let genotype = Genotype::read(&genotype_path)?;
+    let plan = if opts.strategy == "all" {
+        let mut plan = ChannelPlan::full(genotype);
+        plan.strategy = "all".into();
+        plan
+    } else {
+        let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
+        let ops = config.op_set()?;
+        let data = Dataset::load(
+            config.data.dataset,
+            &LoadOptions {
+                data_dir: config.data.data_dir.clone(),
+                coarse_labels: config.data.coarse_labels,
+                resize: config.data.resize,
+            },
+        )?;
+        let split = darts_split(
+            data.train.label_list(),
+            data.info.classes,
+            &config.data.split,
+            config.seed,
+        )?;
+        let loader = Loader::new(
+            &data.train,
+            &split.valid,
+            &data.info,
+            LoaderOptions {
+                batch_size: config.data.batch_size,
+                shuffle: false,
+                drop_last: false,
+                augment: Augment::none(),
+                seed: config.seed,
+                stream: 4,
+            },
+            device,
+        )?;
+        let mut net = SearchNetwork::new(&config.network, &ops, device)?;
+        let (tensors, _): (_, serde_json::Value) =
+            load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
+        net.load_named_tensors(&tensors)?;
+        let scorer = scorer(&opts.scorer)?;
+        let limit = opts.batches.unwrap_or(usize::MAX);
+        if limit == 0 {
+            return Err(EvalError::Config {
+                field: "batches",
+                value: "0".into(),
+                reason: "expected at least 1".into(),
+            });
+        }
+        let mut batches = loader
+            .epoch(0)
+            .take(limit)
+            .map(|b| b.map_err(EvalError::from));
+        let scores = scorer.score(&net, &genotype, &mut batches)?;
+        allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
+    };
+    write_json_atomic(&search_dir.join("plan.json"), &plan)?;
+    info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
+    Ok(plan)
+}
+
+/// The data of a training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainData {
+    /// Dataset. DARTS: CIFAR-10.
+    pub dataset: DatasetKind,
+    /// Folder of its files.
+    pub data_dir: Option<PathBuf>,
+    /// CIFAR-100's coarse labels.
+    pub coarse_labels: bool,
+    /// Resize images once at load.
+    pub resize: Option<usize>,
+    /// Batch size. DARTS: 96.
+    pub batch_size: usize,
+    /// Augmentation. DARTS: crop with padding 4, flip, cutout 16.
+    pub augment: Augment,
+    /// Train on a class-balanced subset of this many training images (small presets).
+    pub train_limit: Option<usize>,
+}
+
+impl Default for TrainData {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::Cifar10,
+            data_dir: None,
+            coarse_labels: false,
+            resize: None,
+            batch_size: 96,
+            augment: Augment {
+                crop_padding: 4,
+                hflip: true,
+                cutout: 16,
+            },
+            train_limit: None,
+        }
+    }
+}
+
+/// Training from scratch. Defaults: DARTS's CIFAR-10 evaluation (600 epochs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Seed (DARTS: 0).
+    pub seed: u64,
+    /// Epochs. DARTS: 600.
+    pub epochs: usize,
+    /// Data.
+    pub data: TrainData,
+    /// Network (classes and image channels are set from the dataset).
+    pub network: EvalNetConfig,
+    /// SGD lr 0.025, momentum 0.9, weight decay 3e-4 (DARTS).
+    pub optimizer: SgdConfig,
+    /// Final learning rate of the cosine schedule. DARTS: 0.
+    pub lr_min: f64,
+    /// Gradient-norm clip. DARTS: 5.
+    pub grad_clip: f64,
+    /// Weight of the auxiliary loss. DARTS: 0.4.
+    pub aux_weight: f64,
+    /// Final drop-path probability, reached linearly (`p * epoch / epochs`). DARTS: 0.2.
+    pub drop_path: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            epochs: 600,
+            data: TrainData::default(),
+            network: EvalNetConfig::default(),
+            optimizer: SgdConfig::default(),
+            lr_min: 0.0,
+            grad_clip: 5.0,
+            aux_weight: 0.4,
+            drop_path: 0.2,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// DARTS's CIFAR-10 evaluation: 600 epochs, batch 96, C = 36, 20 cells, auxiliary head,
+    /// cutout 16, drop path 0.2.
+    pub fn paper() -> Self {
+        Self::default()
+    }
+
+    /// The tiny CPU preset: Fashion-MNIST at 16x16, 12,000 class-balanced training images,
+    /// C = 16, 8 cells, batch 64, 6 epochs.
+    pub fn tiny() -> Self {
+        let mut c = Self {
+            epochs: 6,
+            ..Self::default()
+        };
+        c.data.dataset = DatasetKind::FashionMnist;
+        c.data.resize = Some(16);
+        c.data.batch_size = 64;
+        c.data.train_limit = Some(12_000);
+        c.data.augment = Augment {
+            crop_padding: 2,
+            hflip: true,
+            cutout: 0,
+        };
+        c.network.channels = 16;
+        c.network.layers = 8;
+        c.optimizer.lr = 0.05;
+        c.lr_min = 0.001;
+        c
+    }
+
+    /// Checks values the types do not.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, value: String, reason: &str| {
+            Err(EvalError::Config {
+                field,
+                value,
+                reason: reason.into(),
+            })
+        };
+        if self.epochs == 0 {
+            return bad("epochs", "0".into(), "expected at least 1");
+        }
+        if self.data.batch_size == 0 {
+            return bad("data.batch_size", "0".into(), "expected at least 1");
+        }
+        let lr = self.optimizer.lr;
+        if !(lr.is_finite() && lr > 0.0 && self.lr_min >= 0.0 && self.lr_min <= lr) {
+            return bad(
+                "optimizer.lr",
+                format!("{lr} (lr_min {})", self.lr_min),
+                "expected lr > 0 and 0 <= lr_min <= lr",
+            );
+        }
+        if self.drop_path.is_nan() || !(0.0..1.0).contains(&self.drop_path) {
+            return bad(
+                "drop_path",
+                self.drop_path.to_string(),
+                "expected a probability in [0, 1)",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// One line of a training run's `metrics.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainRecord {
+    /// Epoch, 0-based.
+    pub epoch: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Drop-path probability.
+    pub drop_path: f64,
+    /// Mean training loss (auxiliary term included).
+    pub train_loss: f64,
+    /// Training accuracy (augmented batches).
+    pub train_acc: f64,
+    /// Test loss.
+    pub test_loss: f64,
+    /// Test top-1 accuracy.
+    pub test_acc: f64,
+    /// Wall time of the epoch in seconds.
+    pub seconds: f64,
+}
+
+/// Final numbers of a training run (`results.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainResults {
+    /// Test top-1 accuracy.
+    pub test_top1: f64,
+    /// Test top-5 accuracy.
+    pub test_top5: f64,
+    /// Test loss.
+    pub test_loss: f64,
+    /// Parameters without the auxiliary head.
+    pub params: i64,
+    /// Parameters of the auxiliary head.
+    pub aux_params: i64,
+    /// Multiply-adds for one image.
+    pub flops: u64,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Test images.
+    pub test_images: usize,
+}
+
+/// Progress hooks of a training run.
+pub trait TrainObserver {
+    /// An epoch of `steps` steps starts.
+    fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// A step ended.
+    fn step_done(&self) {}
+    /// An epoch ended.
+    fn epoch_done(&self, _record: &TrainRecord) {}
+}
+
+/// An observer that does nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Quiet;
+impl TrainObserver for Quiet {}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct TrainState {
+    epochs_done: usize,
+}
+
+/// Top-1 and top-5 accuracy and mean loss of `net` over `loader`.
+pub fn test_accuracy(net: &EvalNetwork, loader: &Loader) -> Result<(f64, f64, f64)> {
+    tch::no_grad(|| {
+        let (mut loss, mut top1, mut top5, mut seen) = (0.0, 0i64, 0i64, 0i64);
+        for batch in loader.epoch(0) {
+            let batch = batch?;
+            let logits = net.forward_t(&batch.images, false).logits;
+            let n = batch.labels.size()[0];
+            loss += cross_entropy(&logits, &batch.labels).f_double_value(&[])? * n as f64;
+            let k = logits.size()[1].min(5);
+            let (_, idx) = logits.f_topk(k, -1, true, true)?;
+            let hits = idx.f_eq_tensor(&batch.labels.unsqueeze(1))?;
+            top1 += hits
+                .f_narrow(1, 0, 1)?
+                .f_sum(Kind::Int64)?
+                .f_int64_value(&[])?;
+            top5 += hits.f_sum(Kind::Int64)?.f_int64_value(&[])?;
+            seen += n;
+        }
+        Ok((
+            top1 as f64 / seen as f64,
+            top5 as f64 / seen as f64,
+            loss / seen as f64,
+        ))
+    })
+}
+
+/// Trains the plan's network from scratch in `dir` (or continues it with `resume`).
+pub fn train(
+    plan: &ChannelPlan,
+    config: &TrainConfig,
+    dir: &Path,
+    device: Device,
+    resume: bool,
+    observer: &dyn TrainObserver,
+) -> Result<TrainResults> {
+    config.validate()?;
+    plan.validate()?;
+    let data = Dataset::load(
+        config.data.dataset,
+        &LoadOptions {
+            data_dir: config.data.data_dir.clone(),
+            coarse_labels: config.data.coarse_labels,
+            resize: config.data.resize,
+        },
+    )?;
+    let mut config = config.clone();
+    config.network.classes = data.info.classes as i64;
+    config.network.image_channels = data.info.channels as i64;
+    let checkpoint_path = dir.join(files::CHECKPOINT);
+    if resume {
+        let saved_config: serde_json::Value = read_json(&dir.join(files::CONFIG))?;
+        let saved_plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
+        let mine = serde_json::to_value(&config).map_err(|e| run_dir_error(dir, e.to_string()))?;
+        if saved_config != mine || &saved_plan != plan {
+            return Err(run_dir_error(dir, "its config.json or plan.json differs from this training's; resume with the run's own files"));
+        }
+    } else {
+        if checkpoint_path.exists() {
+            return Err(run_dir_error(dir, "it already holds a training run; pass --resume to continue it, or choose another output folder"));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| run_dir_error(dir, e.to_string()))?;
+        write_json_atomic(&dir.join(files::CONFIG), &config)?;
+        write_json_atomic(&dir.join(files::PLAN), plan)?;
+    }
+    seed_everything(config.seed);
+    let mut net = EvalNetwork::new(plan, &config.network, device)?;
+    let weights = net.weights();
+    let mut sgd = Sgd::new(config.optimizer, weights.len());
+    let all: Vec<usize> = (0..data.train.len()).collect();
+    let indices = match config.data.train_limit {
+        Some(limit) => balanced_subset(
+            all,
+            data.train.label_list(),
+            data.info.classes,
+            limit,
+            "train_limit",
+            config.seed,
+            10,
+        )?,
+        None => all,
+    };
+    let train_loader = Loader::new(
+        &data.train,
+        &indices,
+        &data.info,
+        LoaderOptions {
+            batch_size: config.data.batch_size,
+            shuffle: true,
+            drop_last: false,
+            augment: config.data.augment.clone(),
+            seed: config.seed,
+            stream: 10,
+        },
+        device,
+    )?;
+    let test_loader = Loader::sequential(
+        &data.test,
+        &data.info,
+        config.data.batch_size.max(256),
+        device,
+    )?;
+    let mut start = 0;
+    if resume && checkpoint_path.exists() {
+        let (tensors, state): (_, TrainState) = load_checkpoint(&checkpoint_path)?;
+        net.load_named_tensors(&with_prefix(&tensors, "net"))?;
+        let sgd_state: Vec<(String, Tensor)> = with_prefix(&tensors, "sgd")
+            .into_iter()
+            .map(|(n, t)| (n, t.to_device(device)))
+            .collect();
+        sgd.load_state(&sgd_state)?;
+        start = state.epochs_done;
+        info!(epoch = start, "resuming training");
+    }
+    let metrics = MetricsLog::open(&dir.join(files::METRICS), start)?;
+    let schedule = Cosine {
+        base: config.optimizer.lr,
+        min: config.lr_min,
+        epochs: config.epochs,
+    };
+    info!(params = net.param_count(), "evaluation network ready");
+    for epoch in start..config.epochs {
+        let t0 = Instant::now();
+        // Drop path draws from libtorch's generator: seeded per epoch, so a resumed run draws
+        // exactly what an uninterrupted one would.
+        seed_everything(
+            config
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64 + 1),
+        );
+        let lr = schedule.lr(epoch);
+        sgd.config.lr = lr;
+        net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
+        observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
+        let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0i64);
+        for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
+            let batch = batch?;
+            let out = net.forward_t(&batch.images, true);
+            let mut loss = cross_entropy(&out.logits, &batch.labels);
+            if let Some(aux) = &out.aux {
+                loss += cross_entropy(aux, &batch.labels) * config.aux_weight;
+            }
+            let value = loss.f_double_value(&[])?;
+            if !value.is_finite() {
+                return Err(EvalError::Diverged { value, epoch, step });
+            }
+            let grads = Tensor::f_run_backward(&[&loss], &weights, false, false)?;
+            clip_grad_norm(&grads, config.grad_clip)?;
+            sgd.step(&weights, &grads)?;
+            let n = batch.labels.size()[0];
+            loss_sum += value * n as f64;
+            correct += tch::no_grad(|| {
+                out.logits
+                    .argmax(-1, false)
+                    .eq_tensor(&batch.labels)
+                    .sum(Kind::Int64)
+                    .int64_value(&[])
+            });
+            seen += n;
+            observer.step_done();
+        }
+        let (test_acc, _, test_loss) = test_accuracy(&net, &test_loader)?;
+        let record = TrainRecord {
+            epoch,
+            lr,
+            drop_path: net.drop_path_prob,
+            train_loss: loss_sum / seen as f64,
+            train_acc: correct as f64 / seen as f64,
+            test_loss,
+            test_acc,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        metrics.append(&record)?;
+        let mut tensors = prefixed("net", net.named_tensors());
+        tensors.extend(prefixed("sgd", sgd.state()));
+        save_checkpoint(
+            &checkpoint_path,
+            &tensors,
+            &TrainState {
+                epochs_done: epoch + 1,
+            },
+        )?;
+        info!(
+            epoch,
+            lr,
+            train_acc = record.train_acc,
+            test_acc,
+            "train epoch"
+        );
+        observer.epoch_done(&record);
+    }
+    save_checkpoint(
+        &dir.join(files::MODEL),
+        &net.named_tensors(),
+        &serde_json::json!({}),
+    )?;
+    let (top1, top5, loss) = test_accuracy(&net, &test_loader)?;
+    let results = TrainResults {
+        test_top1: top1,
+        test_top5: top5,
+        test_loss: loss,
+        params: net.param_count(),
+        aux_params: net.aux_param_count(),
+        flops: net.flops(data.info.size as i64),
+        epochs: config.epochs,
+        test_images: data.test.len(),
+    };
+    write_json_atomic(&dir.join(files::RESULTS), &results)?;
+    Ok(results)
+}
+
+/// Re-evaluates a finished training run on its test set: (top-1, top-5, loss, test images).
+pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
+    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
+    let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
+    let model = dir.join(files::MODEL);
+    if !model.is_file() {
+        return Err(run_dir_error(
+            dir,
+            "no model.ot: the training has not finished (resume it with `aca train --resume`)",
+        ));
+    }
+    let data = Dataset::load(
+        config.data.dataset,
+        &LoadOptions {
+            data_dir: config.data.data_dir.clone(),
+            coarse_labels: config.data.coarse_labels,
+            resize: config.data.resize,
+        },
+    )?;
+    let mut net = EvalNetwork::new(&plan, &config.network, device)?;
+    let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
+    net.load_named_tensors(&tensors)?;
+    let loader = Loader::sequential(&data.test, &data.info, 256, device)?;
+    let (top1, top5, loss) = test_accuracy(&net, &loader)?;
+    Ok((top1, top5, loss, data.test.len()))
+}

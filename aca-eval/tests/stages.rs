@@ -1,0 +1,290 @@
+use std::path::Path;
+
+use aca_data::{encode_idx, Batch, RawImages, DEBIAN_FASHION_MNIST};
+use aca_eval::{
+    files, kept_edges, test_run, train, ChannelPlan, ChannelScorer, Taylor, TrainConfig,
+    TrainObserver,
+};
+use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
+use aca_space::{Concat, Genotype, OpSet, Primitive};
+use tch::{Device, Kind, Tensor};
+
+fn sep_genotype() -> Genotype {
+    let pairs = [(Primitive::SepConv3x3, 0), (Primitive::SepConv3x3, 1)].repeat(4);
+    Genotype::new(
+        pairs.clone(),
+        Concat::intermediate(),
+        pairs,
+        Concat::intermediate(),
+    )
+    .unwrap()
+}
+
+fn tiny_supernet() -> SearchNetwork {
+    let cfg = SearchNetConfig {
+        channels: 4,
+        layers: 3,
+        classes: 3,
+        image_channels: 1,
+        ..Default::default()
+    };
+    let mut net = SearchNetwork::new(&cfg, &OpSet::aca(), Device::Cpu).unwrap();
+    net.set_kind(Kind::Double);
+    net
+}
+
+fn batch() -> Batch {
+    Batch {
+        images: Tensor::randn([6, 1, 8, 8], (Kind::Double, Device::Cpu)),
+        labels: Tensor::randint(3, [6], (Kind::Int64, Device::Cpu)),
+    }
+}
+
+/// The tensor of the network named `name`.
+fn tensor(net: &SearchNetwork, name: &str) -> Tensor {
+    net.named_tensors()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no {name}"))
+        .1
+}
+
+/// Makes channel `c` of normal edge 0's sep_conv output a pure scale `s` of its pre-BN value:
+/// the running mean of its last BN is zeroed and its last 1x1 conv row scaled.
+fn set_channel_scale(net: &SearchNetwork, cell: usize, c: i64, s: f64) {
+    let base = format!("weights.cell{cell}.edge0.sep_conv_3x3");
+    tch::no_grad(|| {
+        let _ = tensor(net, &format!("{base}.bn2.running_mean"))
+            .get(c)
+            .fill_(0.0);
+        let _ = tensor(net, &format!("{base}.pw2.weight"))
+            .get(c)
+            .f_mul_scalar_(s)
+            .unwrap();
+    });
+}
+
+#[test]
+fn taylor_score_of_a_zeroed_channel_is_zero() {
+    tch::manual_seed(6);
+    let net = tiny_supernet();
+    // Of 3 cells, cell 0 is normal; cells 1 and 2 (3/3 and 6/3) reduce.
+    set_channel_scale(&net, 0, 2, 0.0);
+    let g = sep_genotype();
+    let mut batches = (0..2).map(|_| Ok(batch()));
+    let scores = Taylor.score(&net, &g, &mut batches).unwrap();
+    assert_eq!(scores[0].len(), 8, "one entry per kept normal edge");
+    assert_eq!(scores[0][0].len(), 1, "one normal cell");
+    assert_eq!(scores[1][0].len(), 2, "two reduction cells");
+    assert_eq!(scores[0][0][0].len(), 4, "C = 4 channels");
+    assert_eq!(scores[0][0][0][2], 0.0);
+    assert!(
+        scores[0][0][0]
+            .iter()
+            .enumerate()
+            .all(|(c, &v)| c == 2 || v > 0.0),
+        "{:?}",
+        scores[0][0][0]
+    );
+}
+
+#[test]
+fn taylor_score_matches_a_finite_difference() {
+    tch::manual_seed(7);
+    let net = tiny_supernet();
+    let g = sep_genotype();
+    let b = batch();
+    set_channel_scale(&net, 0, 1, 1.0);
+    let scores = Taylor
+        .score(
+            &net,
+            &g,
+            &mut std::iter::once(Ok(Batch {
+                images: b.images.shallow_clone(),
+                labels: b.labels.shallow_clone(),
+            })),
+        )
+        .unwrap();
+    // sum(y * dL/dy) over channel 1 is the derivative of L when that channel is scaled by (1 + e).
+    let h = 1e-5;
+    let loss_at = |s: f64| {
+        set_channel_scale(&net, 0, 1, s);
+        let l = tch::no_grad(|| {
+            cross_entropy(&net.forward_t(&b.images, false), &b.labels).double_value(&[])
+        });
+        set_channel_scale(&net, 0, 1, 1.0 / s);
+        l
+    };
+    let fd = ((loss_at(1.0 + h) - loss_at(1.0 - h)) / (2.0 * h)).abs();
+    let ours = f64::from(scores[0][0][0][1]);
+    assert!(fd > 0.0);
+    assert!(
+        (ours - fd).abs() / fd < 1e-4,
+        "taylor {ours} vs finite difference {fd}"
+    );
+    assert_eq!(
+        kept_edges(&g).unwrap()[0][2],
+        (2, Primitive::SepConv3x3),
+        "node 3's edge from state 0 is edge 2"
+    );
+}
+
+/// Learnable synthetic MNIST-style files: each class a bright bar at its own place.
+fn write_synthetic(dir: &Path, n_train: usize) {
+    let make = |n: usize| {
+        let mut pixels = vec![0u8; n * 784];
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        for (i, &l) in labels.iter().enumerate() {
+            let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
+            for r in r0..r0 + 8 {
+                for c in c0..c0 + 4 {
+                    pixels[i * 784 + r * 28 + c] = 180 + (i % 70) as u8;
+                }
+            }
+        }
+        RawImages {
+            shape: [1, 28, 28],
+            pixels,
+            labels,
+        }
+    };
+    for (prefix, n) in [("train", n_train), ("t10k", 100)] {
+        let (img, lab) = encode_idx(&make(n));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
+    }
+}
+
+fn small_train_config(data: &Path, epochs: usize) -> TrainConfig {
+    let mut c = TrainConfig::tiny();
+    c.epochs = epochs;
+    c.data.dataset = aca_data::DatasetKind::Mnist;
+    c.data.data_dir = Some(data.into());
+    c.data.resize = Some(8);
+    c.data.batch_size = 16;
+    c.data.train_limit = Some(64);
+    c.network.channels = 4;
+    c.network.layers = 3;
+    c.drop_path = 0.2;
+    c
+}
+
+fn half_plan() -> ChannelPlan {
+    let mut plan = ChannelPlan::full(aca_space::published("pc_darts").unwrap());
+    plan.normal = vec![0.5; 8];
+    plan.reduce = vec![0.5; 8];
+    plan
+}
+
+#[test]
+fn training_resume_is_bit_identical() {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path(), 200);
+    let cfg = small_train_config(data.path(), 2);
+    let plan = half_plan();
+    let whole = tempfile::tempdir().unwrap();
+    let r1 = train(
+        &plan,
+        &cfg,
+        whole.path(),
+        Device::Cpu,
+        false,
+        &aca_eval::Quiet,
+    )
+    .unwrap();
+
+    struct StopAtEpoch1;
+    impl TrainObserver for StopAtEpoch1 {
+        fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
+            if epoch == 1 {
+                std::panic::panic_any("interrupted");
+            }
+        }
+    }
+    let split = tempfile::tempdir().unwrap();
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(&plan, &cfg, split.path(), Device::Cpu, false, &StopAtEpoch1)
+    }));
+    assert!(stopped.is_err());
+    assert!(!split.path().join(files::RESULTS).exists());
+    let r2 = train(
+        &plan,
+        &cfg,
+        split.path(),
+        Device::Cpu,
+        true,
+        &aca_eval::Quiet,
+    )
+    .unwrap();
+    assert_eq!(r1, r2);
+    assert_eq!(
+        std::fs::read(whole.path().join(files::MODEL)).unwrap(),
+        std::fs::read(split.path().join(files::MODEL)).unwrap(),
+        "final weights differ"
+    );
+    let m1 = std::fs::read_to_string(whole.path().join(files::METRICS)).unwrap();
+    let m2 = std::fs::read_to_string(split.path().join(files::METRICS)).unwrap();
+    let strip = |m: &str| {
+        m.lines()
+            .map(|l| l.split(",\"seconds\"").next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&m1), strip(&m2));
+    // `aca test` reproduces the final numbers.
+    let (top1, top5, _, n) = test_run(whole.path(), Device::Cpu).unwrap();
+    assert_eq!((top1, top5, n), (r1.test_top1, r1.test_top5, 100));
+    // Another plan in the same folder is refused.
+    let err = train(
+        &ChannelPlan::full(aca_space::published("pc_darts").unwrap()),
+        &cfg,
+        whole.path(),
+        Device::Cpu,
+        true,
+        &aca_eval::Quiet,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("differs"), "{err}");
+}
+
+#[test]
+fn tiny_train_on_real_fashion_mnist_learns() {
+    if !Path::new(DEBIAN_FASHION_MNIST)
+        .join("train-images-idx3-ubyte.gz")
+        .exists()
+    {
+        eprintln!("dataset-fashion-mnist not installed; skipped");
+        return;
+    }
+    let mut cfg = TrainConfig::tiny();
+    cfg.epochs = 2;
+    cfg.data.train_limit = Some(2000);
+    cfg.network.channels = 8;
+    cfg.network.layers = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let r = train(
+        &half_plan(),
+        &cfg,
+        dir.path(),
+        Device::Cpu,
+        false,
+        &aca_eval::Quiet,
+    )
+    .unwrap();
+    assert_eq!(r.test_images, 10_000);
+    assert!(
+        r.test_top1 > 0.5,
+        "test accuracy {} (chance is 0.1)",
+        r.test_top1
+    );
+    assert!(r.test_top5 >= r.test_top1);
+    for f in [
+        files::CONFIG,
+        files::PLAN,
+        files::METRICS,
+        files::CHECKPOINT,
+        files::MODEL,
+        files::RESULTS,
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+}
