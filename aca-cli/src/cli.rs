@@ -43,8 +43,9 @@ pub(crate) struct AllocateArgs {
     #[arg(long, value_name = "SEARCH_DIR")]
     pub run: PathBuf,
 
-    /// Channel scorer.
-    #[arg(long, default_value = "taylor", value_name = "taylor")]
+    /// Channel scorer: `taylor` (first-order Taylor importance on the final search network) or
+    /// `bn-gamma` (|gamma| of the last BN in an evaluation network warmed up for 2 epochs).
+    #[arg(long, default_value = "taylor", value_name = "taylor|bn-gamma")]
     pub scorer: String,
 
     /// Allocation strategy: `otsu` (parameter-free), `all` (plain DARTS), `fixed:F`.

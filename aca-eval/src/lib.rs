@@ -21,7 +21,7 @@ pub use allocate::{allocate, otsu_split, strategy, All, Allocator, Fixed, Otsu};
 pub use error::{EvalError, Result};
 pub use network::{EvalNetConfig, EvalNetwork, Output, Setting};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
-pub use scorer::{kept_edges, scorer, ChannelScorer, Taylor};
+pub use scorer::{kept_edges, scorer, BnGamma, ChannelScorer, ScoringContext, Taylor};
 pub use stages::{
     allocate_run, files, test_accuracy, test_run, train, AllocateOptions, Quiet, TrainConfig,
     TrainData, TrainObserver, TrainRecord, TrainResults,

@@ -2,27 +2,44 @@
 
 use std::fmt;
 
-use aca_data::Batch;
+use aca_core::{seed_everything, Cosine, Sgd};
+use aca_data::{Augment, Batch, Dataset, Loader, LoaderOptions, Split};
+use aca_search::SearchConfig;
 use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::topology::{node_offset, INPUTS};
+use aca_space::topology::{node_offset, reduction_cells, INPUTS};
 use aca_space::{CellType, Genotype, Primitive};
-use tch::{Kind, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::error::{EvalError, Result};
-use crate::plan::EdgeScores;
+use crate::network::{EvalNetConfig, EvalNetwork, Setting};
+use crate::plan::{ChannelPlan, EdgeScores};
 
-/// Scores every output channel of every kept edge in every search cell.
+/// What a scorer may use: the finished search run and its data.
+#[derive(Debug)]
+pub struct ScoringContext<'a> {
+    /// The search's configuration.
+    pub config: &'a SearchConfig,
+    /// The derived genotype.
+    pub genotype: &'a Genotype,
+    /// The final search network.
+    pub supernet: &'a SearchNetwork,
+    /// The dataset the search ran on.
+    pub data: &'a Dataset,
+    /// Its search split.
+    pub split: &'a Split,
+    /// Where to compute.
+    pub device: Device,
+    /// At most this many validation batches.
+    pub batches: Option<usize>,
+}
+
+/// Scores every output channel of every kept edge in every cell.
 pub trait ChannelScorer: fmt::Debug {
     /// The scorer's name as `--scorer` writes it.
     fn name(&self) -> &'static str;
-    /// Scores `[normal, reduce]`: per kept edge (genotype order), per search cell of that type,
-    /// per channel.
-    fn score(
-        &self,
-        net: &SearchNetwork,
-        genotype: &Genotype,
-        batches: &mut dyn Iterator<Item = Result<Batch>>,
-    ) -> Result<[EdgeScores; 2]>;
+    /// Scores `[normal, reduce]`: per kept edge (genotype order), per cell of that type, per
+    /// channel.
+    fn score(&self, ctx: &ScoringContext<'_>) -> Result<[EdgeScores; 2]>;
 }
 
 /// First-order Taylor importance of each channel of the edge's weighted op output
@@ -53,7 +70,33 @@ impl ChannelScorer for Taylor {
         "taylor"
     }
 
-    fn score(
+    fn score(&self, ctx: &ScoringContext<'_>) -> Result<[EdgeScores; 2]> {
+        let c = ctx.config;
+        let loader = Loader::new(
+            &ctx.data.train,
+            &ctx.split.valid,
+            &ctx.data.info,
+            LoaderOptions {
+                batch_size: c.data.batch_size,
+                shuffle: false,
+                drop_last: false,
+                augment: Augment::none(),
+                seed: c.seed,
+                stream: 4,
+            },
+            ctx.device,
+        )?;
+        let mut batches = loader
+            .epoch(0)
+            .take(ctx.batches.unwrap_or(usize::MAX))
+            .map(|b| b.map_err(EvalError::from));
+        self.score_batches(ctx.supernet, ctx.genotype, &mut batches)
+    }
+}
+
+impl Taylor {
+    /// Taylor scores of `genotype`'s edges in `net` over `batches`.
+    pub fn score_batches(
         &self,
         net: &SearchNetwork,
         genotype: &Genotype,
@@ -113,14 +156,124 @@ impl ChannelScorer for Taylor {
     }
 }
 
-/// A scorer by name.
+/// |gamma| of each op's last BN in an evaluation network (every channel on its op, the search
+/// network's width and depth) warmed up for a few epochs on the search-train split. Ops without
+/// a BN (pools, identity) score all channels equally, so they keep them all.
+#[derive(Debug, Clone, Copy)]
+pub struct BnGamma {
+    /// Warm-up epochs.
+    pub warmup_epochs: usize,
+}
+
+impl Default for BnGamma {
+    fn default() -> Self {
+        Self { warmup_epochs: 2 }
+    }
+}
+
+impl ChannelScorer for BnGamma {
+    fn name(&self) -> &'static str {
+        "bn-gamma"
+    }
+
+    fn score(&self, ctx: &ScoringContext<'_>) -> Result<[EdgeScores; 2]> {
+        let c = ctx.config;
+        let net_cfg = EvalNetConfig {
+            channels: c.network.channels,
+            layers: c.network.layers,
+            classes: c.network.classes,
+            image_channels: c.network.image_channels,
+            auxiliary: false,
+            setting: Setting::Cifar,
+        };
+        seed_everything(c.seed);
+        let net = EvalNetwork::new(
+            &ChannelPlan::full(ctx.genotype.clone()),
+            &net_cfg,
+            ctx.device,
+        )?;
+        let loader = Loader::new(
+            &ctx.data.train,
+            &ctx.split.train,
+            &ctx.data.info,
+            LoaderOptions {
+                batch_size: c.data.batch_size,
+                shuffle: true,
+                drop_last: false,
+                augment: c.data.augment.clone(),
+                seed: c.seed,
+                stream: 5,
+            },
+            ctx.device,
+        )?;
+        let weights = net.weights();
+        let mut sgd = Sgd::new(c.weight_optimizer, weights.len());
+        let schedule = Cosine {
+            base: c.weight_optimizer.lr,
+            min: c.lr_min,
+            epochs: self.warmup_epochs,
+        };
+        for epoch in 0..self.warmup_epochs {
+            sgd.config.lr = schedule.lr(epoch);
+            crate::stages::train_epoch(
+                &net,
+                &weights,
+                &mut sgd,
+                &loader,
+                epoch,
+                0.0,
+                c.grad_clip,
+                || {},
+            )?;
+        }
+        let named = net.named_tensors();
+        let gamma = |name: &str| {
+            named
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.shallow_clone())
+        };
+        let reductions = reduction_cells(c.network.layers);
+        let mut scores: [EdgeScores; 2] = Default::default();
+        for (k, cell) in CellType::BOTH.into_iter().enumerate() {
+            scores[k] = vec![Vec::new(); ctx.genotype.cell(cell).len()];
+        }
+        let mut width = c.network.channels;
+        for i in 0..c.network.layers {
+            let reduction = reductions.contains(&i);
+            if reduction {
+                width *= 2;
+            }
+            let (k, cell) = if reduction {
+                (1, CellType::Reduce)
+            } else {
+                (0, CellType::Normal)
+            };
+            for (j, (op, _)) in ctx.genotype.cell(cell).iter().enumerate() {
+                let last_bn = match op {
+                    Primitive::SepConv3x3 | Primitive::SepConv5x5 => "bn2",
+                    _ => "bn",
+                };
+                let s = match gamma(&format!("cell{i}.edge{j}.{}.{last_bn}.weight", op.name())) {
+                    Some(g) => Vec::<f32>::try_from(g.detach().abs().to_device(Device::Cpu))?,
+                    None => vec![1.0; width as usize],
+                };
+                scores[k][j].push(s);
+            }
+        }
+        Ok(scores)
+    }
+}
+
+/// A scorer by name: `taylor` or `bn-gamma`.
 pub fn scorer(name: &str) -> Result<Box<dyn ChannelScorer>> {
     match name {
         "taylor" => Ok(Box::new(Taylor)),
+        "bn-gamma" => Ok(Box::new(BnGamma::default())),
         _ => Err(EvalError::Config {
             field: "scorer",
             value: name.into(),
-            reason: "expected taylor".into(),
+            reason: "expected taylor or bn-gamma".into(),
         }),
     }
 }

@@ -22,7 +22,7 @@ use crate::allocate::{allocate, strategy};
 use crate::error::{EvalError, Result};
 use crate::network::{EvalNetConfig, EvalNetwork};
 use crate::plan::ChannelPlan;
-use crate::scorer::scorer;
+use crate::scorer::{scorer, ScoringContext};
 
 /// File names of a training run directory.
 pub mod files {
@@ -109,38 +109,28 @@ pub fn allocate_run(
             &config.data.split,
             config.seed,
         )?;
-        let loader = Loader::new(
-            &data.train,
-            &split.valid,
-            &data.info,
-            LoaderOptions {
-                batch_size: config.data.batch_size,
-                shuffle: false,
-                drop_last: false,
-                augment: Augment::none(),
-                seed: config.seed,
-                stream: 4,
-            },
-            device,
-        )?;
         let mut net = SearchNetwork::new(&config.network, &ops, device)?;
         let (tensors, _): (_, serde_json::Value) =
             load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
         net.load_named_tensors(&tensors)?;
         let scorer = scorer(&opts.scorer)?;
-        let limit = opts.batches.unwrap_or(usize::MAX);
-        if limit == 0 {
+        if opts.batches == Some(0) {
             return Err(EvalError::Config {
                 field: "batches",
                 value: "0".into(),
                 reason: "expected at least 1".into(),
             });
         }
-        let mut batches = loader
-            .epoch(0)
-            .take(limit)
-            .map(|b| b.map_err(EvalError::from));
-        let scores = scorer.score(&net, &genotype, &mut batches)?;
+        let ctx = ScoringContext {
+            config: &config,
+            genotype: &genotype,
+            supernet: &net,
+            data: &data,
+            split: &split,
+            device,
+            batches: opts.batches,
+        };
+        let scores = scorer.score(&ctx)?;
         allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
     };
     write_json_atomic(&search_dir.join("plan.json"), &plan)?;
@@ -233,17 +223,17 @@ impl TrainConfig {
         Self::default()
     }
 
-    /// The tiny CPU preset: Fashion-MNIST at 16x16, 12,000 class-balanced training images,
-    /// C = 16, 8 cells, batch 64, 6 epochs.
+    /// The tiny CPU preset: Fashion-MNIST at 16x16, 8,000 class-balanced training images,
+    /// C = 16, 8 cells, batch 64, 4 epochs.
     pub fn tiny() -> Self {
         let mut c = Self {
-            epochs: 6,
+            epochs: 4,
             ..Self::default()
         };
         c.data.dataset = DatasetKind::FashionMnist;
         c.data.resize = Some(16);
         c.data.batch_size = 64;
-        c.data.train_limit = Some(12_000);
+        c.data.train_limit = Some(8_000);
         c.data.augment = Augment {
             crop_padding: 2,
             hflip: true,
@@ -487,40 +477,23 @@ pub fn train(
         sgd.config.lr = lr;
         net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
         observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
-        let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0i64);
-        for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
-            let batch = batch?;
-            let out = net.forward_t(&batch.images, true);
-            let mut loss = cross_entropy(&out.logits, &batch.labels);
-            if let Some(aux) = &out.aux {
-                loss += cross_entropy(aux, &batch.labels) * config.aux_weight;
-            }
-            let value = loss.f_double_value(&[])?;
-            if !value.is_finite() {
-                return Err(EvalError::Diverged { value, epoch, step });
-            }
-            let grads = Tensor::f_run_backward(&[&loss], &weights, false, false)?;
-            clip_grad_norm(&grads, config.grad_clip)?;
-            sgd.step(&weights, &grads)?;
-            let n = batch.labels.size()[0];
-            loss_sum += value * n as f64;
-            correct += tch::no_grad(|| {
-                out.logits
-                    .argmax(-1, false)
-                    .eq_tensor(&batch.labels)
-                    .sum(Kind::Int64)
-                    .int64_value(&[])
-            });
-            seen += n;
-            observer.step_done();
-        }
+        let (train_loss, train_acc) = train_epoch(
+            &net,
+            &weights,
+            &mut sgd,
+            &train_loader,
+            epoch,
+            config.aux_weight,
+            config.grad_clip,
+            || observer.step_done(),
+        )?;
         let (test_acc, _, test_loss) = test_accuracy(&net, &test_loader)?;
         let record = TrainRecord {
             epoch,
             lr,
             drop_path: net.drop_path_prob,
-            train_loss: loss_sum / seen as f64,
-            train_acc: correct as f64 / seen as f64,
+            train_loss,
+            train_acc,
             test_loss,
             test_acc,
             seconds: t0.elapsed().as_secs_f64(),
@@ -562,6 +535,49 @@ pub fn train(
     };
     write_json_atomic(&dir.join(files::RESULTS), &results)?;
     Ok(results)
+}
+
+/// One epoch of training: loss (plus `aux_weight` times the auxiliary loss), gradient clipping,
+/// SGD. Returns the mean loss and the accuracy on the (augmented) batches.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn train_epoch(
+    net: &EvalNetwork,
+    weights: &[Tensor],
+    sgd: &mut Sgd,
+    loader: &Loader,
+    epoch: usize,
+    aux_weight: f64,
+    clip: f64,
+    mut on_step: impl FnMut(),
+) -> Result<(f64, f64)> {
+    let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0i64);
+    for (step, batch) in loader.epoch(epoch as u64).enumerate() {
+        let batch = batch?;
+        let out = net.forward_t(&batch.images, true);
+        let mut loss = cross_entropy(&out.logits, &batch.labels);
+        if let Some(aux) = &out.aux {
+            loss += cross_entropy(aux, &batch.labels) * aux_weight;
+        }
+        let value = loss.f_double_value(&[])?;
+        if !value.is_finite() {
+            return Err(EvalError::Diverged { value, epoch, step });
+        }
+        let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
+        clip_grad_norm(&grads, clip)?;
+        sgd.step(weights, &grads)?;
+        let n = batch.labels.size()[0];
+        loss_sum += value * n as f64;
+        correct += tch::no_grad(|| {
+            out.logits
+                .argmax(-1, false)
+                .eq_tensor(&batch.labels)
+                .sum(Kind::Int64)
+                .int64_value(&[])
+        });
+        seen += n;
+        on_step();
+    }
+    Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
 }
 
 /// Re-evaluates a finished training run on its test set: (top-1, top-5, loss, test images).

@@ -2,8 +2,7 @@ use std::path::Path;
 
 use aca_data::{encode_idx, Batch, RawImages, DEBIAN_FASHION_MNIST};
 use aca_eval::{
-    files, kept_edges, test_run, train, ChannelPlan, ChannelScorer, Taylor, TrainConfig,
-    TrainObserver,
+    files, kept_edges, test_run, train, ChannelPlan, Taylor, TrainConfig, TrainObserver,
 };
 use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
 use aca_space::{Concat, Genotype, OpSet, Primitive};
@@ -72,7 +71,7 @@ fn taylor_score_of_a_zeroed_channel_is_zero() {
     set_channel_scale(&net, 0, 2, 0.0);
     let g = sep_genotype();
     let mut batches = (0..2).map(|_| Ok(batch()));
-    let scores = Taylor.score(&net, &g, &mut batches).unwrap();
+    let scores = Taylor.score_batches(&net, &g, &mut batches).unwrap();
     assert_eq!(scores[0].len(), 8, "one entry per kept normal edge");
     assert_eq!(scores[0][0].len(), 1, "one normal cell");
     assert_eq!(scores[1][0].len(), 2, "two reduction cells");
@@ -96,7 +95,7 @@ fn taylor_score_matches_a_finite_difference() {
     let b = batch();
     set_channel_scale(&net, 0, 1, 1.0);
     let scores = Taylor
-        .score(
+        .score_batches(
             &net,
             &g,
             &mut std::iter::once(Ok(Batch {
@@ -287,4 +286,63 @@ fn tiny_train_on_real_fashion_mnist_learns() {
     ] {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
+}
+
+#[test]
+fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path(), 200);
+    let mut cfg = aca_search::SearchConfig::tiny(aca_search::MethodKind::Darts);
+    cfg.epochs = 1;
+    cfg.data.dataset = aca_data::DatasetKind::Mnist;
+    cfg.data.data_dir = Some(data.path().into());
+    cfg.data.resize = Some(8);
+    cfg.data.batch_size = 16;
+    cfg.data.split.train_limit = Some(32);
+    cfg.data.split.valid_limit = Some(32);
+    cfg.network.channels = 4;
+    cfg.network.layers = 3;
+    let run = tempfile::tempdir().unwrap();
+    let found =
+        aca_search::search(&cfg, run.path(), Device::Cpu, false, &aca_search::Silent).unwrap();
+    for (scorer, strategy) in [
+        ("taylor", "otsu"),
+        ("bn-gamma", "otsu"),
+        ("taylor", "fixed:0.5"),
+        ("taylor", "all"),
+    ] {
+        let opts = aca_eval::AllocateOptions {
+            scorer: scorer.into(),
+            strategy: strategy.into(),
+            batches: Some(1),
+        };
+        let plan = aca_eval::allocate_run(run.path(), &opts, Device::Cpu).unwrap();
+        assert_eq!(plan.genotype, found.genotype);
+        let saved = ChannelPlan::read(&run.path().join("plan.json")).unwrap();
+        assert_eq!(saved, plan);
+        match strategy {
+            "all" => assert!(plan.normal.iter().chain(&plan.reduce).all(|&f| f == 1.0)),
+            "fixed:0.5" => assert!(plan.normal.iter().all(|&f| f == 0.5)),
+            _ => {
+                let scores = plan.scores.as_ref().unwrap();
+                assert_eq!(scores[0].len(), 8);
+                assert_eq!(
+                    scores[0][0][0].len(),
+                    4,
+                    "{scorer}: C = 4 channels in the normal cell"
+                );
+                assert!(plan.normal.iter().all(|&f| f > 0.0 && f <= 1.0));
+            }
+        }
+    }
+    let err = aca_eval::allocate_run(
+        data.path(),
+        &aca_eval::AllocateOptions::default(),
+        Device::Cpu,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("not a finished search run"),
+        "{err}"
+    );
 }

@@ -137,7 +137,7 @@ impl SearchConfig {
         c
     }
 
-    /// The tiny CPU preset: Fashion-MNIST resized to 16x16, 2,000 + 2,000 class-balanced images,
+    /// The tiny CPU preset: Fashion-MNIST resized to 16x16, 1,600 + 1,600 class-balanced images,
     /// batch 32, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses K = 2 and starts
     /// architecture updates at epoch 1.
     pub fn tiny(method: MethodKind) -> Self {
@@ -146,8 +146,8 @@ impl SearchConfig {
         c.data.dataset = DatasetKind::FashionMnist;
         c.data.resize = Some(16);
         c.data.batch_size = 32;
-        c.data.split.train_limit = Some(2000);
-        c.data.split.valid_limit = Some(2000);
+        c.data.split.train_limit = Some(1600);
+        c.data.split.valid_limit = Some(1600);
         c.data.augment = Augment {
             crop_padding: 2,
             hflip: true,
