@@ -7,7 +7,7 @@ setup:
 
 # The main job on the embedded default dataset (Fashion-MNIST).
 run: setup
-	$(CARGO) run --release --quiet -p aca-cli --bin aca -- genotype show darts_v2
+	$(CARGO) run --release --quiet -p aca-cli --bin aca -- run $(ARGS)
 
 # The whole test suite, plus aca-space built and tested without libtorch.
 test: setup

@@ -19,6 +19,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// The main job: search a cell, allocate its channels, train and test the result, report.
+    Run(Box<RunArgs>),
+    /// Render a run directory's report: figures, cell diagrams and a summary page.
+    Report(ReportArgs),
     /// Show, convert and derive genotypes.
     #[command(subcommand)]
     Genotype(GenotypeCommand),
@@ -35,6 +39,95 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Print a network's parameter count and multiply-adds.
     Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Configuration preset for every stage: `tiny` (about 10 minutes on 2 CPU cores,
+    /// Fashion-MNIST) or `paper` (DARTS's CIFAR-10 search and 600-epoch training; a GPU job).
+    #[arg(
+        long,
+        default_value = "tiny",
+        value_name = "tiny|paper",
+        conflicts_with = "resume"
+    )]
+    pub preset: String,
+
+    /// Op set searched: `aca` (skip-free, channels allocated by ACA) or `darts` (the baseline,
+    /// trained with every channel on its op).
+    #[arg(
+        long,
+        default_value = "aca",
+        value_name = "aca|darts",
+        conflicts_with = "resume"
+    )]
+    pub space: String,
+
+    /// Search method.
+    #[arg(
+        long,
+        default_value = "darts",
+        value_name = "darts|darts2|pc-darts",
+        conflicts_with = "resume"
+    )]
+    pub method: String,
+
+    /// Dataset [default: the preset's].
+    #[arg(
+        long,
+        value_name = "fashion-mnist|mnist|cifar10|cifar100",
+        conflicts_with = "resume"
+    )]
+    pub dataset: Option<String>,
+
+    /// Folder of the dataset's files.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Seed of every stage.
+    #[arg(long, value_name = "S", conflicts_with = "resume")]
+    pub seed: Option<u64>,
+
+    /// Channel scorer.
+    #[arg(
+        long,
+        default_value = "taylor",
+        value_name = "taylor|bn-gamma",
+        conflicts_with = "resume"
+    )]
+    pub scorer: String,
+
+    /// Allocation strategy [default: otsu for --space aca, all for --space darts].
+    #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]
+    pub strategy: Option<String>,
+
+    /// A JSON run configuration {"search": {..}, "allocate": {..}, "train": {..}}, every field
+    /// optional (defaults: the preset's); flags override it.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+
+    /// Run directory [default: a new folder under runs/].
+    #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
+    pub out: Option<PathBuf>,
+
+    /// Continue the run in --out at the stage and epoch where it stopped.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A run directory of `aca run` (or a search or training run directory).
+    #[arg(value_name = "RUN_DIR")]
+    pub run: PathBuf,
 }
 
 #[derive(Debug, Args)]

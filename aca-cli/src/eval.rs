@@ -27,11 +27,18 @@ pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
-struct Bars(EpochBar);
+/// Training progress on an [`EpochBar`].
+pub(crate) struct Bars<'a>(&'a EpochBar);
 
-impl TrainObserver for Bars {
+impl<'a> Bars<'a> {
+    pub(crate) fn new(bar: &'a EpochBar) -> Self {
+        Self(bar)
+    }
+}
+
+impl TrainObserver for Bars<'_> {
     fn epoch_started(&self, epoch: usize, epochs: usize, steps: usize) {
-        self.0.start(format!("epoch {}/{epochs}", epoch + 1), steps);
+        self.0.start(format!("train {}/{epochs}", epoch + 1), steps);
     }
     fn step_done(&self) {
         self.0.step();
@@ -119,7 +126,8 @@ pub(crate) fn run_training(
     no_progress: bool,
 ) -> Result<TrainResults> {
     let device = device_arg.parse::<DeviceChoice>()?.resolve()?;
-    let bars = Bars(EpochBar::new(quiet, no_progress));
+    let bar = EpochBar::new(quiet, no_progress);
+    let bars = Bars(&bar);
     bars.0.line(format!(
         "training {} on {} ({} epochs, C={}, {} cells, {}) -> {}",
         if plan.strategy == "all" {

@@ -5,7 +5,9 @@ mod data;
 mod eval;
 mod genotype;
 mod inspect;
+mod pipeline;
 mod progress;
+mod report;
 mod search;
 
 use clap::Parser;
@@ -16,6 +18,15 @@ pub use cli::Cli;
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        cli::Command::Run(args) => pipeline::run(*args, cli.quiet),
+        cli::Command::Report(args) => {
+            init_tracing(cli.quiet, None)?;
+            let index = report::render(&args.run)?;
+            if !cli.quiet {
+                println!("report written to {}", index.display());
+            }
+            Ok(())
+        }
         cli::Command::Genotype(cmd) => {
             init_tracing(cli.quiet, None)?;
             genotype::run(cmd)

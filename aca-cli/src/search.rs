@@ -7,11 +7,19 @@ use anyhow::{Context, Result};
 use crate::cli::SearchArgs;
 use crate::progress::EpochBar;
 
-struct Bars(EpochBar);
+/// Search progress on an [`EpochBar`].
+pub(crate) struct Bars<'a>(&'a EpochBar);
 
-impl Observer for Bars {
+impl<'a> Bars<'a> {
+    pub(crate) fn new(bar: &'a EpochBar) -> Self {
+        Self(bar)
+    }
+}
+
+impl Observer for Bars<'_> {
     fn epoch_started(&self, epoch: usize, epochs: usize, steps: usize) {
-        self.0.start(format!("epoch {}/{epochs}", epoch + 1), steps);
+        self.0
+            .start(format!("search {}/{epochs}", epoch + 1), steps);
     }
     fn step_done(&self, _step: usize) {
         self.0.step();
@@ -117,7 +125,8 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
-    let bars = Bars(EpochBar::new(quiet, args.no_progress));
+    let bar = EpochBar::new(quiet, args.no_progress);
+    let bars = Bars(&bar);
     bars.0.line(format!(
         "searching {} with {} on {} ({} epochs, {}) -> {}",
         config.space,

@@ -2,4 +2,5 @@
 #![allow(clippy::unwrap_used)]
 mod data;
 mod genotype;
+mod run;
 mod search;

@@ -1,0 +1,362 @@
+//! `aca run`: search, allocate, train, test and report in one resumable run directory.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aca_core::{write_atomic, write_json_atomic, DeviceChoice};
+use aca_eval::{
+    allocate_run, files as train_files, test_run, AllocateOptions, ChannelPlan, TrainConfig,
+};
+use aca_search::{files as search_files, search, MethodKind, Preset, SearchConfig};
+use aca_space::CellType;
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::cli::RunArgs;
+use crate::progress::EpochBar;
+use crate::search::{default_out, device_name};
+
+/// Every stage's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunConfig {
+    pub search: SearchConfig,
+    pub allocate: AllocateOptions,
+    pub train: TrainConfig,
+}
+
+/// `run.json`: the configuration and what has been done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RunState {
+    pub preset: String,
+    pub config: RunConfig,
+    /// Seconds spent per stage, over every invocation.
+    #[serde(default)]
+    pub seconds: StageSeconds,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StageSeconds {
+    pub search: f64,
+    pub allocate: f64,
+    pub train: f64,
+    pub test: f64,
+    pub report: f64,
+}
+
+const RUN_JSON: &str = "run.json";
+const SUMMARY: &str = "summary.txt";
+
+/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
+fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, p) => *b = p,
+    }
+}
+
+fn run_config(args: &RunArgs) -> Result<RunConfig> {
+    let preset: Preset = args.preset.parse()?;
+    let method: MethodKind = args.method.parse()?;
+    let mut search = SearchConfig::preset(preset, method);
+    search.space = args.space.clone();
+    let train = match preset {
+        Preset::Tiny => TrainConfig::tiny(),
+        Preset::Paper => TrainConfig::paper(),
+    };
+    let default_strategy = if args.space == "darts" { "all" } else { "otsu" };
+    let allocate = AllocateOptions {
+        scorer: args.scorer.clone(),
+        strategy: args
+            .strategy
+            .clone()
+            .unwrap_or_else(|| default_strategy.into()),
+        batches: None,
+    };
+    let mut config = RunConfig {
+        search,
+        allocate,
+        train,
+    };
+    if let Some(path) = &args.config {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let patch: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let mut value = serde_json::to_value(&config)?;
+        merge(&mut value, patch);
+        config = serde_json::from_value(value)
+            .with_context(|| format!("run configuration {}", path.display()))?;
+    }
+    if let Some(d) = &args.dataset {
+        let kind: aca_data::DatasetKind = d.parse()?;
+        config.search.data.dataset = kind;
+        config.train.data.dataset = kind;
+        if kind.channels() == 3 {
+            config.search.data.resize = None;
+            config.train.data.resize = None;
+        }
+    }
+    if let Some(dir) = &args.data_dir {
+        config.search.data.data_dir = Some(dir.clone());
+        config.train.data.data_dir = Some(dir.clone());
+    }
+    if let Some(seed) = args.seed {
+        config.search.seed = seed;
+        config.train.seed = seed;
+    }
+    config.search.validate()?;
+    config.train.validate()?;
+    aca_eval::strategy(&config.allocate.strategy)?;
+    aca_eval::scorer(&config.allocate.scorer)?;
+    Ok(config)
+}
+
+fn read_state(out: &Path) -> Result<RunState> {
+    let path = out.join(RUN_JSON);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} to resume", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Everything the final summary shows.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Summary {
+    pub dataset: String,
+    pub space: String,
+    pub method: String,
+    pub preset: String,
+    pub genotype: String,
+    pub identity_normal: f64,
+    pub identity_reduce: f64,
+    pub skip_normal: usize,
+    pub params: i64,
+    pub aux_params: i64,
+    pub flops: u64,
+    pub top1: f64,
+    pub top5: f64,
+    pub test_images: usize,
+    pub seconds: StageSeconds,
+    pub report: PathBuf,
+}
+
+fn duration(s: f64) -> String {
+    humantime::format_duration(Duration::from_secs(s.round() as u64)).to_string()
+}
+
+/// The summary printed at the end of `aca run` (and saved as summary.txt).
+pub(crate) fn render_summary(s: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "aca run: {} search ({}) on {}, preset {}",
+        s.space, s.method, s.dataset, s.preset
+    );
+    let _ = writeln!(out, "  genotype        {}", s.genotype);
+    let _ = writeln!(
+        out,
+        "  identity share  normal cells {:.1}%, reduction cells {:.1}%  (skip_connect edges in the normal cell: {})",
+        100.0 * s.identity_normal,
+        100.0 * s.identity_reduce,
+        s.skip_normal
+    );
+    let _ = writeln!(
+        out,
+        "  parameters      {} ({:.2}M), auxiliary head {}",
+        s.params,
+        s.params as f64 / 1e6,
+        s.aux_params
+    );
+    let _ = writeln!(
+        out,
+        "  multiply-adds   {:.1}M per image",
+        s.flops as f64 / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "  test accuracy   top-1 {:.2}%, top-5 {:.2}% on {} images",
+        100.0 * s.top1,
+        100.0 * s.top5,
+        s.test_images
+    );
+    let t = &s.seconds;
+    let _ = writeln!(
+        out,
+        "  time            search {}, allocate {}, train {}, test {}, report {}",
+        duration(t.search),
+        duration(t.allocate),
+        duration(t.train),
+        duration(t.test),
+        duration(t.report)
+    );
+    let _ = writeln!(out, "  report          {}", s.report.display());
+    out
+}
+
+pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| default_out("run"));
+    let mut state = if args.resume {
+        read_state(&out)?
+    } else {
+        if out.join(RUN_JSON).exists() {
+            bail!(
+                "{} already holds a run; pass --resume to continue it, or choose another --out",
+                out.display()
+            );
+        }
+        RunState {
+            preset: args.preset.clone(),
+            config: run_config(&args)?,
+            seconds: StageSeconds::default(),
+        }
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    write_json_atomic(&out.join(RUN_JSON), &state)?;
+    crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let bar = EpochBar::new(quiet, args.no_progress);
+    let cfg = state.config.clone();
+    bar.line(format!(
+        "aca run: {} search ({}) on {}, preset {}, {} -> {}",
+        cfg.search.space,
+        cfg.search.method,
+        cfg.search.data.dataset,
+        state.preset,
+        device_name(device),
+        out.display()
+    ));
+
+    // 1. Search.
+    let search_dir = out.join("search");
+    if !search_dir.join(search_files::GENOTYPE_JSON).exists() {
+        let t = Instant::now();
+        let resume = search_dir.join(search_files::CHECKPOINT).exists();
+        bar.line(format!(
+            "[1/5] search: {} epochs{}",
+            cfg.search.epochs,
+            if resume { " (resuming)" } else { "" }
+        ));
+        let bars = crate::search::Bars::new(&bar);
+        search(&cfg.search, &search_dir, device, resume, &bars).context("search stage")?;
+        state.seconds.search += t.elapsed().as_secs_f64();
+        write_json_atomic(&out.join(RUN_JSON), &state)?;
+    }
+    // 2. Allocate.
+    let plan_path = search_dir.join(train_files::PLAN);
+    if !plan_path.exists() {
+        let t = Instant::now();
+        bar.line(format!(
+            "[2/5] allocate: scorer {}, strategy {}",
+            cfg.allocate.scorer, cfg.allocate.strategy
+        ));
+        allocate_run(&search_dir, &cfg.allocate, device).context("allocation stage")?;
+        state.seconds.allocate += t.elapsed().as_secs_f64();
+        write_json_atomic(&out.join(RUN_JSON), &state)?;
+    }
+    let plan = ChannelPlan::read(&plan_path)?;
+    // 3. Train.
+    let train_dir = out.join("train");
+    if !train_dir.join(train_files::RESULTS).exists() {
+        let t = Instant::now();
+        let resume = train_dir.join(train_files::CHECKPOINT).exists();
+        bar.line(format!(
+            "[3/5] train: {} epochs{}",
+            cfg.train.epochs,
+            if resume { " (resuming)" } else { "" }
+        ));
+        let bars = crate::eval::Bars::new(&bar);
+        aca_eval::train(&plan, &cfg.train, &train_dir, device, resume, &bars)
+            .context("training stage")?;
+        state.seconds.train += t.elapsed().as_secs_f64();
+        write_json_atomic(&out.join(RUN_JSON), &state)?;
+    }
+    // 4. Test.
+    let t = Instant::now();
+    bar.line("[4/5] test".into());
+    let (top1, top5, _, test_images) = test_run(&train_dir, device).context("test stage")?;
+    state.seconds.test = t.elapsed().as_secs_f64();
+    // 5. Report.
+    let t = Instant::now();
+    bar.line("[5/5] report".into());
+    let report = crate::report::render(&out).context("report stage")?;
+    state.seconds.report = t.elapsed().as_secs_f64();
+    write_json_atomic(&out.join(RUN_JSON), &state)?;
+    bar.finish();
+
+    let results: aca_eval::TrainResults = serde_json::from_str(&std::fs::read_to_string(
+        train_dir.join(train_files::RESULTS),
+    )?)?;
+    let summary = Summary {
+        dataset: cfg.search.data.dataset.to_string(),
+        space: cfg.search.space.clone(),
+        method: cfg.search.method.to_string(),
+        preset: state.preset.clone(),
+        genotype: plan.genotype.to_darts(),
+        identity_normal: plan.identity_share(CellType::Normal),
+        identity_reduce: plan.identity_share(CellType::Reduce),
+        skip_normal: plan.genotype.skip_count(CellType::Normal),
+        params: results.params,
+        aux_params: results.aux_params,
+        flops: results.flops,
+        top1,
+        top5,
+        test_images,
+        seconds: state.seconds.clone(),
+        report,
+    };
+    let text = render_summary(&summary);
+    write_atomic(&out.join(SUMMARY), text.as_bytes())?;
+    if !quiet {
+        print!("{text}");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_snapshot() {
+        let s = Summary {
+            dataset: "fashion-mnist".into(),
+            space: "aca".into(),
+            method: "darts".into(),
+            preset: "tiny".into(),
+            genotype: "Genotype(normal=[('sep_conv_3x3', 0)], ...)".into(),
+            identity_normal: 0.25,
+            identity_reduce: 0.5,
+            skip_normal: 0,
+            params: 123_456,
+            aux_params: 7_890,
+            flops: 12_345_678,
+            top1: 0.8512,
+            top5: 0.9934,
+            test_images: 10_000,
+            seconds: StageSeconds {
+                search: 201.0,
+                allocate: 4.2,
+                train: 250.0,
+                test: 3.0,
+                report: 1.0,
+            },
+            report: PathBuf::from("runs/run-x/report/report.html"),
+        };
+        insta::assert_snapshot!(render_summary(&s));
+    }
+
+    #[test]
+    fn config_files_patch_the_preset() {
+        let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "d": 3});
+        merge(&mut base, serde_json::json!({"a": {"c": 5}, "e": 6}));
+        assert_eq!(
+            base,
+            serde_json::json!({"a": {"b": 1, "c": 5}, "d": 3, "e": 6})
+        );
+    }
+}

@@ -1,0 +1,202 @@
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn aca(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_aca"))
+        .args(args)
+        .output()
+        .expect("running aca");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SMALL: &str = r#"{
+  "search": {"epochs": 3, "data": {"batch_size": 32, "split": {"train_limit": 96, "valid_limit": 96}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 2},
+  "train": {"epochs": 2, "data": {"batch_size": 64, "train_limit": 640}, "network": {"channels": 8, "layers": 3}}
+}"#;
+
+fn fashion_mnist() -> bool {
+    let ok = Path::new(aca_data::DEBIAN_FASHION_MNIST)
+        .join("train-images-idx3-ubyte.gz")
+        .exists();
+    if !ok {
+        eprintln!("dataset-fashion-mnist not installed; skipped");
+    }
+    ok
+}
+
+#[test]
+fn run_help_snapshot() {
+    let (ok, out, _) = aca(&["run", "--help"]);
+    assert!(ok);
+    insta::assert_snapshot!("run_help", out);
+}
+
+#[test]
+fn run_end_to_end_writes_every_file_and_the_report() {
+    if !fashion_mnist() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("small.json");
+    std::fs::write(&cfg, SMALL).unwrap();
+    let out = tmp.path().join("run");
+    let (ok, stdout, err) = aca(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    for f in [
+        "run.json",
+        "summary.txt",
+        "log.txt",
+        "search/config.json",
+        "search/metrics.jsonl",
+        "search/checkpoint.ot",
+        "search/genotype.json",
+        "search/genotype.txt",
+        "search/alphas.json",
+        "search/supernet.ot",
+        "search/plan.json",
+        "train/config.json",
+        "train/plan.json",
+        "train/metrics.jsonl",
+        "train/checkpoint.ot",
+        "train/model.ot",
+        "train/results.json",
+        "report/report.html",
+        "report/report.md",
+        "report/search_curves.png",
+        "report/skip_count.png",
+        "report/alphas_normal.png",
+        "report/alphas_reduce.png",
+        "report/plan.png",
+        "report/train_curves.png",
+        "report/normal_cell.dot",
+        "report/reduce_cell.dot",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    for png in ["search_curves", "alphas_normal", "plan", "train_curves"] {
+        let bytes = std::fs::read(out.join(format!("report/{png}.png"))).unwrap();
+        assert!(
+            bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+            "{png}.png is not a real figure"
+        );
+    }
+    let html = std::fs::read_to_string(out.join("report/report.html")).unwrap();
+    assert!(
+        html.contains("data:image/png;base64,"),
+        "the page embeds its figures"
+    );
+    assert!(html.contains("Training from scratch") && html.contains("Cells and channel plan"));
+    assert!(
+        stdout.contains("aca run: aca search (darts) on fashion-mnist, preset tiny"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("test accuracy   top-1"), "{stdout}");
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    assert!(
+        stdout.ends_with(&summary),
+        "the printed summary is summary.txt"
+    );
+    let dot = std::fs::read_to_string(out.join("report/normal_cell.dot")).unwrap();
+    assert!(dot.starts_with("digraph normal {"));
+    // The report alone renders again from the directory.
+    let (ok, report_out, err) = aca(&["report", out.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(report_out.contains("report/report.html"));
+    // A second run into the same folder is refused.
+    let (ok, _, err) = aca(&["run", "--out", out.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("already holds a run; pass --resume"), "{err}");
+}
+
+#[test]
+fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
+    if !fashion_mnist() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("small.json");
+    std::fs::write(&cfg, SMALL).unwrap();
+    let whole = tmp.path().join("whole");
+    let (ok, _, err) = aca(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        whole.to_str().unwrap(),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+
+    let cut = tmp.path().join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aca"))
+        .args([
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            cut.to_str().unwrap(),
+            "--no-progress",
+            "--quiet",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let metrics = cut.join("search/metrics.jsonl");
+    let start = Instant::now();
+    while std::fs::read_to_string(&metrics).map_or(0, |t| t.lines().count()) < 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the search never finished an epoch"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !cut.join("search/genotype.json").exists(),
+        "killed before the search ended"
+    );
+    let (ok, _, err) = aca(&[
+        "run",
+        "--resume",
+        "--out",
+        cut.to_str().unwrap(),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    for f in [
+        "search/alphas.json",
+        "search/genotype.json",
+        "search/plan.json",
+        "train/model.ot",
+        "train/results.json",
+    ] {
+        assert!(
+            std::fs::read(whole.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap(),
+            "{f} differs after resume"
+        );
+    }
+    let lines = |dir: &Path| {
+        std::fs::read_to_string(dir.join("search/metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines(&cut), 3, "each epoch logged once");
+}
