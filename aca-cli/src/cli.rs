@@ -13,6 +13,10 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// CPU threads for libtorch's operations [default: libtorch's, one per core].
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<i32>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }

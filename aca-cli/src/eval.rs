@@ -80,6 +80,7 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     };
     if let Some(v) = &args.dataset {
         c.data.dataset = v.parse()?;
+        c.data.augment.hflip = c.data.dataset.default_hflip();
         if c.data.dataset.channels() == 3 {
             c.data.resize = None;
         }

@@ -17,6 +17,10 @@ pub use cli::Cli;
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        anyhow::ensure!(n >= 1, "--threads {n}: expected at least 1");
+        tch::set_num_threads(n);
+    }
     match cli.command {
         cli::Command::Run(args) => pipeline::run(*args, cli.quiet),
         cli::Command::Report(args) => {

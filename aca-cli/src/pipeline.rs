@@ -97,6 +97,8 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         let kind: aca_data::DatasetKind = d.parse()?;
         config.search.data.dataset = kind;
         config.train.data.dataset = kind;
+        config.search.data.augment.hflip = kind.default_hflip();
+        config.train.data.augment.hflip = kind.default_hflip();
         if kind.channels() == 3 {
             config.search.data.resize = None;
             config.train.data.resize = None;

@@ -128,11 +128,21 @@ where
         }
     }
     if legend {
+        // Put the legend where the curves do not end: below them when they finish high.
+        let ends_high = series
+            .iter()
+            .filter_map(|(_, p)| p.last())
+            .any(|&(_, y)| y > (y0 + y1) / 2.0);
+        let position = if ends_high {
+            SeriesLabelPosition::LowerRight
+        } else {
+            SeriesLabelPosition::UpperRight
+        };
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.3))
             .label_font(("sans-serif", 14))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(position)
             .draw()
             .map_err(|e| anyhow!("{e:?}"))?;
     }

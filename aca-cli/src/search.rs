@@ -76,6 +76,7 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     }
     if let Some(v) = &args.dataset {
         c.data.dataset = v.parse()?;
+        c.data.augment.hflip = c.data.dataset.default_hflip();
         if c.data.dataset.channels() == 3 {
             c.data.resize = None;
         }

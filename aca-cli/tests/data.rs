@@ -1,16 +1,4 @@
-use std::process::Command;
-
-fn aca(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aca"))
-        .args(args)
-        .output()
-        .expect("running aca");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::aca;
 
 fn write_idx(dir: &std::path::Path, prefix: &str, n: u32, side: u32) {
     let mut images = Vec::new();

@@ -1,18 +1,7 @@
+use crate::aca;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-fn aca(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aca"))
-        .args(args)
-        .output()
-        .expect("running aca");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 const SMALL: &str = r#"{
   "search": {"epochs": 3, "data": {"batch_size": 32, "split": {"train_limit": 96, "valid_limit": 96}}, "network": {"channels": 4, "layers": 3}},
@@ -142,7 +131,7 @@ fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
     assert!(ok, "{err}");
 
     let cut = tmp.path().join("cut");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aca"))
+    let mut child = crate::aca_command()
         .args([
             "run",
             "--config",

@@ -1,16 +1,4 @@
-use std::process::Command;
-
-fn aca(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_aca"))
-        .args(args)
-        .output()
-        .expect("running aca");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use crate::aca;
 
 #[test]
 fn search_help_snapshot() {

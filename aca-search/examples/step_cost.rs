@@ -1,0 +1,77 @@
+//! Time per weight step and per architecture step of the supernet at given shapes; run it under
+//! `/usr/bin/time -v` for the peak memory:
+//!
+//! `cargo run --release -p aca-search --example step_cost -- paper darts first 3`
+//!
+//! Arguments: `tiny|paper`, `darts|aca`, `first|second`, steps (default 3; the first is a warm-up).
+use std::time::Instant;
+
+use aca_core::{Adam, AdamConfig, Sgd, SgdConfig};
+use aca_data::Batch;
+use aca_search::{weight_step, ArchStep, FirstOrder, StepContext, Unrolled};
+use aca_space::nn::{SearchNetConfig, SearchNetwork};
+use aca_space::OpSet;
+use tch::{Device, Kind, Tensor};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let shape = args.first().map_or("tiny", String::as_str);
+    let space = args.get(1).map_or("darts", String::as_str);
+    let order = args.get(2).map_or("first", String::as_str);
+    let steps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
+    let (batch, size, image_channels, channels, layers) = match shape {
+        "paper" => (64, 32, 3, 16, 8),
+        _ => (32, 16, 1, 8, 5),
+    };
+    tch::manual_seed(0);
+    let cfg = SearchNetConfig {
+        channels,
+        layers,
+        classes: 10,
+        image_channels,
+        ..Default::default()
+    };
+    let net = SearchNetwork::new(&cfg, &OpSet::by_name(space)?, Device::Cpu)?;
+    let weights = net.weights();
+    let mut sgd = Sgd::new(SgdConfig::default(), weights.len());
+    let mut adam = Adam::new(AdamConfig::default(), net.arch_parameters().len());
+    let make = || Batch {
+        images: Tensor::randn(
+            [batch, image_channels, size, size],
+            (Kind::Float, Device::Cpu),
+        ),
+        labels: Tensor::randint(10, [batch], (Kind::Int64, Device::Cpu)),
+    };
+    let (train, valid) = (make(), make());
+    let step: Box<dyn ArchStep> = if order == "second" {
+        Box::new(Unrolled::default())
+    } else {
+        Box::new(FirstOrder)
+    };
+    let (mut w_time, mut a_time) = (0.0, 0.0);
+    for i in 0..steps {
+        let t = Instant::now();
+        let ctx = StepContext {
+            net: &net,
+            weight_optimizer: &sgd,
+            lr: 0.025,
+        };
+        step.step(&ctx, &mut adam, &train, &valid)?;
+        let a = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        weight_step(&net, &mut sgd, &weights, &train, 5.0)?;
+        let w = t.elapsed().as_secs_f64();
+        if i > 0 || steps == 1 {
+            a_time += a;
+            w_time += w;
+        }
+    }
+    let n = (steps - 1).max(1) as f64;
+    println!(
+        "{shape} shapes (batch {batch}, {size}x{size}, {layers} cells, C={channels}), op set {space}, {order}-order: {:.3} s per architecture step, {:.3} s per weight step, {} parameters",
+        a_time / n,
+        w_time / n,
+        net.param_count()
+    );
+    Ok(())
+}
