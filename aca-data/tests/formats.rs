@@ -225,3 +225,29 @@ fn real_fashion_mnist_when_installed() {
         data.info.std
     );
 }
+
+#[test]
+fn truncated_header_and_wrong_class_names_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = synthetic(4, [1, 28, 28], 10);
+    write_idx_dir(dir.path(), &train, &train, false);
+    std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), [0u8, 0, 8, 1, 0]).unwrap();
+    let e = error_of(DatasetKind::Mnist, dir.path());
+    assert!(
+        e.contains("t10k-labels-idx1-ubyte: truncated header: 5 bytes, expected at least 8"),
+        "{e}"
+    );
+
+    let cdir = tempfile::tempdir().unwrap();
+    write_cifar10_dir(cdir.path(), 2);
+    std::fs::write(
+        cdir.path().join("cifar-10-batches-bin/batches.meta.txt"),
+        "cat\ndog\n",
+    )
+    .unwrap();
+    let e = error_of(DatasetKind::Cifar10, cdir.path());
+    assert!(
+        e.contains("batches.meta.txt: 2 class names, expected 10"),
+        "{e}"
+    );
+}

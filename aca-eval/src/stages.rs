@@ -95,14 +95,7 @@ pub fn allocate_run(
     } else {
         let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
         let ops = config.op_set()?;
-        let data = Dataset::load(
-            config.data.dataset,
-            &LoadOptions {
-                data_dir: config.data.data_dir.clone(),
-                coarse_labels: config.data.coarse_labels,
-                resize: config.data.resize,
-            },
-        )?;
+        let data = config.data.load()?;
         let split = darts_split(
             data.train.label_list(),
             data.info.classes,
@@ -156,6 +149,20 @@ pub struct TrainData {
     pub augment: Augment,
     /// Train on a class-balanced subset of this many training images (small presets).
     pub train_limit: Option<usize>,
+}
+
+impl TrainData {
+    /// Reads the dataset as configured.
+    pub fn load(&self) -> aca_data::Result<Dataset> {
+        Dataset::load(
+            self.dataset,
+            &LoadOptions {
+                data_dir: self.data_dir.clone(),
+                coarse_labels: self.coarse_labels,
+                resize: self.resize,
+            },
+        )
+    }
 }
 
 impl Default for TrainData {
@@ -381,14 +388,7 @@ pub fn train(
 ) -> Result<TrainResults> {
     config.validate()?;
     plan.validate()?;
-    let data = Dataset::load(
-        config.data.dataset,
-        &LoadOptions {
-            data_dir: config.data.data_dir.clone(),
-            coarse_labels: config.data.coarse_labels,
-            resize: config.data.resize,
-        },
-    )?;
+    let data = config.data.load()?;
     let mut config = config.clone();
     config.network.classes = data.info.classes as i64;
     config.network.image_channels = data.info.channels as i64;
@@ -592,14 +592,7 @@ pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
             "no model.ot: the training has not finished (resume it with `aca train --resume`)",
         ));
     }
-    let data = Dataset::load(
-        config.data.dataset,
-        &LoadOptions {
-            data_dir: config.data.data_dir.clone(),
-            coarse_labels: config.data.coarse_labels,
-            resize: config.data.resize,
-        },
-    )?;
+    let data = config.data.load()?;
     let mut net = EvalNetwork::new(&plan, &config.network, device)?;
     let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
     net.load_named_tensors(&tensors)?;

@@ -31,6 +31,20 @@ pub struct DataConfig {
     pub augment: Augment,
 }
 
+impl DataConfig {
+    /// Reads the dataset as configured.
+    pub fn load(&self) -> aca_data::Result<aca_data::Dataset> {
+        aca_data::Dataset::load(
+            self.dataset,
+            &aca_data::LoadOptions {
+                data_dir: self.data_dir.clone(),
+                coarse_labels: self.coarse_labels,
+                resize: self.resize,
+            },
+        )
+    }
+}
+
 impl Default for DataConfig {
     fn default() -> Self {
         Self {

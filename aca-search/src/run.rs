@@ -7,9 +7,7 @@ use aca_core::{
     clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
     write_atomic, write_json_atomic, Adam, Cosine, MetricsLog, Sgd,
 };
-use aca_data::{
-    darts_split, Batch, Dataset, Endless, LoadOptions, Loader, LoaderOptions, StreamState,
-};
+use aca_data::{darts_split, Batch, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::{cross_entropy, SearchNetwork};
 use aca_space::{edge_weights, softmax_rows, ArchParams, CellType, Genotype};
 use serde::{Deserialize, Serialize};
@@ -126,14 +124,7 @@ pub fn search(
     let started = Instant::now();
     config.validate()?;
     let ops = config.op_set()?;
-    let data = Dataset::load(
-        config.data.dataset,
-        &LoadOptions {
-            data_dir: config.data.data_dir.clone(),
-            coarse_labels: config.data.coarse_labels,
-            resize: config.data.resize,
-        },
-    )?;
+    let data = config.data.load()?;
     let config = config.resolved(&data.info);
     let checkpoint_path = dir.join(files::CHECKPOINT);
     let config_path = dir.join(files::CONFIG);
