@@ -340,6 +340,23 @@ fn render_dot(dot_path: &Path) -> Vec<PathBuf> {
     made
 }
 
+/// Every epoch's alphas must be 14 rows of one weight per op, or the figures cannot be drawn.
+fn check_alphas(records: &[EpochRecord], ops: usize, path: &Path) -> Result<()> {
+    for r in records {
+        for (cell, a) in [("normal", &r.alphas_normal), ("reduce", &r.alphas_reduce)] {
+            if a.len() != aca_space::topology::EDGES || a.iter().any(|row| row.len() != ops) {
+                bail!(
+                    "{}: epoch {}: alphas_{cell} is not {} rows of {ops} weights",
+                    path.display(),
+                    r.epoch,
+                    aca_space::topology::EDGES
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Renders the report of `run` (an `aca run` directory, or a search or training run) into
 /// `run/report/`; returns the HTML page.
 pub(crate) fn render(run: &Path) -> Result<PathBuf> {
@@ -444,6 +461,7 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
         } else {
             OpSet::darts()
         };
+        check_alphas(&search, ops.len(), &search_dir.join("metrics.jsonl"))?;
         let an = dir.join("alphas_normal.png");
         let ar = dir.join("alphas_reduce.png");
         alphas_figure(&an, &search, CellType::Normal, &ops)?;
@@ -576,18 +594,66 @@ fn markdown_to_html(text: &str) -> String {
             let _ = write!(out, "<pre>{}</pre>", escape(part.trim_start_matches('\n')));
         } else {
             for para in part.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-                let mut p = escape(para);
-                while let (Some(a), Some(_)) =
-                    (p.find("**"), p[p.find("**").unwrap_or(0) + 2..].find("**"))
-                {
-                    p.replace_range(a..a + 2, "<b>");
-                    if let Some(b) = p.find("**") {
-                        p.replace_range(b..b + 2, "</b>");
+                // Text between pairs of `**` is bold; an unpaired `**` stays as it is.
+                let pieces: Vec<&str> = para.split("**").collect();
+                let mut p = String::new();
+                for (k, piece) in pieces.iter().enumerate() {
+                    let piece = escape(&piece.replace('`', ""));
+                    match (k % 2, k + 1 == pieces.len()) {
+                        (1, false) => {
+                            let _ = write!(p, "<b>{piece}</b>");
+                        }
+                        (1, true) => {
+                            let _ = write!(p, "**{piece}");
+                        }
+                        _ => p.push_str(&piece),
                     }
                 }
-                let _ = write!(out, "<p>{}</p>", p.replace('`', ""));
+                let _ = write!(out, "<p>{p}</p>");
             }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_alphas_are_an_error_not_a_panic() {
+        let record = |rows: usize| -> EpochRecord {
+            serde_json::from_value(serde_json::json!({
+                "epoch": 0, "lr": 0.1, "arch_updates": true, "train_loss": 1.0, "train_acc": 0.5,
+                "arch_loss": null, "valid_loss": 1.0, "valid_acc": 0.5, "genotype": "", "skip_normal": 0,
+                "skip_reduce": 0, "alphas_normal": vec![vec![0.1f32; 7]; 14],
+                "alphas_reduce": vec![vec![0.1f32; 7]; rows], "seconds": 1.0
+            }))
+            .unwrap()
+        };
+        let path = Path::new("m.jsonl");
+        assert!(check_alphas(&[record(14)], 7, path).is_ok());
+        let e = check_alphas(&[record(14), record(3)], 7, path)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "m.jsonl: epoch 0: alphas_reduce is not 14 rows of 7 weights"
+        );
+        assert!(check_alphas(&[record(14)], 8, path).is_err());
+    }
+
+    #[test]
+    fn markdown_subset_to_html() {
+        assert_eq!(markdown_to_html("x"), "<p>x</p>");
+        assert_eq!(
+            markdown_to_html("Test **84%** on `a<b`.\n\nnext"),
+            "<p>Test <b>84%</b> on a&lt;b.</p><p>next</p>"
+        );
+        assert_eq!(markdown_to_html("odd ** marker"), "<p>odd ** marker</p>");
+        assert_eq!(
+            markdown_to_html("before\n```\ncode <x>\n```\n"),
+            "<p>before</p><pre>code &lt;x&gt;\n</pre>"
+        );
+    }
 }

@@ -64,6 +64,7 @@ fn counts(g: &Genotype, c: i64, layers: usize, classes: i64, setting: Setting) -
 
 #[test]
 fn parameter_counts_equal_the_reference_implementation() {
+    let _serial = crate::serial();
     let v2 = published("darts_v2").unwrap();
     // DARTS's logs: DARTS_V2 3.349342M on CIFAR-10, 4.718752M on ImageNet.
     assert_eq!(counts(&v2, 36, 20, 10, Setting::Cifar).0, 3_349_342);
@@ -96,6 +97,7 @@ fn parameter_counts_equal_the_reference_implementation() {
 
 #[test]
 fn identity_channels_remove_exactly_the_op_channels() {
+    let _serial = crate::serial();
     // Normal edge 0 of DARTS_V2 is sep_conv_3x3 at stride 1. Giving it half of C's channels
     // shrinks its last 1x1 conv (C x C -> C x k) and last BN (2C -> 2k) in every normal cell.
     let g = published("darts_v2").unwrap();
@@ -123,6 +125,7 @@ fn identity_channels_remove_exactly_the_op_channels() {
 
 #[test]
 fn stride_two_refill_keeps_an_even_identity_part() {
+    let _serial = crate::serial();
     assert_eq!(op_channels(0.5, 16, 1), 8);
     assert_eq!(op_channels(0.45, 16, 1), 7);
     assert_eq!(
@@ -179,6 +182,7 @@ fn all_sep_conv() -> Genotype {
 
 #[test]
 fn drop_path_never_drops_identity_channels() {
+    let _serial = crate::serial();
     tch::manual_seed(5);
     let cfg = EvalNetConfig {
         channels: 8,
@@ -225,6 +229,7 @@ fn drop_path_never_drops_identity_channels() {
 
 #[test]
 fn plan_round_trips_and_is_validated() {
+    let _serial = crate::serial();
     let mut plan = ChannelPlan::full(published("darts_v1").unwrap());
     plan.normal[3] = 0.25;
     plan.scorer = "taylor".into();
@@ -252,6 +257,7 @@ fn plan_round_trips_and_is_validated() {
 
 #[test]
 fn multiply_adds_count_convolutions_and_linear_layers() {
+    let _serial = crate::serial();
     let g = published("darts_v2").unwrap();
     let cfg = EvalNetConfig {
         channels: 16,

@@ -65,6 +65,7 @@ fn set_channel_scale(net: &SearchNetwork, cell: usize, c: i64, s: f64) {
 
 #[test]
 fn taylor_score_of_a_zeroed_channel_is_zero() {
+    let _serial = crate::serial();
     tch::manual_seed(6);
     let net = tiny_supernet();
     // Of 3 cells, cell 0 is normal; cells 1 and 2 (3/3 and 6/3) reduce.
@@ -89,6 +90,7 @@ fn taylor_score_of_a_zeroed_channel_is_zero() {
 
 #[test]
 fn taylor_score_matches_a_finite_difference() {
+    let _serial = crate::serial();
     tch::manual_seed(7);
     let net = tiny_supernet();
     let g = sep_genotype();
@@ -177,6 +179,7 @@ fn half_plan() -> ChannelPlan {
 
 #[test]
 fn training_resume_is_bit_identical() {
+    let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     write_synthetic(data.path(), 200);
     let cfg = small_train_config(data.path(), 2);
@@ -247,6 +250,7 @@ fn training_resume_is_bit_identical() {
 
 #[test]
 fn tiny_train_on_real_fashion_mnist_learns() {
+    let _serial = crate::serial();
     if !Path::new(DEBIAN_FASHION_MNIST)
         .join("train-images-idx3-ubyte.gz")
         .exists()
@@ -290,6 +294,7 @@ fn tiny_train_on_real_fashion_mnist_learns() {
 
 #[test]
 fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
+    let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     write_synthetic(data.path(), 200);
     let mut cfg = aca_search::SearchConfig::tiny(aca_search::MethodKind::Darts);

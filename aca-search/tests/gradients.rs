@@ -46,6 +46,7 @@ fn max_diff(a: &[Tensor], b: &[Tensor]) -> f64 {
 
 #[test]
 fn first_order_gradient_equals_autograd() {
+    let _serial = crate::serial();
     tch::manual_seed(3);
     for partial in [None, Some(2)] {
         let net = tiny_net(Kind::Double, &OpSet::darts(), partial);
@@ -73,6 +74,7 @@ fn first_order_gradient_equals_autograd() {
 
 #[test]
 fn second_order_gradient_matches_exact_hessian_vector_product() {
+    let _serial = crate::serial();
     tch::manual_seed(4);
     let net = tiny_net(Kind::Double, &OpSet::aca(), None);
     let weights = net.weights();

@@ -2,3 +2,11 @@
 #![allow(clippy::unwrap_used)]
 mod gradients;
 mod runs;
+
+/// libtorch's random generator is global to the process. Tests that seed it and draw from it
+/// (network initialisation, drop path, random batches) hold this lock, so that tests running in
+/// parallel do not interleave their draws and break each other's reproducibility.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -55,6 +55,7 @@ fn records(dir: &Path) -> Vec<EpochRecord> {
 
 #[test]
 fn resume_is_bit_identical() {
+    let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     write_synthetic(data.path());
     for method in [MethodKind::Darts, MethodKind::Darts2, MethodKind::PcDarts] {
@@ -108,6 +109,7 @@ fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
 
 #[test]
 fn resume_with_another_config_is_refused() {
+    let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     write_synthetic(data.path());
     let cfg = small_config(data.path(), MethodKind::Darts, 1);
@@ -122,6 +124,7 @@ fn resume_with_another_config_is_refused() {
 
 #[test]
 fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
+    let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     write_synthetic(data.path());
     let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
@@ -136,6 +139,7 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
 
 #[test]
 fn bad_configs_are_named() {
+    let _serial = crate::serial();
     let mut c = SearchConfig::tiny(MethodKind::Darts);
     c.space = "nasbench".into();
     assert!(c
@@ -165,6 +169,7 @@ fn bad_configs_are_named() {
 
 #[test]
 fn paper_presets_hold_the_papers_values() {
+    let _serial = crate::serial();
     let d = SearchConfig::paper(MethodKind::Darts2);
     assert_eq!(
         (
@@ -206,6 +211,7 @@ fn paper_presets_hold_the_papers_values() {
 
 #[test]
 fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
+    let _serial = crate::serial();
     if !Path::new(DEBIAN_FASHION_MNIST)
         .join("train-images-idx3-ubyte.gz")
         .exists()
