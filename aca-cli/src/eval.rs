@@ -79,11 +79,8 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         other => bail!("preset = {other}: expected tiny or paper"),
     };
     if let Some(v) = &args.dataset {
-        c.data.dataset = v.parse()?;
-        c.data.augment.hflip = c.data.dataset.default_hflip();
-        if c.data.dataset.channels() == 3 {
-            c.data.resize = None;
-        }
+        let d = &mut c.data;
+        crate::search::switch_dataset(&mut d.dataset, &mut d.augment, &mut d.resize, v.parse()?);
     }
     if let Some(v) = &args.data_dir {
         c.data.data_dir = Some(v.clone());

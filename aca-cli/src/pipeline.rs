@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::RunArgs;
 use crate::progress::EpochBar;
-use crate::search::{default_out, device_name};
+use crate::search::{default_out, device_name, switch_dataset};
 
 /// Every stage's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,14 +95,9 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     }
     if let Some(d) = &args.dataset {
         let kind: aca_data::DatasetKind = d.parse()?;
-        config.search.data.dataset = kind;
-        config.train.data.dataset = kind;
-        config.search.data.augment.hflip = kind.default_hflip();
-        config.train.data.augment.hflip = kind.default_hflip();
-        if kind.channels() == 3 {
-            config.search.data.resize = None;
-            config.train.data.resize = None;
-        }
+        let (s, t) = (&mut config.search.data, &mut config.train.data);
+        switch_dataset(&mut s.dataset, &mut s.augment, &mut s.resize, kind);
+        switch_dataset(&mut t.dataset, &mut t.augment, &mut t.resize, kind);
     }
     if let Some(dir) = &args.data_dir {
         config.search.data.data_dir = Some(dir.clone());

@@ -75,11 +75,12 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         c.space = v.clone();
     }
     if let Some(v) = &args.dataset {
-        c.data.dataset = v.parse()?;
-        c.data.augment.hflip = c.data.dataset.default_hflip();
-        if c.data.dataset.channels() == 3 {
-            c.data.resize = None;
-        }
+        switch_dataset(
+            &mut c.data.dataset,
+            &mut c.data.augment,
+            &mut c.data.resize,
+            v.parse()?,
+        );
     }
     if let Some(v) = &args.data_dir {
         c.data.data_dir = Some(v.clone());
@@ -157,5 +158,20 @@ pub(crate) fn device_name(device: tch::Device) -> String {
     match device {
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         _ => "cpu".into(),
+    }
+}
+
+/// Points a stage's data at another dataset: the dataset's flip default, and no resize for the
+/// 32x32 colour datasets (small presets resize the 28x28 ones).
+pub(crate) fn switch_dataset(
+    dataset: &mut aca_data::DatasetKind,
+    augment: &mut aca_data::Augment,
+    resize: &mut Option<usize>,
+    kind: aca_data::DatasetKind,
+) {
+    *dataset = kind;
+    augment.hflip = kind.default_hflip();
+    if kind.channels() == 3 {
+        *resize = None;
     }
 }

@@ -6,7 +6,7 @@ use aca_space::nn::ops::{
     conv_apply, count_macs, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
 };
 use aca_space::topology::{reduction_cells, INPUTS};
-use aca_space::{CellType, Genotype, Primitive};
+use aca_space::{CellType, Genotype};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
@@ -496,10 +496,11 @@ impl EvalNetwork {
     }
 
     fn count(&self, keep: impl Fn(&str) -> bool) -> i64 {
-        let vars = self.vs.variables();
-        let trainable: Vec<Tensor> = self.vs.trainable_variables();
-        vars.iter()
-            .filter(|(n, t)| keep(n) && trainable.iter().any(|v| v.data_ptr() == t.data_ptr()))
+        // Trainable variables require gradients; BN running statistics do not.
+        self.vs
+            .variables()
+            .iter()
+            .filter(|(n, t)| keep(n) && t.requires_grad())
             .map(|(_, t)| t.numel() as i64)
             .sum()
     }
@@ -549,16 +550,6 @@ impl EvalNetwork {
                 t.f_copy_(&src.f_to_device(t.device())?)?;
             }
             Ok(())
-        })
-    }
-
-    /// Whether any edge op is a skip connection (a DARTS genotype) — informative only.
-    pub fn has_skip(plan: &ChannelPlan) -> bool {
-        CellType::BOTH.iter().any(|&c| {
-            plan.genotype
-                .cell(c)
-                .iter()
-                .any(|(p, _)| *p == Primitive::SkipConnect)
         })
     }
 }

@@ -80,6 +80,14 @@ pub fn allocate_run(
     device: Device,
 ) -> Result<ChannelPlan> {
     let allocator = strategy(&opts.strategy)?;
+    let scorer = scorer(&opts.scorer)?;
+    if opts.batches == Some(0) {
+        return Err(EvalError::Config {
+            field: "batches",
+            value: "0".into(),
+            reason: "expected at least 1".into(),
+        });
+    }
     let genotype_path = search_dir.join(search_files::GENOTYPE_JSON);
     if !genotype_path.is_file() {
         return Err(run_dir_error(
@@ -106,14 +114,6 @@ pub fn allocate_run(
         let (tensors, _): (_, serde_json::Value) =
             load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
         net.load_named_tensors(&tensors)?;
-        let scorer = scorer(&opts.scorer)?;
-        if opts.batches == Some(0) {
-            return Err(EvalError::Config {
-                field: "batches",
-                value: "0".into(),
-                reason: "expected at least 1".into(),
-            });
-        }
         let ctx = ScoringContext {
             config: &config,
             genotype: &genotype,
@@ -126,7 +126,7 @@ pub fn allocate_run(
         let scores = scorer.score(&ctx)?;
         allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
     };
-    write_json_atomic(&search_dir.join("plan.json"), &plan)?;
+    write_json_atomic(&search_dir.join(files::PLAN), &plan)?;
     info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
     Ok(plan)
 }

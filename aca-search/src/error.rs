@@ -15,7 +15,7 @@ pub enum SearchError {
         reason: String,
     },
     /// The loss became NaN or infinite; the last good checkpoint is kept.
-    #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the search diverged; the last good checkpoint (end of epoch {last_good}) is kept; try a lower learning rate")]
+    #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the search diverged; the last good checkpoint ({epochs_done} epochs completed) is kept; try a lower learning rate")]
     Diverged {
         /// `weight` or `architecture`.
         which: &'static str,
@@ -25,8 +25,8 @@ pub enum SearchError {
         epoch: usize,
         /// Step in the epoch.
         step: usize,
-        /// Epochs completed in the checkpoint.
-        last_good: usize,
+        /// Epochs completed in the checkpoint kept.
+        epochs_done: usize,
     },
     /// A run directory that cannot be resumed.
     #[error("cannot resume {}: {reason}", dir.display())]

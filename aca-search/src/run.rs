@@ -124,7 +124,9 @@ pub fn search(
     let started = Instant::now();
     config.validate()?;
     let ops = config.op_set()?;
-    let data = config.data.load()?;
+    let mut data = config.data.load()?;
+    // Once on the device: the three loaders below then share it instead of copying it.
+    data.to_device(device)?;
     let config = config.resolved(&data.info);
     let checkpoint_path = dir.join(files::CHECKPOINT);
     let config_path = dir.join(files::CONFIG);
@@ -164,8 +166,7 @@ pub fn search(
     }
 
     seed_everything(config.seed);
-    let net = SearchNetwork::new(&config.network, &ops, device)?;
-    let mut net = net;
+    let mut net = SearchNetwork::new(&config.network, &ops, device)?;
     let weights = net.weights();
     let arch = net.arch_parameters();
     let mut sgd = Sgd::new(config.weight_optimizer, weights.len());
@@ -249,12 +250,12 @@ pub fn search(
                     lr,
                 };
                 let loss = step_method.step(&ctx, &mut adam, &batch, &valid)?;
-                check_finite(loss, "architecture", epoch, step, start_epoch.max(epoch))?;
+                check_finite(loss, "architecture", epoch, step)?;
                 arch_loss_sum += loss;
                 arch_steps += 1;
             }
             let (loss, hits) = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip)?;
-            check_finite(loss, "weight", epoch, step, epoch)?;
+            check_finite(loss, "weight", epoch, step)?;
             let n = batch.labels.size()[0];
             loss_sum += loss * n as f64;
             correct += hits;
@@ -380,13 +381,9 @@ pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<(f64, f64)> {
     })
 }
 
-fn check_finite(
-    value: f64,
-    which: &'static str,
-    epoch: usize,
-    step: usize,
-    last_good: usize,
-) -> Result<()> {
+/// A NaN or infinite loss at `epoch` stops the run; the checkpoint on disk is the one written at
+/// the end of the previous epoch (`epoch` epochs completed).
+fn check_finite(value: f64, which: &'static str, epoch: usize, step: usize) -> Result<()> {
     if value.is_finite() {
         Ok(())
     } else {
@@ -395,7 +392,7 @@ fn check_finite(
             value,
             epoch,
             step,
-            last_good,
+            epochs_done: epoch,
         })
     }
 }

@@ -64,17 +64,6 @@ impl Primitive {
             Primitive::DilConv5x5 => "dil_conv_5x5",
         }
     }
-
-    /// Whether the op has no trainable weights (in the evaluation network).
-    pub fn is_parameter_free(self) -> bool {
-        matches!(
-            self,
-            Primitive::None
-                | Primitive::MaxPool3x3
-                | Primitive::AvgPool3x3
-                | Primitive::SkipConnect
-        )
-    }
 }
 
 impl fmt::Display for Primitive {
