@@ -43,6 +43,92 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// Print a network's parameter count and multiply-adds.
     Inspect(InspectArgs),
+    /// Grids of runs: plan, run (locally or on Slurm), follow and collect them.
+    #[command(subcommand)]
+    Sweep(SweepCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SweepCommand {
+    /// Print the runs of a sweep file without running anything.
+    Plan {
+        /// Sweep file (TOML or JSON): preset, base configuration, axes, exclude, include.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run every unfinished run of a sweep (finished ones are skipped, stopped ones resumed).
+    Run(Box<SweepRunArgs>),
+    /// Per run: pending, running, done, stopped or failed, with its stage and epoch.
+    Status {
+        /// The sweep folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Gather finished runs into CSV and Markdown tables, per run and grouped over seeds.
+    Collect {
+        /// The sweep folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SweepRunArgs {
+    /// Sweep file (TOML or JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Sweep folder [default: sweeps/<file name>].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Where the runs run: `local` (a process pool here) or `slurm` (a job array).
+    #[arg(long, default_value = "local", value_name = "local|slurm")]
+    pub backend: String,
+
+    /// Local: runs at a time.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
+
+    /// Local: libtorch threads per run [default: cores / jobs].
+    #[arg(long, value_name = "N")]
+    pub threads_per_job: Option<usize>,
+
+    /// Device of every run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+
+    /// Slurm: only write sweep.sbatch, do not submit it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Slurm: partition.
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// Slurm: time limit per task (e.g. 24:00:00).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// Slurm: generic resources per task (e.g. gpu:1).
+    #[arg(long, value_name = "GRES")]
+    pub gres: Option<String>,
+
+    /// Slurm: CPUs per task (also libtorch's threads).
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<usize>,
+
+    /// Slurm: memory per task (e.g. 16G).
+    #[arg(long, value_name = "MEM")]
+    pub mem: Option<String>,
+
+    /// Slurm: at most this many tasks at once.
+    #[arg(long, value_name = "N")]
+    pub max_parallel: Option<usize>,
+
+    /// Slurm: an extra `#SBATCH` line (repeatable), e.g. `--sbatch=--account=proj`.
+    #[arg(long, value_name = "LINE")]
+    pub sbatch: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -71,7 +157,7 @@ pub(crate) struct RunArgs {
     #[arg(
         long,
         default_value = "darts",
-        value_name = "darts|darts2|pc-darts",
+        value_name = "darts|darts2|pc-darts|random",
         conflicts_with = "resume"
     )]
     pub method: String,
@@ -105,6 +191,14 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]
     pub strategy: Option<String>,
 
+    #[command(flatten)]
+    pub snapshots: SnapshotArgs,
+
+    /// Allocate and train from the snapshot of this search epoch instead of the final search
+    /// (the search still runs its full length and keeps the snapshot).
+    #[arg(long, value_name = "E", conflicts_with = "resume")]
+    pub eval_epoch: Option<usize>,
+
     /// A JSON run configuration {"search": {..}, "allocate": {..}, "train": {..}}, every field
     /// optional (defaults: the preset's); flags override it.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
@@ -125,6 +219,24 @@ pub(crate) struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// Snapshots of the search, for allocation and training from an earlier epoch.
+#[derive(Debug, Args)]
+pub(crate) struct SnapshotArgs {
+    /// Keep the supernet, alphas and genotype at the end of these search epochs (1-based,
+    /// comma-separated), e.g. `10,25,50`.
+    #[arg(
+        long,
+        value_name = "E,..",
+        value_delimiter = ',',
+        conflicts_with = "resume"
+    )]
+    pub snapshot_epochs: Vec<usize>,
+
+    /// Also keep a snapshot every K search epochs.
+    #[arg(long, value_name = "K", conflicts_with = "resume")]
+    pub snapshot_every: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +264,15 @@ pub(crate) struct AllocateArgs {
     /// Score on at most N validation batches [default: the whole validation split].
     #[arg(long, value_name = "N")]
     pub batches: Option<usize>,
+
+    /// Start from the snapshot kept at the end of this search epoch (see `--snapshot-epochs`)
+    /// [default: the final search].
+    #[arg(long, value_name = "E")]
+    pub epoch: Option<usize>,
+
+    /// Where to write the plan [default: plan.json in the search (or snapshot) folder].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
@@ -249,14 +370,13 @@ pub(crate) struct SearchArgs {
     #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
     pub space: Option<String>,
 
-    /// Search method.
+    /// Search method [default: the config file's, else darts].
     #[arg(
         long,
-        default_value = "darts",
-        value_name = "darts|darts2|pc-darts",
+        value_name = "darts|darts2|pc-darts|random",
         conflicts_with = "resume"
     )]
-    pub method: String,
+    pub method: Option<String>,
 
     /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
     #[arg(
@@ -297,6 +417,9 @@ pub(crate) struct SearchArgs {
     /// Search-validation images (class-balanced subset).
     #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub valid_limit: Option<usize>,
+
+    #[command(flatten)]
+    pub snapshots: SnapshotArgs,
 
     /// A JSON configuration file (every field optional; defaults are DARTS's); flags override it.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
@@ -437,6 +560,24 @@ pub(crate) enum GenotypeCommand {
     Show(ShowArgs),
     /// Derive a genotype from architecture parameters with DARTS's rule.
     Derive(DeriveArgs),
+    /// Draw a genotype uniformly under DARTS's cell rules: the random-search baseline (Li and
+    /// Talwalkar, 2019) a searched cell should beat.
+    Random(RandomArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RandomArgs {
+    /// Op set to draw from (`none` is never drawn).
+    #[arg(long, value_name = "darts|aca", default_value = "aca")]
+    pub space: String,
+
+    /// Seed: the same seed gives the same genotype.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

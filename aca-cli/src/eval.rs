@@ -18,11 +18,16 @@ pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
         strategy: args.strategy,
         batches: args.batches,
     };
-    let plan = allocate_run(&args.run, &opts, device)
-        .with_context(|| format!("allocating channels of {}", args.run.display()))?;
+    let search_dir = aca_search::search_at_epoch(&args.run, args.epoch)?;
+    let plan_path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| search_dir.join(files::PLAN));
+    let plan = allocate_run(&search_dir, &plan_path, &opts, device)
+        .with_context(|| format!("allocating channels of {}", search_dir.display()))?;
     if !quiet {
         print!("{}", plan.to_table());
-        println!("plan written to {}", args.run.join(files::PLAN).display());
+        println!("plan written to {}", plan_path.display());
     }
     Ok(())
 }

@@ -25,6 +25,13 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
                 .with_context(|| format!("deriving from {}", args.alphas.display()))?;
             print!("{}", render(&genotype, args.format));
         }
+        GenotypeCommand::Random(args) => {
+            let ops = OpSet::by_name(&args.space)?;
+            print!(
+                "{}",
+                render(&Genotype::random(&ops, args.seed)?, args.format)
+            );
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ mod pipeline;
 mod progress;
 mod report;
 mod search;
+mod sweep;
 
 use clap::Parser;
 
@@ -48,6 +49,10 @@ pub fn run() -> anyhow::Result<()> {
         cli::Command::Test(args) => {
             init_tracing(cli.quiet, None)?;
             eval::test(args)
+        }
+        cli::Command::Sweep(cmd) => {
+            init_tracing(cli.quiet, None)?;
+            sweep::run(cmd, cli.quiet)
         }
         cli::Command::Inspect(args) => {
             init_tracing(cli.quiet, None)?;

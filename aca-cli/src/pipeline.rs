@@ -4,11 +4,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aca_core::{write_atomic, write_json_atomic, DeviceChoice};
+use aca_core::{write_atomic, write_json_atomic, CoreError, DeviceChoice, RunLock};
 use aca_eval::{
     allocate_run, files as train_files, test_run, AllocateOptions, ChannelPlan, TrainConfig,
 };
-use aca_search::{files as search_files, search, MethodKind, Preset, SearchConfig};
+use aca_search::{
+    files as search_files, search, search_at_epoch, MethodKind, Preset, SearchConfig, SearchError,
+};
 use aca_space::CellType;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,9 @@ use crate::search::{default_out, device_name, switch_dataset};
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunConfig {
     pub search: SearchConfig,
+    /// Allocate and train from the snapshot of this search epoch (default: the final search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_epoch: Option<usize>,
     pub allocate: AllocateOptions,
     pub train: TrainConfig,
 }
@@ -45,51 +50,56 @@ pub(crate) struct StageSeconds {
     pub report: f64,
 }
 
-const RUN_JSON: &str = "run.json";
+pub(crate) const RUN_JSON: &str = "run.json";
 const SUMMARY: &str = "summary.txt";
 
-/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
-fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-            for (k, v) in p {
-                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+impl RunConfig {
+    /// A preset's configuration of every stage for `method` and op set `space` (allocation
+    /// `otsu` for the skip-free space, `all` for DARTS's).
+    pub(crate) fn preset(preset: Preset, method: MethodKind, space: &str) -> Self {
+        let mut search = SearchConfig::preset(preset, method);
+        search.space = space.to_string();
+        let allocate = AllocateOptions {
+            strategy: if space == "darts" { "all" } else { "otsu" }.into(),
+            ..AllocateOptions::default()
+        };
+        Self {
+            search,
+            eval_epoch: None,
+            allocate,
+            train: TrainConfig::preset(preset, method),
+        }
+    }
+
+    /// Keeps the snapshot that `eval_epoch` evaluates, and checks every stage's values.
+    pub(crate) fn resolve(&mut self) -> Result<()> {
+        if let Some(e) = self.eval_epoch {
+            if !self.search.keeps_snapshot(e) && e != self.search.epochs {
+                self.search.snapshot_epochs.push(e);
+                self.search.snapshot_epochs.sort_unstable();
+                self.search.snapshot_epochs.dedup();
             }
         }
-        (b, p) => *b = p,
+        self.search.validate()?;
+        self.train.validate()?;
+        aca_eval::strategy(&self.allocate.strategy)?;
+        aca_eval::scorer(&self.allocate.scorer)?;
+        Ok(())
     }
 }
 
 fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let preset: Preset = args.preset.parse()?;
     let method: MethodKind = args.method.parse()?;
-    let mut search = SearchConfig::preset(preset, method);
-    search.space = args.space.clone();
-    let train = match preset {
-        Preset::Tiny => TrainConfig::tiny(),
-        Preset::Paper => TrainConfig::paper(),
-    };
-    let default_strategy = if args.space == "darts" { "all" } else { "otsu" };
-    let allocate = AllocateOptions {
-        scorer: args.scorer.clone(),
-        strategy: args
-            .strategy
-            .clone()
-            .unwrap_or_else(|| default_strategy.into()),
-        batches: None,
-    };
-    let mut config = RunConfig {
-        search,
-        allocate,
-        train,
-    };
+    let mut config = RunConfig::preset(preset, method, &args.space);
+    config.allocate.scorer = args.scorer.clone();
+    if let Some(s) = &args.strategy {
+        config.allocate.strategy = s.clone();
+    }
     if let Some(path) = &args.config {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let patch: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let patch = crate::search::read_patch(path)?;
         let mut value = serde_json::to_value(&config)?;
-        merge(&mut value, patch);
+        crate::search::merge(&mut value, patch);
         config = serde_json::from_value(value)
             .with_context(|| format!("run configuration {}", path.display()))?;
     }
@@ -107,10 +117,11 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         config.search.seed = seed;
         config.train.seed = seed;
     }
-    config.search.validate()?;
-    config.train.validate()?;
-    aca_eval::strategy(&config.allocate.strategy)?;
-    aca_eval::scorer(&config.allocate.scorer)?;
+    crate::search::apply_snapshots(&mut config.search, &args.snapshots);
+    if args.eval_epoch.is_some() {
+        config.eval_epoch = args.eval_epoch;
+    }
+    config.resolve()?;
     Ok(config)
 }
 
@@ -132,6 +143,7 @@ pub(crate) struct Summary {
     pub identity_normal: f64,
     pub identity_reduce: f64,
     pub skip_normal: usize,
+    pub learning: Option<aca_space::ArchLearning>,
     pub params: i64,
     pub aux_params: i64,
     pub flops: u64,
@@ -162,6 +174,28 @@ pub(crate) fn render_summary(s: &Summary) -> String {
         100.0 * s.identity_reduce,
         s.skip_normal
     );
+    if let Some(l) = &s.learning {
+        let _ = writeln!(
+            out,
+            "  architecture    alphas moved {:.1}x their initial noise, normal-cell entropy {:.1}% of uniform{}",
+            l.shift,
+            100.0 * l.relative_entropy_normal(),
+            if s.method == "random" {
+                " (random baseline: no architecture step)"
+            } else if l.learned() {
+                ""
+            } else {
+                " (not learned)"
+            }
+        );
+        if !l.learned() && s.method != "random" {
+            let _ = writeln!(
+                out,
+                "  warning         {}",
+                aca_search::not_learned_message(l)
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  parameters      {} ({:.2}M), auxiliary head {}",
@@ -195,10 +229,31 @@ pub(crate) fn render_summary(s: &Summary) -> String {
     out
 }
 
+/// A failed run's error, first line first (removed when the run starts again).
+pub(crate) const ERROR_FILE: &str = "error.txt";
+
 pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out("run"));
-    let mut state = if args.resume {
-        read_state(&out)?
+    let result = run_in(&out, args, quiet);
+    if let Err(e) = &result {
+        let locked = matches!(
+            e.downcast_ref::<CoreError>(),
+            Some(CoreError::Locked { .. })
+        );
+        if !locked && out.join(RUN_JSON).is_file() {
+            let _ = write_atomic(&out.join(ERROR_FILE), format!("{e:#}\n").as_bytes());
+            tracing::error!("{e:#}");
+        }
+    }
+    result
+}
+
+fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
+    let out = out.to_path_buf();
+    // Everything is checked before the run directory is touched.
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let fresh = if args.resume {
+        None
     } else {
         if out.join(RUN_JSON).exists() {
             bail!(
@@ -206,16 +261,22 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
                 out.display()
             );
         }
-        RunState {
-            preset: args.preset.clone(),
-            config: run_config(&args)?,
-            seconds: StageSeconds::default(),
-        }
+        Some(run_config(&args)?)
     };
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    // One process per run directory, for the whole run.
+    let _lock = RunLock::acquire(&out)?;
+    let _ = std::fs::remove_file(out.join(ERROR_FILE));
+    let mut state = match fresh {
+        Some(config) => RunState {
+            preset: args.preset.clone(),
+            config,
+            seconds: StageSeconds::default(),
+        },
+        None => read_state(&out)?,
+    };
     write_json_atomic(&out.join(RUN_JSON), &state)?;
     crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let bar = EpochBar::new(quiet, args.no_progress);
     let cfg = state.config.clone();
     bar.line(format!(
@@ -228,9 +289,10 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
         out.display()
     ));
 
-    // 1. Search.
+    // 1. Search. `search/` may be a sweep's search shared by several runs (a link): while
+    // another run works on it, wait, then continue from where it is.
     let search_dir = out.join("search");
-    if !search_dir.join(search_files::GENOTYPE_JSON).exists() {
+    while !search_dir.join(search_files::GENOTYPE_JSON).exists() {
         let t = Instant::now();
         let resume = search_dir.join(search_files::CHECKPOINT).exists();
         bar.line(format!(
@@ -239,19 +301,36 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
             if resume { " (resuming)" } else { "" }
         ));
         let bars = crate::search::Bars::new(&bar);
-        search(&cfg.search, &search_dir, device, resume, &bars).context("search stage")?;
+        match search(&cfg.search, &search_dir, device, resume, &bars) {
+            Err(SearchError::Core(CoreError::Locked { holder, .. })) => {
+                bar.line(format!(
+                    "      the search is in use by {holder}: waiting for it"
+                ));
+                drop(RunLock::wait(&search_dir)?);
+                continue;
+            }
+            result => {
+                result.context("search stage")?;
+            }
+        }
         state.seconds.search += t.elapsed().as_secs_f64();
         write_json_atomic(&out.join(RUN_JSON), &state)?;
     }
+    let eval_dir = search_at_epoch(&search_dir, cfg.eval_epoch)?;
     // 2. Allocate.
-    let plan_path = search_dir.join(train_files::PLAN);
+    let plan_path = out.join(train_files::PLAN);
     if !plan_path.exists() {
         let t = Instant::now();
         bar.line(format!(
-            "[2/5] allocate: scorer {}, strategy {}",
-            cfg.allocate.scorer, cfg.allocate.strategy
+            "[2/5] allocate: scorer {}, strategy {}{}",
+            cfg.allocate.scorer,
+            cfg.allocate.strategy,
+            match cfg.eval_epoch {
+                Some(e) => format!(", search epoch {e}"),
+                None => String::new(),
+            }
         ));
-        allocate_run(&search_dir, &cfg.allocate, device).context("allocation stage")?;
+        allocate_run(&eval_dir, &plan_path, &cfg.allocate, device).context("allocation stage")?;
         state.seconds.allocate += t.elapsed().as_secs_f64();
         write_json_atomic(&out.join(RUN_JSON), &state)?;
     }
@@ -297,6 +376,7 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
         identity_normal: plan.identity_share(CellType::Normal),
         identity_reduce: plan.identity_share(CellType::Reduce),
         skip_normal: plan.genotype.skip_count(CellType::Normal),
+        learning: last_learning(&search_dir, cfg.eval_epoch),
         params: results.params,
         aux_params: results.aux_params,
         flops: results.flops,
@@ -314,6 +394,16 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
     Ok(())
 }
 
+/// The learning indicators of the search epoch evaluated (the last one by default).
+fn last_learning(search_dir: &Path, epoch: Option<usize>) -> Option<aca_space::ArchLearning> {
+    let text = std::fs::read_to_string(search_dir.join(search_files::METRICS)).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<aca_search::EpochRecord>(l).ok())
+        .find(|r| epoch.is_none_or(|e| r.epoch + 1 == e))?
+        .learning
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,6 +419,13 @@ mod tests {
             identity_normal: 0.25,
             identity_reduce: 0.5,
             skip_normal: 0,
+            learning: Some(aca_space::ArchLearning {
+                entropy_normal: 1.9,
+                entropy_reduce: 1.8,
+                uniform_entropy: 7f64.ln(),
+                max_weight: 0.4,
+                shift: 1.5,
+            }),
             params: 123_456,
             aux_params: 7_890,
             flops: 12_345_678,
@@ -350,7 +447,7 @@ mod tests {
     #[test]
     fn config_files_patch_the_preset() {
         let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "d": 3});
-        merge(&mut base, serde_json::json!({"a": {"c": 5}, "e": 6}));
+        crate::search::merge(&mut base, serde_json::json!({"a": {"c": 5}, "e": 6}));
         assert_eq!(
             base,
             serde_json::json!({"a": {"b": 1, "c": 5}, "d": 3, "e": 6})

@@ -389,9 +389,13 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
     } else {
         Vec::new()
     };
-    let plan_path = [search_dir.join("plan.json"), train_dir.join("plan.json")]
-        .into_iter()
-        .find(|p| p.exists());
+    let plan_path = [
+        run.join("plan.json"),
+        search_dir.join("plan.json"),
+        train_dir.join("plan.json"),
+    ]
+    .into_iter()
+    .find(|p| p.exists());
     let plan = plan_path.map(|p| ChannelPlan::read(&p)).transpose()?;
     let results: Option<TrainResults> = std::fs::read_to_string(train_dir.join("results.json"))
         .ok()

@@ -31,8 +31,16 @@ impl Observer for Bars<'_> {
 
 /// The summary line of a search epoch.
 pub(crate) fn epoch_line(r: &EpochRecord) -> String {
+    let arch = match &r.learning {
+        Some(l) => format!(
+            "  arch H {:.1}% moved {:.1}x",
+            100.0 * l.relative_entropy_normal(),
+            l.shift
+        ),
+        None => String::new(),
+    };
     format!(
-        "search epoch {:>3}  lr {:.4}  train loss {:.3} acc {:5.1}%  valid loss {:.3} acc {:5.1}%  skip {}/{}{}  {:.0}s",
+        "search epoch {:>3}  lr {:.4}  train loss {:.3} acc {:5.1}%  valid loss {:.3} acc {:5.1}%  skip {}/{}{arch}{}  {:.0}s",
         r.epoch + 1,
         r.lr,
         r.train_loss,
@@ -56,21 +64,51 @@ pub(crate) fn default_out(kind: &str) -> PathBuf {
     PathBuf::from("runs").join(format!("{kind}-{}", compact.replace('T', "-")))
 }
 
-/// The search configuration from preset, file and flags.
-pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
-    let method: MethodKind = args.method.parse()?;
-    let preset: Preset = args.preset.parse()?;
-    let mut c = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let mut c: SearchConfig = serde_json::from_str(&text)
-                .with_context(|| format!("parsing search config {}", path.display()))?;
-            c.method = method;
-            c
+/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
+pub(crate) fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
+    match (base, patch) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
+            for (k, v) in p {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
         }
-        None => SearchConfig::preset(preset, method),
+        (b, p) => *b = p,
+    }
+}
+
+/// Reads a JSON configuration file as a patch.
+pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// The search configuration, by one precedence: explicit flags > config file > preset defaults
+/// (the preset of the method the flags or the file name).
+pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
+    let preset: Preset = args.preset.parse()?;
+    let patch = args.config.as_deref().map(read_patch).transpose()?;
+    let file_method = patch
+        .as_ref()
+        .and_then(|p| p.get("method"))
+        .and_then(|m| m.as_str())
+        .map(str::parse::<MethodKind>)
+        .transpose()?;
+    let method = match &args.method {
+        Some(m) => m.parse()?,
+        None => file_method.unwrap_or(MethodKind::Darts),
     };
+    let mut value = serde_json::to_value(SearchConfig::preset(preset, method))?;
+    if let Some(patch) = patch {
+        merge(&mut value, patch);
+    }
+    let mut c: SearchConfig = serde_json::from_value(value).with_context(|| {
+        format!(
+            "search configuration {}",
+            args.config.as_deref().unwrap_or(Path::new("")).display()
+        )
+    })?;
+    c.method = method;
     if let Some(v) = &args.space {
         c.space = v.clone();
     }
@@ -106,8 +144,19 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     if let Some(v) = args.valid_limit {
         c.data.split.valid_limit = Some(v);
     }
+    apply_snapshots(&mut c, &args.snapshots);
     c.validate()?;
     Ok(c)
+}
+
+/// `--snapshot-epochs` / `--snapshot-every` onto a search configuration.
+pub(crate) fn apply_snapshots(c: &mut SearchConfig, args: &crate::cli::SnapshotArgs) {
+    if !args.snapshot_epochs.is_empty() {
+        c.snapshot_epochs = args.snapshot_epochs.clone();
+    }
+    if args.snapshot_every.is_some() {
+        c.snapshot_every = args.snapshot_every;
+    }
 }
 
 pub(crate) fn load_saved_config(dir: &Path) -> Result<SearchConfig> {
@@ -143,6 +192,7 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
     if !quiet {
         println!("genotype: {}", outcome.genotype.to_darts());
         print!("{}", outcome.genotype.to_table());
+        println!("{}", learning_line(&outcome.learning));
         println!(
             "supernet parameters: {}; {} epochs in {:.0}s; run directory: {}",
             outcome.params,
@@ -152,6 +202,21 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One line on whether the architecture learned (with the plain-words warning when it did not).
+pub(crate) fn learning_line(l: &aca_space::ArchLearning) -> String {
+    let base = format!(
+        "architecture: alphas moved {:.1}x their initial noise; normal-cell op weights at {:.1}% of the uniform entropy, largest weight {:.3}",
+        l.shift,
+        100.0 * l.relative_entropy_normal(),
+        l.max_weight
+    );
+    if l.learned() {
+        base
+    } else {
+        format!("{base}\nwarning: {}", aca_search::not_learned_message(l))
+    }
 }
 
 pub(crate) fn device_name(device: tch::Device) -> String {

@@ -5,6 +5,7 @@ mod docs;
 mod genotype;
 mod run;
 mod search;
+mod sweep;
 
 /// The `aca` binary with one libtorch thread: tests run two at a time on small machines, and
 /// oversubscribed OpenMP threads slow libtorch down many times over.

@@ -9,7 +9,7 @@ const SMALL: &str = r#"{
   "train": {"epochs": 2, "data": {"batch_size": 64, "train_limit": 640}, "network": {"channels": 8, "layers": 3}}
 }"#;
 
-fn fashion_mnist() -> bool {
+pub(crate) fn fashion_mnist() -> bool {
     let ok = Path::new(aca_data::DEBIAN_FASHION_MNIST)
         .join("train-images-idx3-ubyte.gz")
         .exists();
@@ -55,7 +55,7 @@ fn run_end_to_end_writes_every_file_and_the_report() {
         "search/genotype.txt",
         "search/alphas.json",
         "search/supernet.ot",
-        "search/plan.json",
+        "plan.json",
         "train/config.json",
         "train/plan.json",
         "train/metrics.jsonl",
@@ -172,7 +172,7 @@ fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
     for f in [
         "search/alphas.json",
         "search/genotype.json",
-        "search/plan.json",
+        "plan.json",
         "train/model.ot",
         "train/results.json",
     ] {

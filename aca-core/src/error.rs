@@ -42,6 +42,14 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
+    /// A run directory that another process is working on.
+    #[error("{} is in use by another aca process ({holder}); wait for it to finish or stop it first", dir.display())]
+    Locked {
+        /// The run directory.
+        dir: PathBuf,
+        /// Who holds it: host and pid.
+        holder: String,
+    },
     /// A libtorch error.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

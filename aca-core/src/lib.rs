@@ -1,12 +1,13 @@
 //! Shared ground of the tch-based `aca` crates: device choice and seeding, optimizers with
 //! exportable state and PyTorch's exact update rules, the DARTS cosine schedule, gradient
-//! clipping, atomic checkpoints, metrics logs and atomic file writes.
+//! clipping, atomic checkpoints, metrics logs, atomic file writes and run-directory locks.
 #![warn(missing_docs)]
 
 mod checkpoint;
 mod device;
 mod error;
 mod fsutil;
+mod lock;
 mod metrics;
 mod optim;
 mod schedule;
@@ -15,6 +16,7 @@ pub use checkpoint::{load_checkpoint, prefixed, save_checkpoint, take_tensor, wi
 pub use device::{seed_everything, DeviceChoice};
 pub use error::{CoreError, Result};
 pub use fsutil::{write_atomic, write_json_atomic};
+pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::MetricsLog;
 pub use optim::{clip_grad_norm, Adam, AdamConfig, OptimizerState, Sgd, SgdConfig};
 pub use schedule::Cosine;

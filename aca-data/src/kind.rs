@@ -100,7 +100,9 @@ impl DatasetKind {
         match self {
             // DARTS utils.py, CIFAR_MEAN / CIFAR_STD.
             Self::Cifar10 => Some((vec![0.4914, 0.4822, 0.4465], vec![0.2470, 0.2435, 0.2616])),
-            // DARTS / PC-DARTS CIFAR-100 statistics.
+            // CIFAR-100's own statistics, as P-DARTS's utils.py (CIFAR100_MEAN / CIFAR100_STD)
+            // uses them. DARTS has no CIFAR-100 pipeline, and PC-DARTS normalises CIFAR-100 with
+            // CIFAR-10's values; we choose the dataset's own (docs/method.md, deviations).
             Self::Cifar100 => Some((vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762])),
             Self::FashionMnist | Self::Mnist => None,
         }

@@ -3,7 +3,7 @@
 //! input's channels passed through skip (identity, or FactorizedReduce at stride 2).
 
 use aca_space::nn::ops::{
-    conv_apply, count_macs, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+    conv2d, conv_apply, count_macs, linear, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
 };
 use aca_space::topology::{reduction_cells, INPUTS};
 use aca_space::{CellType, Genotype};
@@ -212,7 +212,7 @@ struct AuxHead {
 impl AuxHead {
     fn new(p: nn::Path, c: i64, classes: i64, imagenet: bool) -> Self {
         let conv = |p: nn::Path, i, o, k| {
-            nn::conv2d(
+            conv2d(
                 p,
                 i,
                 o,
@@ -230,7 +230,7 @@ impl AuxHead {
             conv2: conv(&p / "conv2", 128, 768, 2),
             // DARTS's ImageNet head has no BN after its second convolution (kept as in the paper).
             bn2: (!imagenet).then(|| bn(&p / "bn2", 768)),
-            classifier: nn::linear(&p / "classifier", 768, classes, Default::default()),
+            classifier: linear(&p / "classifier", 768, classes),
             imagenet,
         }
     }
@@ -331,7 +331,7 @@ impl EvalNetwork {
         let root = vs.root();
         let c = config.channels;
         let conv = |p: nn::Path, i, o, k, s| {
-            nn::conv2d(
+            conv2d(
                 p,
                 i,
                 o,
@@ -414,12 +414,7 @@ impl EvalNetwork {
                 config.setting == Setting::Imagenet,
             )
         });
-        let classifier = nn::linear(
-            &root / "classifier",
-            c_p,
-            config.classes,
-            Default::default(),
-        );
+        let classifier = linear(&root / "classifier", c_p, config.classes);
         Ok(Self {
             config: config.clone(),
             vs,

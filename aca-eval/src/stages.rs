@@ -6,12 +6,12 @@ use std::time::Instant;
 
 use aca_core::{
     clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
-    write_json_atomic, Cosine, MetricsLog, Sgd, SgdConfig,
+    write_json_atomic, Cosine, MetricsLog, RunLock, Sgd, SgdConfig,
 };
 use aca_data::{
     balanced_subset, darts_split, Augment, Dataset, DatasetKind, LoadOptions, Loader, LoaderOptions,
 };
-use aca_search::{files as search_files, SearchConfig};
+use aca_search::{files as search_files, MethodKind, Preset, SearchConfig};
 use aca_space::nn::{cross_entropy, SearchNetwork};
 use aca_space::Genotype;
 use serde::{Deserialize, Serialize};
@@ -73,9 +73,11 @@ impl Default for AllocateOptions {
     }
 }
 
-/// Ranks the channels of a finished search run and writes its `plan.json`.
+/// Ranks the channels of a finished search (a search run directory, or one of its snapshots) and
+/// writes the plan to `plan_path`.
 pub fn allocate_run(
     search_dir: &Path,
+    plan_path: &Path,
     opts: &AllocateOptions,
     device: Device,
 ) -> Result<ChannelPlan> {
@@ -126,7 +128,7 @@ pub fn allocate_run(
         let scores = scorer.score(&ctx)?;
         allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
     };
-    write_json_atomic(&search_dir.join(files::PLAN), &plan)?;
+    write_json_atomic(plan_path, &plan)?;
     info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
     Ok(plan)
 }
@@ -228,6 +230,22 @@ impl TrainConfig {
     /// cutout 16, drop path 0.2.
     pub fn paper() -> Self {
         Self::default()
+    }
+
+    /// The training preset that follows a search with `method`: as [`Self::paper`] or
+    /// [`Self::tiny`], with PC-DARTS's own evaluation drop path (0.3, PC-DARTS `train.py`) after a
+    /// PC-DARTS search at paper scale.
+    pub fn preset(preset: Preset, method: MethodKind) -> Self {
+        match preset {
+            Preset::Tiny => Self::tiny(),
+            Preset::Paper => {
+                let mut c = Self::paper();
+                if method == MethodKind::PcDarts {
+                    c.drop_path = 0.3;
+                }
+                c
+            }
+        }
     }
 
     /// The tiny CPU preset: Fashion-MNIST at 16x16, 8,000 class-balanced training images,
@@ -393,6 +411,14 @@ pub fn train(
     config.network.classes = data.info.classes as i64;
     config.network.image_channels = data.info.channels as i64;
     let checkpoint_path = dir.join(files::CHECKPOINT);
+    if !resume {
+        if checkpoint_path.exists() {
+            return Err(run_dir_error(dir, "it already holds a training run; pass --resume to continue it, or choose another output folder"));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| run_dir_error(dir, e.to_string()))?;
+    }
+    // One process per run directory, held until training returns.
+    let _lock = RunLock::acquire(dir)?;
     if resume {
         let saved_config: serde_json::Value = read_json(&dir.join(files::CONFIG))?;
         let saved_plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
@@ -401,10 +427,6 @@ pub fn train(
             return Err(run_dir_error(dir, "its config.json or plan.json differs from this training's; resume with the run's own files"));
         }
     } else {
-        if checkpoint_path.exists() {
-            return Err(run_dir_error(dir, "it already holds a training run; pass --resume to continue it, or choose another output folder"));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| run_dir_error(dir, e.to_string()))?;
         write_json_atomic(&dir.join(files::CONFIG), &config)?;
         write_json_atomic(&dir.join(files::PLAN), plan)?;
     }

@@ -291,3 +291,47 @@ fn multiply_adds_count_convolutions_and_linear_layers() {
     let imagenet = EvalNetwork::new(&ChannelPlan::full(g), &cfg, Device::Cpu).unwrap();
     assert_eq!(imagenet.flops(224), 529_911_552);
 }
+
+#[test]
+fn evaluation_network_layers_start_as_pytorch_initialises_them() {
+    tch::manual_seed(5);
+    let config = EvalNetConfig {
+        channels: 8,
+        layers: 6,
+        auxiliary: true,
+        ..EvalNetConfig::default()
+    };
+    let plan = ChannelPlan::full(published("darts_v2").unwrap());
+    let net = EvalNetwork::new(&plan, &config, Device::Cpu).unwrap();
+    let named = net.named_tensors();
+    let mut layers = 0;
+    for (name, w) in named.iter().filter(|(n, _)| n.ends_with("weight")) {
+        let dims = w.size();
+        if dims.len() < 2 {
+            continue; // BN
+        }
+        // PyTorch: kaiming_uniform_(a = sqrt(5)) = U(±1/sqrt(fan_in)), fan_in = in * k * k.
+        let bound = 1.0 / (dims[1..].iter().product::<i64>() as f64).sqrt();
+        assert!(
+            w.abs().max().double_value(&[]) <= bound * (1.0 + 1e-6),
+            "{name}"
+        );
+        if w.numel() >= 5000 {
+            let ratio =
+                w.to_kind(Kind::Double).var(false).double_value(&[]) * 3.0 / (bound * bound);
+            assert!((ratio - 1.0).abs() < 0.15, "{name}: variance ratio {ratio}");
+        }
+        if name.ends_with("classifier.weight") {
+            let bias = &named
+                .iter()
+                .find(|(n, _)| *n == name.replace("weight", "bias"))
+                .unwrap()
+                .1;
+            assert!(bias.abs().max().double_value(&[]) <= 1.0 / (dims[1] as f64).sqrt());
+        }
+        layers += 1;
+    }
+    // Stem, cells, the auxiliary head's two convs and classifier, the classifier.
+    assert!(layers > 100, "{layers}");
+    assert!(named.iter().any(|(n, _)| n.starts_with("aux")));
+}

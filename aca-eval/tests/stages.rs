@@ -321,7 +321,8 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
             strategy: strategy.into(),
             batches: Some(1),
         };
-        let plan = aca_eval::allocate_run(run.path(), &opts, Device::Cpu).unwrap();
+        let plan_path = run.path().join("plan.json");
+        let plan = aca_eval::allocate_run(run.path(), &plan_path, &opts, Device::Cpu).unwrap();
         assert_eq!(plan.genotype, found.genotype);
         let saved = ChannelPlan::read(&run.path().join("plan.json")).unwrap();
         assert_eq!(saved, plan);
@@ -342,6 +343,7 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
     }
     let err = aca_eval::allocate_run(
         data.path(),
+        &data.path().join("plan.json"),
         &aca_eval::AllocateOptions::default(),
         Device::Cpu,
     )

@@ -85,6 +85,14 @@ pub struct SearchConfig {
     pub arch_optimizer: AdamConfig,
     /// First epoch with architecture updates (PC-DARTS: 15 of 50; DARTS: 0).
     pub arch_start_epoch: usize,
+    /// Keep a snapshot (supernet, alphas, genotype) at the end of these epochs (1-based), so that
+    /// allocation and training can start from any of them: one long search gives several points
+    /// of the collapse curve. Empty: none (the final search is always kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub snapshot_epochs: Vec<usize>,
+    /// Also keep a snapshot every K epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_every: Option<usize>,
 }
 
 impl Default for SearchConfig {
@@ -101,6 +109,8 @@ impl Default for SearchConfig {
             grad_clip: 5.0,
             arch_optimizer: AdamConfig::default(),
             arch_start_epoch: 0,
+            snapshot_epochs: Vec::new(),
+            snapshot_every: None,
         }
     }
 }
@@ -184,6 +194,14 @@ impl SearchConfig {
         }
     }
 
+    /// Whether a snapshot is kept at the end of `epoch` (1-based).
+    pub fn keeps_snapshot(&self, epoch: usize) -> bool {
+        self.snapshot_epochs.contains(&epoch)
+            || self
+                .snapshot_every
+                .is_some_and(|k| k > 0 && epoch.is_multiple_of(k))
+    }
+
     /// The op set.
     pub fn op_set(&self) -> Result<OpSet> {
         Ok(OpSet::by_name(&self.space)?)
@@ -230,6 +248,20 @@ impl SearchConfig {
                     self.epochs
                 ),
             );
+        }
+        if let Some(&e) = self
+            .snapshot_epochs
+            .iter()
+            .find(|&&e| e == 0 || e > self.epochs)
+        {
+            return bad(
+                "snapshot_epochs",
+                e.to_string(),
+                &format!("expected epochs between 1 and {}", self.epochs),
+            );
+        }
+        if self.snapshot_every == Some(0) {
+            return bad("snapshot_every", "0".into(), "expected at least 1");
         }
         let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;
         if pc && self.method != MethodKind::PcDarts {

@@ -17,4 +17,7 @@ mod run;
 pub use config::{DataConfig, Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{ArchStep, FirstOrder, MethodKind, StepContext, Unrolled, HVP_SCALE};
-pub use run::{evaluate, files, search, weight_step, EpochRecord, Observer, SearchOutcome, Silent};
+pub use run::{
+    evaluate, files, not_learned_message, search, search_at_epoch, snapshot_dir, weight_step,
+    EpochRecord, Observer, SearchOutcome, Silent,
+};

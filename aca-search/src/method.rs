@@ -24,6 +24,12 @@ pub enum MethodKind {
     /// PC-DARTS: partial channels, edge normalisation, first order, architecture warm-up.
     #[serde(rename = "pc-darts")]
     PcDarts,
+    /// The random baseline (Li and Talwalkar, 2019): the supernet's weights are trained with
+    /// uniform architecture weights (no architecture step), and the genotype is drawn uniformly
+    /// under DARTS's cell rules from the run's seed. Allocation and training then treat it as a
+    /// searched cell, so a searched cell is compared with random ones at the same budget.
+    #[serde(rename = "random")]
+    Random,
 }
 
 impl MethodKind {
@@ -33,13 +39,33 @@ impl MethodKind {
             Self::Darts => "darts",
             Self::Darts2 => "darts2",
             Self::PcDarts => "pc-darts",
+            Self::Random => "random",
         }
+    }
+
+    /// Whether the method updates the architecture (the random baseline does not).
+    pub fn updates_architecture(self) -> bool {
+        self != Self::Random
+    }
+
+    /// The genotype this method derives from architecture parameters: DARTS's rule, or for the
+    /// random baseline a genotype drawn from `seed`.
+    pub fn derive(
+        self,
+        arch: &aca_space::ArchParams,
+        ops: &aca_space::OpSet,
+        seed: u64,
+    ) -> Result<aca_space::Genotype> {
+        Ok(match self {
+            Self::Random => aca_space::Genotype::random(ops, seed)?,
+            _ => arch.derive(ops)?,
+        })
     }
 
     /// The architecture step of this method.
     pub fn arch_step(self) -> Box<dyn ArchStep> {
         match self {
-            Self::Darts | Self::PcDarts => Box::new(FirstOrder),
+            Self::Darts | Self::PcDarts | Self::Random => Box::new(FirstOrder),
             Self::Darts2 => Box::new(Unrolled::default()),
         }
     }
@@ -59,10 +85,11 @@ impl FromStr for MethodKind {
             "darts" => Ok(Self::Darts),
             "darts2" => Ok(Self::Darts2),
             "pc-darts" => Ok(Self::PcDarts),
+            "random" => Ok(Self::Random),
             _ => Err(SearchError::Config {
                 field: "method",
                 value: s.into(),
-                reason: "expected darts, darts2 or pc-darts".into(),
+                reason: "expected darts, darts2, pc-darts or random".into(),
             }),
         }
     }

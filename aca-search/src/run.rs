@@ -5,14 +5,14 @@ use std::time::Instant;
 
 use aca_core::{
     clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
-    write_atomic, write_json_atomic, Adam, Cosine, MetricsLog, Sgd,
+    write_atomic, write_json_atomic, Adam, Cosine, MetricsLog, RunLock, Sgd,
 };
 use aca_data::{darts_split, Batch, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::{edge_weights, softmax_rows, ArchParams, CellType, Genotype};
+use aca_space::{edge_weights, softmax_rows, ArchLearning, ArchParams, CellType, Genotype, OpSet};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::SearchConfig;
 use crate::error::{Result, SearchError};
@@ -34,6 +34,69 @@ pub mod files {
     pub const ALPHAS: &str = "alphas.json";
     /// The final supernet weights and architecture (for channel ranking).
     pub const SUPERNET: &str = "supernet.ot";
+    /// Snapshots kept during the search, one folder per epoch (see [`snapshot_dir`](super::snapshot_dir)).
+    pub const SNAPSHOTS: &str = "snapshots";
+}
+
+/// The folder of the snapshot kept at the end of `epoch` (1-based) in a search run directory. It
+/// holds the files of a finished search (config, genotype, alphas, supernet), so that every stage
+/// that reads a finished search reads a snapshot too.
+pub fn snapshot_dir(search_dir: &Path, epoch: usize) -> PathBuf {
+    search_dir
+        .join(files::SNAPSHOTS)
+        .join(format!("epoch-{epoch:03}"))
+}
+
+/// The finished search of `search_dir` at `epoch` (1-based): its snapshot folder, or the run
+/// directory itself for the final epoch. Errors name what is missing.
+pub fn search_at_epoch(search_dir: &Path, epoch: Option<usize>) -> Result<PathBuf> {
+    let Some(epoch) = epoch else {
+        return Ok(search_dir.to_path_buf());
+    };
+    let snap = snapshot_dir(search_dir, epoch);
+    if snap.join(files::GENOTYPE_JSON).is_file() {
+        return Ok(snap);
+    }
+    let config: Option<SearchConfig> = std::fs::read_to_string(search_dir.join(files::CONFIG))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok());
+    if let Some(c) = &config {
+        if c.epochs == epoch && search_dir.join(files::GENOTYPE_JSON).is_file() {
+            return Ok(search_dir.to_path_buf());
+        }
+    }
+    let kept: Vec<String> = std::fs::read_dir(search_dir.join(files::SNAPSHOTS))
+        .map(|rd| {
+            let mut v: Vec<String> = rd
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_prefix("epoch-")?
+                        .parse::<usize>()
+                        .ok()
+                        .map(|n| n.to_string())
+                })
+                .collect();
+            v.sort_by_key(|s| s.parse::<usize>().unwrap_or(0));
+            v
+        })
+        .unwrap_or_default();
+    Err(SearchError::Resume {
+        dir: search_dir.into(),
+        reason: format!(
+            "it has no snapshot of epoch {epoch} (kept: {}{})",
+            if kept.is_empty() {
+                "none".to_string()
+            } else {
+                kept.join(", ")
+            },
+            match &config {
+                Some(c) => format!("; final epoch {}", c.epochs),
+                None => String::new(),
+            }
+        ),
+    })
 }
 
 /// One line of `metrics.jsonl`.
@@ -61,6 +124,16 @@ pub struct EpochRecord {
     pub skip_normal: usize,
     /// `skip_connect` edges of the reduction cell.
     pub skip_reduce: usize,
+    /// Parameter-free edges (pools, skip) of the normal cell's genotype.
+    #[serde(default)]
+    pub param_free_normal: usize,
+    /// Parameter-free edges of the reduction cell's genotype.
+    #[serde(default)]
+    pub param_free_reduce: usize,
+    /// Whether the architecture learned: entropies, largest weight, movement from the initial
+    /// noise (absent in runs written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning: Option<ArchLearning>,
     /// Softmaxed alphas of the normal cell (14 x ops).
     pub alphas_normal: Vec<Vec<f32>>,
     /// Softmaxed alphas of the reduction cell.
@@ -105,6 +178,8 @@ pub struct SearchOutcome {
     pub epochs_run: usize,
     /// Wall time of this invocation.
     pub seconds: f64,
+    /// Whether the final architecture moved beyond its initial noise.
+    pub learning: ArchLearning,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -130,6 +205,22 @@ pub fn search(
     let config = config.resolved(&data.info);
     let checkpoint_path = dir.join(files::CHECKPOINT);
     let config_path = dir.join(files::CONFIG);
+    // One process per run directory, held until the search returns.
+    let _lock = if resume {
+        RunLock::acquire(dir)?
+    } else {
+        if checkpoint_path.exists() {
+            return Err(SearchError::Resume {
+                dir: dir.into(),
+                reason: "it already holds a search; pass --resume to continue it, or choose another output folder".into(),
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(|source| aca_core::CoreError::Io {
+            path: dir.into(),
+            source,
+        })?;
+        RunLock::acquire(dir)?
+    };
     if resume {
         let saved: serde_json::Value = std::fs::read_to_string(&config_path)
             .ok()
@@ -152,21 +243,13 @@ pub fn search(
             });
         }
     } else {
-        if checkpoint_path.exists() {
-            return Err(SearchError::Resume {
-                dir: dir.into(),
-                reason: "it already holds a search; pass --resume to continue it, or choose another output folder".into(),
-            });
-        }
-        std::fs::create_dir_all(dir).map_err(|source| aca_core::CoreError::Io {
-            path: dir.into(),
-            source,
-        })?;
         write_json_atomic(&config_path, &config)?;
     }
 
     seed_everything(config.seed);
     let mut net = SearchNetwork::new(&config.network, &ops, device)?;
+    // The seeded initial alphas: the reference of the learning indicators (also on resume).
+    let init_arch = net.arch_params()?;
     let weights = net.weights();
     let arch = net.arch_parameters();
     let mut sgd = Sgd::new(config.weight_optimizer, weights.len());
@@ -236,7 +319,7 @@ pub fn search(
         let epoch_start = Instant::now();
         let lr = schedule.lr(epoch);
         sgd.config.lr = lr;
-        let arch_updates = epoch >= config.arch_start_epoch;
+        let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
         observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
         let (mut loss_sum, mut correct, mut seen, mut arch_loss_sum, mut arch_steps) =
             (0.0, 0i64, 0i64, 0.0, 0usize);
@@ -264,7 +347,7 @@ pub fn search(
         }
         let (valid_loss, valid_acc) = evaluate(&net, &eval_loader)?;
         let arch_params = net.arch_params()?;
-        let genotype = arch_params.derive(&ops)?;
+        let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
         let record = EpochRecord {
             epoch,
             lr,
@@ -277,6 +360,9 @@ pub fn search(
             genotype: genotype.to_darts(),
             skip_normal: genotype.skip_count(CellType::Normal),
             skip_reduce: genotype.skip_count(CellType::Reduce),
+            param_free_normal: genotype.parameter_free_count(CellType::Normal),
+            param_free_reduce: genotype.parameter_free_count(CellType::Reduce),
+            learning: Some(ArchLearning::measure(&arch_params, &init_arch)),
             alphas_normal: rows(&softmax_rows(arch_params.normal.view())),
             alphas_reduce: rows(&softmax_rows(arch_params.reduce.view())),
             edges_normal: arch_params
@@ -297,6 +383,16 @@ pub fn search(
             epochs_done: epoch + 1,
             valid_stream: stream.state(),
         };
+        if config.keeps_snapshot(epoch + 1) {
+            write_search_results(
+                &snapshot_dir(dir, epoch + 1),
+                &config,
+                &ops,
+                &net,
+                &genotype,
+                &arch_params,
+            )?;
+        }
         save_checkpoint(&checkpoint_path, &tensors, &state)?;
         info!(
             epoch,
@@ -311,21 +407,17 @@ pub fn search(
     }
 
     let arch_params = net.arch_params()?;
-    let genotype = arch_params.derive(&ops)?;
-    write_atomic(
-        &dir.join(files::GENOTYPE_JSON),
-        (genotype.to_json() + "\n").as_bytes(),
-    )?;
-    write_atomic(
-        &dir.join(files::GENOTYPE_TXT),
-        (genotype.to_darts() + "\n").as_bytes(),
-    )?;
-    write_json_atomic(&dir.join(files::ALPHAS), &arch_params)?;
-    save_checkpoint(
-        &dir.join(files::SUPERNET),
-        &net.named_tensors(),
-        &serde_json::json!({ "space": config.space }),
-    )?;
+    let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
+    write_search_results(dir, &config, &ops, &net, &genotype, &arch_params)?;
+    let learning = ArchLearning::measure(&arch_params, &init_arch);
+    if config.method.updates_architecture() && !learning.learned() {
+        warn!(
+            shift = learning.shift,
+            entropy = learning.relative_entropy_normal(),
+            "{}",
+            not_learned_message(&learning)
+        );
+    }
     Ok(SearchOutcome {
         dir: dir.into(),
         genotype,
@@ -333,7 +425,73 @@ pub fn search(
         params: net.param_count(),
         epochs_run: config.epochs.saturating_sub(start_epoch),
         seconds: started.elapsed().as_secs_f64(),
+        learning,
     })
+}
+
+/// The plain-words warning for a search whose architecture did not move beyond its initial noise.
+pub fn not_learned_message(l: &ArchLearning) -> String {
+    format!(
+        "the architecture has not learned: its alphas moved only {:.1}x their initial noise (the \
+         normal cell's op weights keep {:.1}% of the uniform entropy), so the derived genotype is \
+         decided by the random initialisation more than by the data. Give the search more \
+         architecture steps (more epochs, a smaller batch or more search images) or a larger \
+         architecture learning rate.",
+        l.shift,
+        100.0 * l.relative_entropy_normal()
+    )
+}
+
+/// Writes what a finished search leaves (config, genotypes, alphas, supernet) into `dir`: the run
+/// directory at the end, a snapshot folder during the search. A snapshot folder appears whole:
+/// it is written under a temporary name and renamed.
+fn write_search_results(
+    dir: &Path,
+    config: &SearchConfig,
+    ops: &OpSet,
+    net: &SearchNetwork,
+    genotype: &Genotype,
+    arch: &ArchParams,
+) -> Result<()> {
+    let snapshot = dir.parent().is_some_and(|p| p.ends_with(files::SNAPSHOTS));
+    let target = if snapshot {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        dir.with_file_name(format!(".{name}.partial"))
+    } else {
+        dir.to_path_buf()
+    };
+    let io = |path: &Path, source| aca_core::CoreError::Io {
+        path: path.into(),
+        source,
+    };
+    if snapshot {
+        if target.exists() {
+            std::fs::remove_dir_all(&target).map_err(|e| io(&target, e))?;
+        }
+        std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
+        write_json_atomic(&target.join(files::CONFIG), config)?;
+    }
+    write_atomic(
+        &target.join(files::GENOTYPE_JSON),
+        (genotype.to_json() + "\n").as_bytes(),
+    )?;
+    write_atomic(
+        &target.join(files::GENOTYPE_TXT),
+        (genotype.to_darts() + "\n").as_bytes(),
+    )?;
+    write_json_atomic(&target.join(files::ALPHAS), arch)?;
+    save_checkpoint(
+        &target.join(files::SUPERNET),
+        &net.named_tensors(),
+        &serde_json::json!({ "space": ops.name() }),
+    )?;
+    if snapshot {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        std::fs::rename(&target, dir).map_err(|e| io(dir, e))?;
+    }
+    Ok(())
 }
 
 /// One weight step: loss on the training batch, gradients of the weights only, clipping, SGD.

@@ -263,3 +263,120 @@ fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
     let arch = aca_space::ArchParams::read(&dir.path().join(files::ALPHAS)).unwrap();
     assert_eq!(arch.derive(&OpSet::aca()).unwrap(), out.genotype);
 }
+
+#[test]
+fn snapshots_hold_a_finished_search_of_their_epoch() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let mut cfg = small_config(data.path(), MethodKind::Darts, 3);
+    cfg.snapshot_epochs = vec![1];
+    cfg.snapshot_every = Some(2);
+    let run = tempfile::tempdir().unwrap();
+    search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
+    let recs = records(run.path());
+    for epoch in [1, 2] {
+        let snap = aca_search::search_at_epoch(run.path(), Some(epoch)).unwrap();
+        assert_eq!(snap, aca_search::snapshot_dir(run.path(), epoch));
+        for f in [
+            files::CONFIG,
+            files::GENOTYPE_JSON,
+            files::GENOTYPE_TXT,
+            files::ALPHAS,
+            files::SUPERNET,
+        ] {
+            assert!(snap.join(f).is_file(), "epoch {epoch}: {f} missing");
+        }
+        let g = Genotype::read(&snap.join(files::GENOTYPE_JSON)).unwrap();
+        assert_eq!(
+            g,
+            Genotype::from_darts(&recs[epoch - 1].genotype).unwrap(),
+            "epoch {epoch}"
+        );
+        let alphas = aca_space::ArchParams::read(&snap.join(files::ALPHAS)).unwrap();
+        let soft = aca_space::softmax_rows(alphas.normal.view());
+        assert_eq!(soft.row(0).to_vec(), recs[epoch - 1].alphas_normal[0]);
+    }
+    // The final epoch is the run directory itself; epochs never kept are refused by name.
+    assert_eq!(
+        aca_search::search_at_epoch(run.path(), Some(3)).unwrap(),
+        run.path()
+    );
+    let err = aca_search::search_at_epoch(run.path(), Some(5))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no snapshot of epoch 5") && err.contains("kept: 1, 2"),
+        "{err}"
+    );
+    assert!(!run.path().join("snapshots/.epoch-001.partial").exists());
+    // Snapshot epochs outside the search are refused.
+    cfg.snapshot_epochs = vec![4];
+    let err = cfg.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("snapshot_epochs") && err.contains('4'),
+        "{err}"
+    );
+}
+
+#[test]
+fn metrics_say_whether_the_architecture_learned() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
+    cfg.arch_optimizer.lr = 0.05;
+    let run = tempfile::tempdir().unwrap();
+    let out = search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
+    let recs = records(run.path());
+    let (first, last) = (recs[0].learning.unwrap(), recs[1].learning.unwrap());
+    assert!((last.shift - out.learning.shift).abs() < 1e-9 * last.shift);
+    // A large architecture learning rate moves the alphas far beyond their 1e-3 noise.
+    assert!(last.shift > first.shift && last.learned(), "{last:?}");
+    assert!(last.entropy_normal < last.uniform_entropy);
+    assert!((last.uniform_entropy - 7f64.ln()).abs() < 1e-9);
+    assert!(recs.iter().all(|r| r.param_free_normal >= r.skip_normal));
+}
+
+#[test]
+fn the_random_baseline_trains_weights_only_and_draws_its_genotype_from_the_seed() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let cfg = small_config(data.path(), MethodKind::Random, 1);
+    let run = tempfile::tempdir().unwrap();
+    let out = search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
+    let ops = OpSet::aca();
+    assert_eq!(out.genotype, Genotype::random(&ops, cfg.seed).unwrap());
+    assert_eq!(out.learning.shift, 0.0, "no architecture step was taken");
+    let rec = &records(run.path())[0];
+    assert!(!rec.arch_updates && rec.arch_loss.is_none());
+    assert_eq!(rec.genotype, out.genotype.to_darts());
+}
+
+#[test]
+fn a_second_process_on_a_search_directory_is_refused() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    write_synthetic(data.path());
+    let cfg = small_config(data.path(), MethodKind::Darts, 1);
+    let run = tempfile::tempdir().unwrap();
+    let held = aca_core::RunLock::acquire(run.path()).unwrap();
+    let err = search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("in use by another aca process")
+            && text.contains(&format!("pid {}", std::process::id())),
+        "{text}"
+    );
+    assert!(
+        !run.path().join(files::METRICS).exists(),
+        "nothing is written"
+    );
+    assert!(
+        !run.path().join(files::CONFIG).exists(),
+        "nothing is written"
+    );
+    drop(held);
+    search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
+}

@@ -177,6 +177,78 @@ impl Genotype {
             .count()
     }
 
+    /// Number of parameter-free edges (pools, `skip_connect`) in one cell type.
+    pub fn parameter_free_count(&self, cell: CellType) -> usize {
+        self.cell(cell)
+            .iter()
+            .filter(|(op, _)| op.is_parameter_free())
+            .count()
+    }
+
+    /// A genotype drawn uniformly under DARTS's cell rules, as the random-search baseline of Li and
+    /// Talwalkar (2019) samples it: for every intermediate node, two distinct earlier states, each
+    /// with an op drawn uniformly from `ops` without `none`; concat = the intermediate nodes.
+    /// The same `seed` gives the same genotype on every machine.
+    pub fn random(ops: &OpSet, seed: u64) -> Result<Self> {
+        use rand::{Rng, SeedableRng};
+        let choices: Vec<Primitive> = ops
+            .ops()
+            .iter()
+            .copied()
+            .filter(|&op| op != Primitive::None)
+            .collect();
+        if choices.is_empty() {
+            return Err(SpaceError::InvalidGenotype {
+                cell: "normal",
+                reason: format!("op set `{ops}` has no op besides `none` to draw from"),
+            });
+        }
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut cell = || {
+            let mut pairs = Vec::with_capacity(2 * NODES);
+            for node in 0..NODES {
+                let states = INPUTS + node;
+                let first = rng.random_range(0..states);
+                let mut second = rng.random_range(0..states - 1);
+                if second >= first {
+                    second += 1;
+                }
+                for input in [first.min(second), first.max(second)] {
+                    pairs.push((choices[rng.random_range(0..choices.len())], input));
+                }
+            }
+            pairs
+        };
+        let normal = cell();
+        let reduce = cell();
+        Self::new(
+            normal,
+            Concat::intermediate(),
+            reduce,
+            Concat::intermediate(),
+        )
+    }
+
+    /// How many kept edges two genotypes share: the same op reading the same state at the same
+    /// node, counted over both cell types (0 to 16). Seeds of a search that learns agree on more
+    /// edges than random genotypes do.
+    pub fn agreement(&self, other: &Genotype) -> usize {
+        let mut shared = 0;
+        for cell in CellType::BOTH {
+            let (a, b) = (self.cell(cell), other.cell(cell));
+            for node in 0..a.len().min(b.len()) / 2 {
+                let mut theirs: Vec<GenePair> = b[2 * node..2 * node + 2].to_vec();
+                for pair in &a[2 * node..2 * node + 2] {
+                    if let Some(k) = theirs.iter().position(|p| p == pair) {
+                        theirs.remove(k);
+                        shared += 1;
+                    }
+                }
+            }
+        }
+        shared
+    }
+
     /// Checks the topology: 2 edges per intermediate node, each reading an earlier state, and
     /// concat lists of distinct existing states.
     pub fn validate(&self) -> Result<()> {

@@ -51,6 +51,18 @@ impl Primitive {
         Primitive::DilConv5x5,
     ];
 
+    /// Whether the op has no weights (`none`, the pools, `skip_connect`): the ops a collapsed
+    /// DARTS cell fills up with.
+    pub fn is_parameter_free(self) -> bool {
+        matches!(
+            self,
+            Primitive::None
+                | Primitive::MaxPool3x3
+                | Primitive::AvgPool3x3
+                | Primitive::SkipConnect
+        )
+    }
+
     /// DARTS's name of the primitive.
     pub fn name(self) -> &'static str {
         match self {

@@ -176,3 +176,66 @@ fn printed_forms_snapshot() {
     insta::assert_snapshot!("pc_darts_json", g.to_json());
     insta::assert_snapshot!("darts_v1_darts", published("darts_v1").unwrap().to_darts());
 }
+
+#[test]
+fn random_genotypes_follow_the_cell_rules_and_the_seed() {
+    for space in [OpSet::darts(), OpSet::aca()] {
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..200 {
+            let g = Genotype::random(&space, seed).unwrap();
+            g.validate().unwrap();
+            g.validate_for(&space).unwrap();
+            for cell in CellType::BOTH {
+                let pairs = g.cell(cell);
+                for node in 0..4 {
+                    let (a, b) = (pairs[2 * node], pairs[2 * node + 1]);
+                    assert_ne!(a.1, b.1, "node {node} reads one state twice");
+                    assert_ne!(a.0, Primitive::None);
+                    assert_ne!(b.0, Primitive::None);
+                }
+            }
+            seen.insert(g.to_darts());
+        }
+        assert!(seen.len() > 190, "random genotypes repeat too often");
+        assert_eq!(
+            Genotype::random(&space, 7).unwrap(),
+            Genotype::random(&space, 7).unwrap()
+        );
+    }
+}
+
+#[test]
+fn random_genotypes_draw_every_op_and_input_about_uniformly() {
+    let space = OpSet::darts();
+    let mut ops = std::collections::HashMap::new();
+    let mut first_node_inputs = [0usize; 2];
+    for seed in 0..2000 {
+        let g = Genotype::random(&space, seed).unwrap();
+        for (op, _) in g.cell(CellType::Normal) {
+            *ops.entry(*op).or_insert(0usize) += 1;
+        }
+        // Node 0 has exactly two inputs: both are always taken.
+        first_node_inputs[g.normal[0].1] += 1;
+        first_node_inputs[g.normal[1].1] += 1;
+    }
+    assert_eq!(ops.len(), 7);
+    let expected = 2000.0 * 8.0 / 7.0;
+    for (op, n) in ops {
+        assert!(
+            (n as f64 - expected).abs() < 0.1 * expected,
+            "{op}: {n} draws, expected about {expected:.0}"
+        );
+    }
+    assert_eq!(first_node_inputs, [2000, 2000]);
+}
+
+#[test]
+fn agreement_counts_shared_edges_per_node() {
+    let v1 = published("darts_v1").unwrap();
+    let v2 = published("darts_v2").unwrap();
+    assert_eq!(v2.agreement(&v2), 16);
+    // Normal: node 0 shares both edges (in the other order), node 1 (sep3,1), node 2 both,
+    // node 3 none. Reduce: node 0 both, node 1 (skip,2), node 2 both, node 3 (skip,2).
+    assert_eq!(v1.agreement(&v2), 5 + 6);
+    assert_eq!(v1.agreement(&v2), v2.agreement(&v1));
+}

@@ -276,3 +276,56 @@ fn named_tensors_round_trip() {
         .iter()
         .any(|(n, _)| n.ends_with("running_mean")));
 }
+
+/// Every conv and linear weight lies in ±1/sqrt(fan_in) with the variance of that uniform
+/// (PyTorch's default); linear biases in ±1/sqrt(fan_in). Returns how many layers were checked.
+pub fn assert_torch_default_init(named: &[(String, Tensor)]) -> usize {
+    let mut checked = 0;
+    for (name, t) in named {
+        let dims = t.size();
+        let is_weight = name.ends_with("weight") && (dims.len() == 4 || dims.len() == 2);
+        let is_linear_bias = name.ends_with("bias") && name.contains("classifier");
+        if !is_weight && !is_linear_bias {
+            continue;
+        }
+        let fan_in = if is_linear_bias {
+            let w = named
+                .iter()
+                .find(|(n, _)| *n == name.replace("bias", "weight"))
+                .unwrap();
+            w.1.size()[1]
+        } else {
+            dims[1..].iter().product()
+        };
+        let bound = 1.0 / (fan_in as f64).sqrt();
+        let max = t.abs().max().double_value(&[]);
+        assert!(
+            max <= bound * (1.0 + 1e-6),
+            "{name}: |w| up to {max}, bound {bound}"
+        );
+        if t.numel() >= 2000 {
+            let var = t.to_kind(Kind::Double).var(false).double_value(&[]);
+            let want = bound * bound / 3.0;
+            assert!(
+                (var / want - 1.0).abs() < 0.15,
+                "{name}: variance {var:.3e}, PyTorch's default gives {want:.3e}"
+            );
+        }
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn search_network_layers_start_as_pytorch_initialises_them() {
+    tch::manual_seed(3);
+    let config = SearchNetConfig {
+        channels: 8,
+        layers: 5,
+        ..SearchNetConfig::default()
+    };
+    let net = SearchNetwork::new(&config, &OpSet::darts(), Device::Cpu).unwrap();
+    let checked = assert_torch_default_init(&net.named_tensors());
+    // stem, preprocessing, every conv of every op, the classifier and its bias.
+    assert!(checked > 300, "only {checked} layers checked");
+}

@@ -60,6 +60,44 @@ pub fn linear_apply(xs: &Tensor, linear: &nn::Linear) -> Tensor {
     y
 }
 
+/// PyTorch's default initialisation of `Conv2d` and `Linear` weights:
+/// `kaiming_uniform_(a = sqrt(5))`, i.e. uniform in ±1/sqrt(fan_in) (tch's own default is
+/// Kaiming-uniform with the ReLU gain, sqrt(6) ≈ 2.45x wider). Every conv and linear layer of
+/// both networks starts from this, as in the original DARTS code.
+pub const TORCH_DEFAULT_INIT: nn::Init = nn::Init::Kaiming {
+    dist: nn::init::NormalOrUniform::Uniform,
+    fan: nn::init::FanInOut::FanIn,
+    // gain / sqrt(fan_in) * sqrt(3) = 1 / sqrt(fan_in) with gain = sqrt(1 / 3).
+    non_linearity: nn::init::NonLinearity::ExplicitGain(0.577_350_269_189_625_8),
+};
+
+/// A 2-D convolution initialised as PyTorch's `Conv2d` (weights by [`TORCH_DEFAULT_INIT`], bias,
+/// if any, uniform in ±1/sqrt(fan_in)).
+pub fn conv2d(p: nn::Path, c_in: i64, c_out: i64, k: i64, cfg: nn::ConvConfig) -> nn::Conv2D {
+    let fan_in = (c_in / cfg.groups.max(1)) * k * k;
+    let bound = 1.0 / (fan_in.max(1) as f64).sqrt();
+    let cfg = nn::ConvConfig {
+        ws_init: TORCH_DEFAULT_INIT,
+        bs_init: nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        },
+        ..cfg
+    };
+    nn::conv2d(p, c_in, c_out, k, cfg)
+}
+
+/// A linear layer initialised as PyTorch's `Linear` (weights by [`TORCH_DEFAULT_INIT`], bias
+/// uniform in ±1/sqrt(fan_in)).
+pub fn linear(p: nn::Path, c_in: i64, c_out: i64) -> nn::Linear {
+    let cfg = nn::LinearConfig {
+        ws_init: TORCH_DEFAULT_INIT,
+        bs_init: None, // tch's default bias init is PyTorch's: uniform in ±1/sqrt(fan_in)
+        bias: true,
+    };
+    nn::linear(p, c_in, c_out, cfg)
+}
+
 pub(crate) fn batch_norm(p: nn::Path, c: i64, affine: bool) -> nn::BatchNorm {
     // PyTorch's BatchNorm2d: eps 1e-5, momentum 0.1, weight 1, bias 0.
     let cfg = nn::BatchNormConfig {
@@ -90,7 +128,7 @@ pub(crate) fn conv(
         bias: false,
         ..Default::default()
     };
-    nn::conv2d(p, c_in, c_out, k, cfg)
+    conv2d(p, c_in, c_out, k, cfg)
 }
 
 /// ReLU, k x k convolution, BN.

@@ -7,7 +7,7 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 use super::ops::{
-    batch_norm, conv, conv_apply, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+    batch_norm, conv, conv_apply, linear, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
 };
 use crate::derive::ArchParams;
 use crate::error::{Result, SpaceError};
@@ -325,12 +325,7 @@ impl SearchNetwork {
             c_pp = c_p;
             c_p = NODES as i64 * c_curr;
         }
-        let classifier = nn::linear(
-            &root / "classifier",
-            c_p,
-            config.classes,
-            Default::default(),
-        );
+        let classifier = linear(&root / "classifier", c_p, config.classes);
         let arch = nn::VarStore::new(device);
         let a = arch.root();
         let init = nn::Init::Randn {

@@ -1,0 +1,215 @@
+//! `aca sweep`: grids of `aca run`s, on this machine (a process pool) or on Slurm (a job array).
+
+mod collect;
+mod grid;
+mod local;
+mod slurm;
+mod status;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::{SweepCommand, SweepRunArgs};
+pub(crate) use grid::{Point, SweepFile};
+
+/// The resolved sweep kept in its folder, which `status` and `collect` read.
+const SWEEP_JSON: &str = "sweep.json";
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Resolved {
+    preset: String,
+    axes: Vec<String>,
+    points: Vec<Point>,
+}
+
+fn read_resolved(dir: &Path) -> Result<Resolved> {
+    let path = dir.join(SWEEP_JSON);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (not a sweep folder?)", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+fn default_dir(file: &Path) -> PathBuf {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    PathBuf::from("sweeps").join(stem)
+}
+
+pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
+    match cmd {
+        SweepCommand::Plan { file } => {
+            let sweep = SweepFile::read(&file)?;
+            let points = sweep.points()?;
+            let shared = points.iter().filter(|p| p.shared_search.is_some()).count();
+            println!("{} runs ({} axes):", points.len(), sweep.axes.len());
+            for p in &points {
+                match &p.shared_search {
+                    Some(s) => println!("  {}  (search shared: searches/{s})", p.name),
+                    None => println!("  {}", p.name),
+                }
+            }
+            if shared > 0 {
+                let searches: std::collections::BTreeSet<_> = points
+                    .iter()
+                    .filter_map(|p| p.shared_search.as_ref())
+                    .collect();
+                println!(
+                    "{} searches shared by {shared} runs (runs that differ only after the search)",
+                    searches.len()
+                );
+            }
+            Ok(())
+        }
+        SweepCommand::Run(args) => run_sweep(*args, quiet),
+        SweepCommand::Status { dir } => {
+            let resolved = read_resolved(&dir)?;
+            let mut counts = std::collections::BTreeMap::new();
+            for p in &resolved.points {
+                let st = status::run_state(&dir.join("runs").join(&p.name));
+                let key = match &st.state {
+                    status::RunState::Failed(_) => "failed".to_string(),
+                    other => other.to_string(),
+                };
+                *counts.entry(key).or_insert(0usize) += 1;
+                println!("{:<10} {:<16} {}", short_state(&st.state), st.stage, p.name);
+                if let status::RunState::Failed(e) = &st.state {
+                    println!("           error: {e}");
+                }
+            }
+            let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            println!("{} runs: {}", resolved.points.len(), summary.join(", "));
+            Ok(())
+        }
+        SweepCommand::Collect { dir } => collect_sweep(&dir, quiet),
+    }
+}
+
+fn short_state(s: &status::RunState) -> String {
+    match s {
+        status::RunState::Failed(_) => "failed".into(),
+        other => other.to_string(),
+    }
+}
+
+fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
+    let sweep = SweepFile::read(&args.file)?;
+    let points = sweep.points()?;
+    let dir = args.dir.clone().unwrap_or_else(|| default_dir(&args.file));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let resolved = Resolved {
+        preset: sweep.preset.clone(),
+        axes: sweep.axes.keys().cloned().collect(),
+        points: points.clone(),
+    };
+    if let Ok(old) = read_resolved(&dir) {
+        if old
+            .points
+            .iter()
+            .map(|p| &p.name)
+            .ne(points.iter().map(|p| &p.name))
+        {
+            bail!(
+                "{} holds another sweep (other runs); choose another --dir",
+                dir.display()
+            );
+        }
+    }
+    let runs = grid::lay_out(&dir, &points, &sweep.preset)?;
+    aca_core::write_json_atomic(&dir.join(SWEEP_JSON), &resolved)?;
+    match args.backend.as_str() {
+        "local" => {
+            let opts = local::LocalOptions {
+                jobs: args.jobs,
+                threads: args.threads_per_job,
+                device: args.device.clone(),
+            };
+            let (done, failed) = local::run_pool(&runs, &opts)?;
+            if !quiet {
+                println!(
+                    "{} runs: {done} done, {failed} failed; `aca sweep collect {}` gathers the results",
+                    runs.len(),
+                    dir.display()
+                );
+            }
+            if failed > 0 {
+                bail!(
+                    "{failed} run(s) failed: `aca sweep status {}` shows why",
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+        "slurm" => {
+            let opts = slurm::SlurmOptions {
+                partition: args.partition,
+                time: args.time,
+                gres: args.gres,
+                cpus_per_task: args.cpus_per_task,
+                mem: args.mem,
+                max_parallel: args.max_parallel,
+                extra: args.sbatch,
+                device: args.device,
+                dry_run: args.dry_run,
+            };
+            let pending: Vec<PathBuf> = runs
+                .into_iter()
+                .filter(|r| status::run_state(r).state != status::RunState::Done)
+                .collect();
+            let script = slurm::write_script(&dir, &pending, &opts)?;
+            if opts.dry_run {
+                println!(
+                    "wrote {} ({} tasks); not submitted",
+                    script.display(),
+                    pending.len()
+                );
+            } else {
+                let answer = slurm::submit(&script)?;
+                println!(
+                    "{answer} ({} tasks, script {})",
+                    pending.len(),
+                    script.display()
+                );
+            }
+            Ok(())
+        }
+        other => bail!("--backend {other}: expected local or slurm"),
+    }
+}
+
+fn collect_sweep(dir: &Path, quiet: bool) -> Result<()> {
+    let resolved = read_resolved(dir)?;
+    let mut rows = Vec::new();
+    let mut missing = 0;
+    for p in &resolved.points {
+        match collect::read_row(&dir.join("runs").join(&p.name), p)? {
+            Some(r) => rows.push(r),
+            None => missing += 1,
+        }
+    }
+    let out = dir.join("collect");
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let groups = collect::group(&rows);
+    aca_core::write_atomic(
+        &out.join("runs.csv"),
+        collect::runs_csv(&resolved.axes, &rows).as_bytes(),
+    )?;
+    aca_core::write_atomic(
+        &out.join("groups.csv"),
+        collect::groups_csv(&resolved.axes, &groups).as_bytes(),
+    )?;
+    let md = collect::groups_markdown(&resolved.axes, &groups, missing);
+    aca_core::write_atomic(&out.join("groups.md"), md.as_bytes())?;
+    if !quiet {
+        print!("{md}");
+        println!(
+            "{} of {} runs collected into {}",
+            rows.len(),
+            resolved.points.len(),
+            out.display()
+        );
+    }
+    Ok(())
+}
