@@ -59,7 +59,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-type Series = (String, Vec<(f64, f64)>);
+pub(crate) type Series = (String, Vec<(f64, f64)>);
 
 fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
     let pts = series.iter().flat_map(|(_, p)| p.iter());
@@ -87,12 +87,28 @@ fn chart<DB: DrawingBackend>(
     x_label: &str,
     y_label: &str,
     series: &[Series],
+    spread: &[Vec<f64>],
     legend: bool,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
-    let (x0, x1, y0, y1) = bounds(series);
+    // Error bars widen the y range.
+    let widened: Vec<Series> = series
+        .iter()
+        .enumerate()
+        .map(|(i, (n, pts))| {
+            let mut all = pts.clone();
+            if let Some(sd) = spread.get(i) {
+                for (&(x, y), &e) in pts.iter().zip(sd) {
+                    all.push((x, y - e));
+                    all.push((x, y + e));
+                }
+            }
+            (n.clone(), all)
+        })
+        .collect();
+    let (x0, x1, y0, y1) = bounds(&widened);
     let mut c = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
@@ -118,6 +134,12 @@ where
         .map_err(|e| anyhow!("{e:?}"))?;
     for (i, (name, pts)) in series.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
+        if let Some(sd) = spread.get(i) {
+            c.draw_series(pts.iter().zip(sd).map(|(&(x, y), &e)| {
+                ErrorBar::new_vertical(x, y - e, y, y + e, color.stroke_width(2), 8)
+            }))
+            .map_err(|e| anyhow!("{e:?}"))?;
+        }
         let drawn = c
             .draw_series(LineSeries::new(pts.iter().copied(), color.stroke_width(2)).point_size(3))
             .map_err(|e| anyhow!("{e:?}"))?;
@@ -154,8 +176,26 @@ fn line_figure(path: &Path, panels: &[(&str, &str, &str, Vec<Series>)]) -> Resul
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let areas = root.split_evenly((1, panels.len()));
     for (area, (title, x, y, series)) in areas.iter().zip(panels) {
-        chart(area, title, x, y, series, true)?;
+        chart(area, title, x, y, series, &[], true)?;
     }
+    root.present()
+        .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
+    Ok(())
+}
+
+/// One chart of mean curves with ± spread error bars (one spread list per series), as a PNG.
+pub(crate) fn error_bar_figure(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    spread: &[Vec<f64>],
+) -> Result<()> {
+    ensure_font()?;
+    let root = BitMapBackend::new(path, (720, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+    chart(&root, title, x_label, y_label, series, spread, true)?;
     root.present()
         .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
     Ok(())
@@ -198,7 +238,7 @@ fn alphas_figure(path: &Path, records: &[EpochRecord], cell: CellType, ops: &OpS
             state_name(e.input),
             e.node + INPUTS
         );
-        chart(area, &title, "epoch", "weight", &series, false)?;
+        chart(area, &title, "epoch", "weight", &series, &[], false)?;
     }
     // Legend in the spare panels.
     let legend = &areas[14];

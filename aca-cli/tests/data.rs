@@ -50,8 +50,7 @@ fn info_on_written_mnist_files() {
 
 #[test]
 fn info_on_real_fashion_mnist_needs_no_flag() {
-    if !std::path::Path::new(aca_data::DEBIAN_FASHION_MNIST).exists() {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
+    if !aca_data::fashion_mnist_for_tests() {
         return;
     }
     let (ok, out, err) = aca(&["data", "info"]);

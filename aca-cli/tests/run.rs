@@ -10,13 +10,7 @@ const SMALL: &str = r#"{
 }"#;
 
 pub(crate) fn fashion_mnist() -> bool {
-    let ok = Path::new(aca_data::DEBIAN_FASHION_MNIST)
-        .join("train-images-idx3-ubyte.gz")
-        .exists();
-    if !ok {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
-    }
-    ok
+    aca_data::fashion_mnist_for_tests()
 }
 
 #[test]

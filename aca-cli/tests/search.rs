@@ -52,8 +52,7 @@ fn search_flags_are_checked() {
 
 #[test]
 fn tiny_search_runs_from_the_command_line_and_resumes() {
-    if !std::path::Path::new(aca_data::DEBIAN_FASHION_MNIST).exists() {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
+    if !aca_data::fashion_mnist_for_tests() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

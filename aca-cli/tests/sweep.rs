@@ -1,14 +1,15 @@
 use crate::aca;
 use std::path::Path;
 
-/// A smoke-sized sweep: two allocation strategies on one shared search.
+/// A smoke-sized sweep on synthetic MNIST-style files in DATA: two allocation strategies on one
+/// shared search.
 const SWEEP: &str = r#"
 preset = "tiny"
 
 [base.search]
 epochs = 2
 snapshot_epochs = [1]
-data = { batch_size = 32, split = { train_limit = 64, valid_limit = 64 } }
+data = { dataset = "mnist", data_dir = "DATA", resize = 8, batch_size = 16, split = { train_limit = 48, valid_limit = 32 } }
 network = { channels = 4, layers = 3 }
 
 [base.allocate]
@@ -16,8 +17,8 @@ batches = 1
 
 [base.train]
 epochs = 1
-data = { batch_size = 64, train_limit = 256 }
-network = { channels = 8, layers = 3 }
+data = { dataset = "mnist", data_dir = "DATA", resize = 8, batch_size = 32, train_limit = 96 }
+network = { channels = 4, layers = 3 }
 
 [axes]
 seed = [0]
@@ -25,9 +26,15 @@ strategy = ["otsu", "all"]
 eval_epoch = [1]
 "#;
 
+/// Writes `text` as `dir/name` with DATA pointing at synthetic data in `dir/data`.
 fn write(dir: &Path, name: &str, text: &str) -> String {
+    let data = dir.join("data");
+    if !data.exists() {
+        std::fs::create_dir_all(&data).unwrap();
+        aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
+    }
     let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
+    std::fs::write(&p, text.replace("DATA", data.to_str().unwrap())).unwrap();
     p.to_str().unwrap().to_string()
 }
 
@@ -56,9 +63,6 @@ fn plan_lists_runs_and_refuses_bad_axes_by_name() {
 
 #[test]
 fn a_local_sweep_runs_shares_its_search_and_collects() {
-    if !crate::run::fashion_mnist() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let file = write(tmp.path(), "s.toml", SWEEP);
     let dir = tmp.path().join("sweep");
@@ -161,4 +165,129 @@ fn a_second_process_on_a_run_directory_is_refused() {
         "{err}"
     );
     assert!(!out.join("run.json").exists(), "nothing is written");
+}
+
+/// Whether a Slurm cluster answers (`scripts/slurm-local start` makes one); under CI it must.
+fn slurm_up() -> bool {
+    let ok = std::process::Command::new("sinfo")
+        .args(["-h", "-o", "%T"])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("idle"));
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "no Slurm cluster answers under CI: .ci/run starts one with scripts/slurm-local"
+        );
+        eprintln!("no Slurm cluster (run `eval \"$(scripts/slurm-local start)\"`); skipped");
+    }
+    ok
+}
+
+#[test]
+fn a_sweep_runs_as_a_real_slurm_job_array() {
+    if !slurm_up() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(tmp.path(), "s.toml", SWEEP);
+    let dir = tmp.path().join("sweep");
+    let dir_s = dir.to_str().unwrap();
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "run",
+        &file,
+        "--dir",
+        dir_s,
+        "--backend",
+        "slurm",
+        "--cpus-per-task",
+        "1",
+        "--time",
+        "00:20:00",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Submitted batch job") && out.contains("2 tasks"),
+        "{out}"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(900);
+    loop {
+        let (_, status, _) = aca(&["sweep", "status", dir_s]);
+        if status.contains("2 runs: 2 done") {
+            break;
+        }
+        assert!(
+            !status.contains("failed") && std::time::Instant::now() < deadline,
+            "{status}\nslurm output: {:?}",
+            std::fs::read_dir(dir.join("slurm"))
+                .map(|d| d
+                    .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                    .collect::<Vec<_>>())
+                .unwrap_or_default()
+        );
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    let (ok, out, err) = aca(&["sweep", "collect", dir_s]);
+    assert!(ok, "{err}");
+    assert!(out.contains("2 of 2 runs collected"), "{out}");
+}
+
+#[test]
+fn an_interrupted_local_sweep_resumes_to_the_same_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let one = SWEEP
+        .replace("strategy = [\"otsu\", \"all\"]", "strategy = [\"otsu\"]")
+        .replace("eval_epoch = [1]\n", "");
+    let file = write(tmp.path(), "one.toml", &one);
+    let whole = tmp.path().join("whole");
+    let (ok, _, err) = aca(&["sweep", "run", &file, "--dir", whole.to_str().unwrap()]);
+    assert!(ok, "{err}");
+
+    let cut = tmp.path().join("cut");
+    let run = cut.join("runs/seed=0,strategy=otsu");
+    let mut child = crate::aca_command()
+        .args(["sweep", "run", &file, "--dir", cut.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while std::fs::read_to_string(run.join("search/metrics.jsonl"))
+        .map_or(true, |t| t.lines().count() < 1)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the search never finished an epoch"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "an interrupted sweep exits with an error"
+    );
+    assert!(!run.join("summary.txt").exists(), "stopped before the end");
+    let (_, out, _) = aca(&["sweep", "status", cut.to_str().unwrap()]);
+    assert!(out.contains("stopped"), "{out}");
+
+    let (ok, _, err) = aca(&["sweep", "run", &file, "--dir", cut.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let whole_run = whole.join("runs/seed=0,strategy=otsu");
+    for f in [
+        "search/alphas.json",
+        "plan.json",
+        "train/results.json",
+        "train/model.ot",
+    ] {
+        assert!(
+            std::fs::read(run.join(f)).unwrap() == std::fs::read(whole_run.join(f)).unwrap(),
+            "{f} differs after the interrupted sweep resumed"
+        );
+    }
 }

@@ -97,3 +97,36 @@ pub fn encode_idx(raw: &RawImages) -> (Vec<u8>, Vec<u8>) {
     labels.extend(&raw.labels);
     (images, labels)
 }
+
+/// Writes a small, learnable MNIST-style dataset into `dir` (uncompressed IDX files, as
+/// `--dataset mnist --data-dir DIR` reads them): `n_train` training and `n_test` test images of
+/// 28x28, each class a bright 8x4 bar at its own place. For tests, examples and smoke runs.
+pub fn write_synthetic_mnist(
+    dir: &std::path::Path,
+    n_train: usize,
+    n_test: usize,
+) -> std::io::Result<()> {
+    let make = |n: usize| {
+        let mut pixels = vec![0u8; n * 784];
+        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        for (i, &l) in labels.iter().enumerate() {
+            let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
+            for r in r0..r0 + 8 {
+                for c in c0..c0 + 4 {
+                    pixels[i * 784 + r * 28 + c] = 180 + (i % 70) as u8;
+                }
+            }
+        }
+        RawImages {
+            shape: [1, 28, 28],
+            pixels,
+            labels,
+        }
+    };
+    for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
+        let (img, lab) = encode_idx(&make(n));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img)?;
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab)?;
+    }
+    Ok(())
+}

@@ -28,6 +28,23 @@ pub enum DatasetKind {
 /// Where Debian's `dataset-fashion-mnist` puts the files.
 pub const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
+/// Whether Debian's `dataset-fashion-mnist` is installed, for tests that need the real data: they
+/// skip with a message where it is not, but under `CI=true` its absence panics (CI installs it
+/// through `scripts/setup`, so a missing dataset there is a failure, never a silent pass).
+pub fn fashion_mnist_for_tests() -> bool {
+    let ok = std::path::Path::new(DEBIAN_FASHION_MNIST)
+        .join("train-images-idx3-ubyte.gz")
+        .exists();
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "dataset-fashion-mnist is missing under CI: scripts/setup installs it"
+        );
+        eprintln!("dataset-fashion-mnist not installed; skipped");
+    }
+    ok
+}
+
 const FASHION_CLASSES: [&str; 10] = [
     "T-shirt/top",
     "Trouser",

@@ -1,4 +1,4 @@
-use aca_data::{encode_cifar, encode_idx, Dataset, DatasetKind, LoadOptions, DEBIAN_FASHION_MNIST};
+use aca_data::{encode_cifar, encode_idx, Dataset, DatasetKind, LoadOptions};
 
 use crate::{gzip, synthetic, write_cifar10_dir, write_idx_dir};
 
@@ -198,11 +198,7 @@ fn resize_keeps_labels_and_changes_size() {
 
 #[test]
 fn real_fashion_mnist_when_installed() {
-    if !std::path::Path::new(DEBIAN_FASHION_MNIST)
-        .join("train-images-idx3-ubyte.gz")
-        .exists()
-    {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
+    if !aca_data::fashion_mnist_for_tests() {
         return;
     }
     let data = Dataset::load(DatasetKind::FashionMnist, &LoadOptions::default()).unwrap();

@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use aca_data::{encode_idx, Batch, RawImages, DEBIAN_FASHION_MNIST};
+use aca_data::Batch;
 use aca_eval::{
     files, kept_edges, test_run, train, ChannelPlan, Taylor, TrainConfig, TrainObserver,
 };
@@ -130,32 +130,6 @@ fn taylor_score_matches_a_finite_difference() {
     );
 }
 
-/// Learnable synthetic MNIST-style files: each class a bright bar at its own place.
-fn write_synthetic(dir: &Path, n_train: usize) {
-    let make = |n: usize| {
-        let mut pixels = vec![0u8; n * 784];
-        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        for (i, &l) in labels.iter().enumerate() {
-            let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
-            for r in r0..r0 + 8 {
-                for c in c0..c0 + 4 {
-                    pixels[i * 784 + r * 28 + c] = 180 + (i % 70) as u8;
-                }
-            }
-        }
-        RawImages {
-            shape: [1, 28, 28],
-            pixels,
-            labels,
-        }
-    };
-    for (prefix, n) in [("train", n_train), ("t10k", 100)] {
-        let (img, lab) = encode_idx(&make(n));
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
-    }
-}
-
 fn small_train_config(data: &Path, epochs: usize) -> TrainConfig {
     let mut c = TrainConfig::tiny();
     c.epochs = epochs;
@@ -181,7 +155,7 @@ fn half_plan() -> ChannelPlan {
 fn training_resume_is_bit_identical() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path(), 200);
+    aca_data::write_synthetic_mnist(data.path(), 200, 100).unwrap();
     let cfg = small_train_config(data.path(), 2);
     let plan = half_plan();
     let whole = tempfile::tempdir().unwrap();
@@ -251,11 +225,7 @@ fn training_resume_is_bit_identical() {
 #[test]
 fn tiny_train_on_real_fashion_mnist_learns() {
     let _serial = crate::serial();
-    if !Path::new(DEBIAN_FASHION_MNIST)
-        .join("train-images-idx3-ubyte.gz")
-        .exists()
-    {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
+    if !aca_data::fashion_mnist_for_tests() {
         return;
     }
     let mut cfg = TrainConfig::tiny();
@@ -296,7 +266,7 @@ fn tiny_train_on_real_fashion_mnist_learns() {
 fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path(), 200);
+    aca_data::write_synthetic_mnist(data.path(), 200, 100).unwrap();
     let mut cfg = aca_search::SearchConfig::tiny(aca_search::MethodKind::Darts);
     cfg.epochs = 1;
     cfg.data.dataset = aca_data::DatasetKind::Mnist;

@@ -1,35 +1,9 @@
 use std::path::Path;
 
-use aca_data::{encode_idx, DatasetKind, RawImages, DEBIAN_FASHION_MNIST};
+use aca_data::DatasetKind;
 use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig, SearchError, Silent};
 use aca_space::{Genotype, OpSet};
 use tch::Device;
-
-/// Learnable synthetic MNIST-style files: each class a bright square at its own place.
-fn write_synthetic(dir: &Path) {
-    let make = |n: usize| {
-        let mut pixels = vec![0u8; n * 28 * 28];
-        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-        for (i, &l) in labels.iter().enumerate() {
-            let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
-            for r in r0..r0 + 8 {
-                for c in c0..c0 + 4 {
-                    pixels[i * 784 + r * 28 + c] = 200 + (i % 50) as u8;
-                }
-            }
-        }
-        RawImages {
-            shape: [1, 28, 28],
-            pixels,
-            labels,
-        }
-    };
-    for (prefix, n) in [("train", 400), ("t10k", 50)] {
-        let (img, lab) = encode_idx(&make(n));
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
-    }
-}
 
 fn small_config(data_dir: &Path, method: MethodKind, epochs: usize) -> SearchConfig {
     let mut c = SearchConfig::tiny(method);
@@ -57,7 +31,7 @@ fn records(dir: &Path) -> Vec<EpochRecord> {
 fn resume_is_bit_identical() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     for method in [MethodKind::Darts, MethodKind::Darts2, MethodKind::PcDarts] {
         let cfg = small_config(data.path(), method, 2);
         let whole = tempfile::tempdir().unwrap();
@@ -111,7 +85,7 @@ fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
 fn resume_with_another_config_is_refused() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let cfg = small_config(data.path(), MethodKind::Darts, 1);
     let dir = tempfile::tempdir().unwrap();
     search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap();
@@ -126,7 +100,7 @@ fn resume_with_another_config_is_refused() {
 fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
     cfg.weight_optimizer.lr = 1e30;
     cfg.lr_min = 1e30;
@@ -212,11 +186,7 @@ fn paper_presets_hold_the_papers_values() {
 #[test]
 fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
     let _serial = crate::serial();
-    if !Path::new(DEBIAN_FASHION_MNIST)
-        .join("train-images-idx3-ubyte.gz")
-        .exists()
-    {
-        eprintln!("dataset-fashion-mnist not installed; skipped");
+    if !aca_data::fashion_mnist_for_tests() {
         return;
     }
     let mut cfg = SearchConfig::tiny(MethodKind::Darts);
@@ -268,7 +238,7 @@ fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
 fn snapshots_hold_a_finished_search_of_their_epoch() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let mut cfg = small_config(data.path(), MethodKind::Darts, 3);
     cfg.snapshot_epochs = vec![1];
     cfg.snapshot_every = Some(2);
@@ -323,7 +293,7 @@ fn snapshots_hold_a_finished_search_of_their_epoch() {
 fn metrics_say_whether_the_architecture_learned() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
     cfg.arch_optimizer.lr = 0.05;
     let run = tempfile::tempdir().unwrap();
@@ -342,7 +312,7 @@ fn metrics_say_whether_the_architecture_learned() {
 fn the_random_baseline_trains_weights_only_and_draws_its_genotype_from_the_seed() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let cfg = small_config(data.path(), MethodKind::Random, 1);
     let run = tempfile::tempdir().unwrap();
     let out = search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
@@ -358,7 +328,7 @@ fn the_random_baseline_trains_weights_only_and_draws_its_genotype_from_the_seed(
 fn a_second_process_on_a_search_directory_is_refused() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
-    write_synthetic(data.path());
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
     let cfg = small_config(data.path(), MethodKind::Darts, 1);
     let run = tempfile::tempdir().unwrap();
     let held = aca_core::RunLock::acquire(run.path()).unwrap();

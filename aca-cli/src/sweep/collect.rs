@@ -243,3 +243,105 @@ pub(crate) fn groups_markdown(axes: &[String], groups: &[Group], missing: usize)
     }
     out
 }
+
+/// Figures: each metric against every numeric axis (one line per combination of the other axes,
+/// mean ± standard deviation over seeds), and the skip count per search epoch of every search.
+pub(crate) fn figures(
+    out: &Path,
+    axes: &[String],
+    groups: &[Group],
+    searches: &[(String, PathBuf)],
+) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    let numeric: Vec<&String> = axes
+        .iter()
+        .filter(|a| *a != "seed")
+        .filter(|a| {
+            groups.iter().all(|g| {
+                g.axes
+                    .iter()
+                    .find(|(k, _)| k == *a)
+                    .is_some_and(|(_, v)| v.parse::<f64>().is_ok())
+            })
+        })
+        .collect();
+    for axis in numeric {
+        for (metric, column, label) in [
+            ("top1", 0usize, "test top-1 (%)"),
+            ("skip", 4, "skip_connect edges (normal cell)"),
+            ("identity", 5, "identity share (normal cell)"),
+        ] {
+            type Line = (String, Vec<(f64, f64, f64)>);
+            let mut lines: Vec<Line> = Vec::new();
+            for g in groups {
+                let x: f64 = match g.axes.iter().find(|(k, _)| k == axis) {
+                    Some((_, v)) => v.parse().unwrap_or(0.0),
+                    None => continue,
+                };
+                let name: Vec<String> = g
+                    .axes
+                    .iter()
+                    .filter(|(k, _)| k != axis)
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                let name = if name.is_empty() {
+                    "all".into()
+                } else {
+                    name.join(",")
+                };
+                let point = (x, g.mean[column], g.std[column]);
+                match lines.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, pts)) => pts.push(point),
+                    None => lines.push((name, vec![point])),
+                }
+            }
+            for (_, pts) in &mut lines {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            let series: Vec<crate::report::Series> = lines
+                .iter()
+                .map(|(n, p)| (n.clone(), p.iter().map(|&(x, y, _)| (x, y)).collect()))
+                .collect();
+            let spread: Vec<Vec<f64>> = lines
+                .iter()
+                .map(|(_, p)| p.iter().map(|&(_, _, e)| e).collect())
+                .collect();
+            let path = out.join(format!("{metric}_vs_{}.png", axis.replace('.', "_")));
+            crate::report::error_bar_figure(
+                &path,
+                &format!("{label} against {axis} (mean ± std over seeds)"),
+                axis,
+                label,
+                &series,
+                &spread,
+            )?;
+            written.push(path);
+        }
+    }
+    let series: Vec<crate::report::Series> = searches
+        .iter()
+        .map(|(name, dir)| {
+            let pts = std::fs::read_to_string(dir.join("metrics.jsonl"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<aca_search::EpochRecord>(l).ok())
+                .map(|r| ((r.epoch + 1) as f64, r.skip_normal as f64))
+                .collect();
+            (name.clone(), pts)
+        })
+        .filter(|(_, p): &(String, Vec<(f64, f64)>)| !p.is_empty())
+        .collect();
+    if !series.is_empty() {
+        let path = out.join("skip_per_epoch.png");
+        crate::report::error_bar_figure(
+            &path,
+            "skip_connect edges in the normal cell per search epoch",
+            "search epoch",
+            "skip_connect edges",
+            &series,
+            &[],
+        )?;
+        written.push(path);
+    }
+    Ok(written)
+}

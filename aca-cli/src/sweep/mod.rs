@@ -202,6 +202,21 @@ fn collect_sweep(dir: &Path, quiet: bool) -> Result<()> {
     )?;
     let md = collect::groups_markdown(&resolved.axes, &groups, missing);
     aca_core::write_atomic(&out.join("groups.md"), md.as_bytes())?;
+    // Each search once: runs sharing a search point at the same folder.
+    let mut searches: Vec<(String, PathBuf)> = Vec::new();
+    for p in &resolved.points {
+        let (name, dir_of) = match &p.shared_search {
+            Some(s) => (s.clone(), dir.join("searches").join(s)),
+            None => (
+                p.name.clone(),
+                dir.join("runs").join(&p.name).join("search"),
+            ),
+        };
+        if !searches.iter().any(|(n, _)| *n == name) {
+            searches.push((name, dir_of));
+        }
+    }
+    let figures = collect::figures(&out, &resolved.axes, &groups, &searches)?;
     if !quiet {
         print!("{md}");
         println!(
@@ -210,6 +225,9 @@ fn collect_sweep(dir: &Path, quiet: bool) -> Result<()> {
             resolved.points.len(),
             out.display()
         );
+        for f in &figures {
+            println!("  {}", f.display());
+        }
     }
     Ok(())
 }
