@@ -144,23 +144,17 @@ pub(crate) struct RunArgs {
     pub preset: String,
 
     /// Op set searched: `aca` (skip-free, channels allocated by ACA) or `darts` (the baseline,
-    /// trained with every channel on its op).
-    #[arg(
-        long,
-        default_value = "aca",
-        value_name = "aca|darts",
-        conflicts_with = "resume"
-    )]
-    pub space: String,
+    /// trained with every channel on its op) [default: the config file's, else aca].
+    #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
+    pub space: Option<String>,
 
-    /// Search method.
+    /// Search method [default: the config file's, else darts].
     #[arg(
         long,
-        default_value = "darts",
         value_name = "darts|darts2|pc-darts|random",
         conflicts_with = "resume"
     )]
-    pub method: String,
+    pub method: Option<String>,
 
     /// Dataset [default: the preset's].
     #[arg(
@@ -178,14 +172,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "S", conflicts_with = "resume")]
     pub seed: Option<u64>,
 
-    /// Channel scorer.
-    #[arg(
-        long,
-        default_value = "taylor",
-        value_name = "taylor|bn-gamma",
-        conflicts_with = "resume"
-    )]
-    pub scorer: String,
+    /// Channel scorer [default: the config file's, else taylor].
+    #[arg(long, value_name = "taylor|bn-gamma", conflicts_with = "resume")]
+    pub scorer: Option<String>,
 
     /// Allocation strategy [default: otsu for --space aca, all for --space darts].
     #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]

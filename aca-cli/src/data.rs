@@ -47,9 +47,9 @@ fn info(args: InfoArgs) -> Result<()> {
             "train_per_class": data.train.class_counts(data.info.classes),
             "test_per_class": data.test.class_counts(data.info.classes),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        outln!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        print!(
+        out!(
             "{}",
             render_info(&data, split.train.len(), split.valid.len(), args.portion)
         );
@@ -145,14 +145,14 @@ fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
     .with_context(|| format!("fetching {kind} into {}", args.dir.display()))?;
     bar.finish_and_clear();
     match outcome {
-        Fetched::Downloaded(path) => println!(
+        Fetched::Downloaded(path) => outln!(
             "{kind}: downloaded {}, MD5 {} verified, unpacked into {}\nuse it with: --dataset {kind} --data-dir {}",
             archive.url,
             archive.md5,
             path.display(),
             args.dir.display()
         ),
-        Fetched::AlreadyPresent(path) => println!(
+        Fetched::AlreadyPresent(path) => outln!(
             "{kind}: already present in {} (nothing downloaded)\nuse it with: --dataset {kind} --data-dir {}",
             path.display(),
             args.dir.display()

@@ -26,8 +26,8 @@ pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
     let plan = allocate_run(&search_dir, &plan_path, &opts, device)
         .with_context(|| format!("allocating channels of {}", search_dir.display()))?;
     if !quiet {
-        print!("{}", plan.to_table());
-        println!("plan written to {}", plan_path.display());
+        out!("{}", plan.to_table());
+        outln!("plan written to {}", plan_path.display());
     }
     Ok(())
 }
@@ -163,19 +163,22 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             train_config(&args)?,
         )
     };
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
-    let r = run_training(
-        &plan,
-        &config,
-        &out,
-        &args.device,
-        args.resume,
-        quiet,
-        args.no_progress,
-    )?;
+    args.device.parse::<DeviceChoice>()?.resolve()?;
+    let r = crate::in_run_dir(&out, || {
+        std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+        crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
+        run_training(
+            &plan,
+            &config,
+            &out,
+            &args.device,
+            args.resume,
+            quiet,
+            args.no_progress,
+        )
+    })?;
     if !quiet {
-        println!(
+        outln!(
             "test top-1 {:.2}%  top-5 {:.2}%  ({} test images); {} parameters (+{} auxiliary head); {:.1}M multiply-adds; run directory: {}",
             100.0 * r.test_top1,
             100.0 * r.test_top5,
@@ -193,7 +196,7 @@ pub(crate) fn test(args: TestArgs) -> Result<()> {
     let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let (top1, top5, loss, n) =
         test_run(&args.run, device).with_context(|| format!("testing {}", args.run.display()))?;
-    println!(
+    outln!(
         "test top-1 {:.2}%  top-5 {:.2}%  loss {loss:.4}  ({n} test images)",
         100.0 * top1,
         100.0 * top5

@@ -15,7 +15,7 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
                     format!("checking `{}` against op set `{space}`", args.genotype)
                 })?;
             }
-            print!("{}", render(&genotype, args.format));
+            out!("{}", render(&genotype, args.format));
         }
         GenotypeCommand::Derive(args) => {
             let ops = OpSet::by_name(&args.space)?;
@@ -23,11 +23,11 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
             let genotype = params
                 .derive(&ops)
                 .with_context(|| format!("deriving from {}", args.alphas.display()))?;
-            print!("{}", render(&genotype, args.format));
+            out!("{}", render(&genotype, args.format));
         }
         GenotypeCommand::Random(args) => {
             let ops = OpSet::by_name(&args.space)?;
-            print!(
+            out!(
                 "{}",
                 render(&Genotype::random(&ops, args.seed)?, args.format)
             );

@@ -10,6 +10,11 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
         return supernet(&args);
     }
     let plan = crate::eval::plan_from(args.plan.as_deref(), args.genotype.as_deref())?;
+    // As `genotype show --space` does: a genotype is checked against the op set named.
+    let ops = OpSet::by_name(&args.space)?;
+    plan.genotype.validate_for(&ops).map_err(|e| {
+        anyhow::anyhow!("checking the genotype against op set `{}`: {e}", args.space)
+    })?;
     let (setting, size, c, l, k) = match args.dataset.as_str() {
         "cifar10" | "cifar" => (Setting::Cifar, 32, 36, 20, 10),
         "imagenet" => (Setting::Imagenet, 224, 48, 14, 1000),
@@ -36,9 +41,9 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
             "aux_params": aux,
             "flops": flops,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
+        outln!(
             "evaluation network ({}, C={}, {} cells, {} classes, {size}x{size}): {params} parameters ({:.2}M) + {aux} in the auxiliary head; {:.1}M multiply-adds",
             args.dataset,
             cfg.channels,
@@ -78,9 +83,9 @@ fn supernet(args: &InspectArgs) -> Result<()> {
             "partial_channels": args.partial_channels,
             "params": params,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M)", ops.name(), params as f64 / 1e6);
+        outln!("supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M)", ops.name(), params as f64 / 1e6);
     }
     Ok(())
 }

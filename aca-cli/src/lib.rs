@@ -1,5 +1,22 @@
 //! The `aca` command line. `main` only calls [`run`]; every command lives in a module here.
 
+/// `print!` for results and summaries, but a closed pipe or terminal is not an error: a long run
+/// goes on writing its run directory when nobody reads its output any more (`aca search | head`).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` that ignores a closed standard output, as [`out!`] does.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod data;
 mod eval;
@@ -28,7 +45,7 @@ pub fn run() -> anyhow::Result<()> {
             init_tracing(cli.quiet, None)?;
             let index = report::render(&args.run)?;
             if !cli.quiet {
-                println!("report written to {}", index.display());
+                outln!("report written to {}", index.display());
             }
             Ok(())
         }
@@ -98,4 +115,40 @@ pub(crate) fn init_tracing(quiet: bool, log_file: Option<&std::path::Path>) -> a
         .with(indicatif)
         .try_init();
     Ok(())
+}
+
+/// Runs a command that writes the run directory `out`. A failure is logged into the directory's
+/// `log.txt` when it exists; a failed start (a folder this command created, in which no stage got
+/// as far as a checkpoint) removes the folder, so that the same command can simply be run again.
+pub(crate) fn in_run_dir<T>(
+    out: &std::path::Path,
+    f: impl FnOnce() -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let created = !out.exists();
+    let result = f();
+    if let Err(e) = &result {
+        let locked = matches!(
+            e.downcast_ref::<aca_core::CoreError>(),
+            Some(aca_core::CoreError::Locked { .. })
+        );
+        if created && !locked && !has_progress(out) {
+            let _ = std::fs::remove_dir_all(out);
+        } else if out.is_dir() && !locked {
+            tracing::error!("{e:#}");
+        }
+    }
+    result
+}
+
+/// Whether a run directory holds any stage's checkpoint (its work is worth keeping).
+fn has_progress(dir: &std::path::Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        name == "checkpoint.ot" || name == "genotype.json" || (is_dir && has_progress(&e.path()))
+    })
 }

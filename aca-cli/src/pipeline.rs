@@ -88,20 +88,49 @@ impl RunConfig {
     }
 }
 
+/// The run configuration, by one precedence: explicit flags > config file > preset defaults (the
+/// preset of the method the flags or the file name).
 fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let preset: Preset = args.preset.parse()?;
-    let method: MethodKind = args.method.parse()?;
-    let mut config = RunConfig::preset(preset, method, &args.space);
-    config.allocate.scorer = args.scorer.clone();
-    if let Some(s) = &args.strategy {
-        config.allocate.strategy = s.clone();
-    }
-    if let Some(path) = &args.config {
-        let patch = crate::search::read_patch(path)?;
+    let patch = args
+        .config
+        .as_deref()
+        .map(crate::search::read_patch)
+        .transpose()?;
+    let file_method = patch
+        .as_ref()
+        .and_then(|p| p.pointer("/search/method"))
+        .and_then(|m| m.as_str())
+        .map(str::parse::<MethodKind>)
+        .transpose()?;
+    let method = match &args.method {
+        Some(m) => m.parse()?,
+        None => file_method.unwrap_or(MethodKind::Darts),
+    };
+    let file_space = patch
+        .as_ref()
+        .and_then(|p| p.pointer("/search/space"))
+        .and_then(|m| m.as_str())
+        .map(String::from);
+    let space = args
+        .space
+        .clone()
+        .or(file_space)
+        .unwrap_or_else(|| "aca".into());
+    let mut config = RunConfig::preset(preset, method, &space);
+    if let (Some(path), Some(patch)) = (&args.config, patch) {
         let mut value = serde_json::to_value(&config)?;
         crate::search::merge(&mut value, patch);
         config = serde_json::from_value(value)
             .with_context(|| format!("run configuration {}", path.display()))?;
+    }
+    config.search.method = method;
+    config.search.space = space;
+    if let Some(s) = &args.scorer {
+        config.allocate.scorer = s.clone();
+    }
+    if let Some(s) = &args.strategy {
+        config.allocate.strategy = s.clone();
     }
     if let Some(d) = &args.dataset {
         let kind: aca_data::DatasetKind = d.parse()?;
@@ -389,7 +418,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     let text = render_summary(&summary);
     write_atomic(&out.join(SUMMARY), text.as_bytes())?;
     if !quiet {
-        print!("{text}");
+        out!("{text}");
     }
     Ok(())
 }
@@ -442,6 +471,61 @@ mod tests {
             report: PathBuf::from("runs/run-x/report/report.html"),
         };
         insta::assert_snapshot!(render_summary(&s));
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        use clap::Parser;
+        let mut full = vec!["aca", "run"];
+        full.extend(args);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Run(a) => *a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn flags_beat_the_config_file_which_beats_the_preset() {
+        let dir = std::env::temp_dir().join(format!("aca-precedence-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.json");
+        std::fs::write(
+            &file,
+            r#"{"search": {"method": "pc-darts", "space": "darts", "epochs": 7}, "allocate": {"strategy": "fixed:0.5"}}"#,
+        )
+        .unwrap();
+        let f = file.to_str().unwrap();
+        // The file's method brings its preset (PC-DARTS's partial channels), its fields win over
+        // the preset's, and the explicit preset is the tiny one.
+        let c = run_config(&run_args(&["--config", f])).unwrap();
+        assert_eq!(c.search.method, MethodKind::PcDarts);
+        assert_eq!(c.search.network.partial_channels, Some(2));
+        assert_eq!(c.search.space, "darts");
+        assert_eq!(c.search.epochs, 7);
+        assert_eq!(c.allocate.strategy, "fixed:0.5");
+        assert_eq!(c.train.epochs, TrainConfig::tiny().epochs);
+        // Explicit flags win over the file.
+        let c = run_config(&run_args(&[
+            "--config",
+            f,
+            "--space",
+            "aca",
+            "--strategy",
+            "otsu",
+            "--seed",
+            "4",
+        ]))
+        .unwrap();
+        assert_eq!(c.search.space, "aca");
+        assert_eq!(c.allocate.strategy, "otsu");
+        assert_eq!((c.search.seed, c.train.seed), (4, 4));
+        // A key named twice is refused, naming it.
+        std::fs::write(&file, r#"{"search": {"epochs": 3, "epochs": 4}}"#).unwrap();
+        let e = run_config(&run_args(&["--config", f])).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("key `epochs` appears twice"),
+            "{e:#}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl EpochBar {
             return;
         }
         if self.bar.is_hidden() {
-            println!("{text}");
+            outln!("{text}");
         } else {
             self.bar.println(text);
         }

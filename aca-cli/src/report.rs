@@ -59,6 +59,26 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Figures are drawn into a hidden `.NAME.partial.png` beside their path and renamed when
+/// complete, so a full disk never leaves a truncated PNG under the real name.
+fn partial_png(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial.png"))
+}
+
+fn finish_png(tmp: &Path, path: &Path) -> Result<()> {
+    let synced = std::fs::File::open(tmp).and_then(|f| f.sync_all());
+    synced
+        .and_then(|()| std::fs::rename(tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(tmp);
+            anyhow!("writing {}: {e}", path.display())
+        })
+}
+
 pub(crate) type Series = (String, Vec<(f64, f64)>);
 
 fn bounds(series: &[Series]) -> (f64, f64, f64, f64) {
@@ -172,15 +192,18 @@ where
 }
 
 fn line_figure(path: &Path, panels: &[(&str, &str, &str, Vec<Series>)]) -> Result<()> {
-    let root = BitMapBackend::new(path, (560 * panels.len() as u32, 420)).into_drawing_area();
+    let tmp = partial_png(path);
+    let root = BitMapBackend::new(&tmp, (560 * panels.len() as u32, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let areas = root.split_evenly((1, panels.len()));
     for (area, (title, x, y, series)) in areas.iter().zip(panels) {
         chart(area, title, x, y, series, &[], true)?;
     }
-    root.present()
-        .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
-    Ok(())
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(&tmp, path)
 }
 
 /// One chart of mean curves with ± spread error bars (one spread list per series), as a PNG.
@@ -193,16 +216,20 @@ pub(crate) fn error_bar_figure(
     spread: &[Vec<f64>],
 ) -> Result<()> {
     ensure_font()?;
-    let root = BitMapBackend::new(path, (720, 480)).into_drawing_area();
+    let tmp = partial_png(path);
+    let root = BitMapBackend::new(&tmp, (720, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     chart(&root, title, x_label, y_label, series, spread, true)?;
-    root.present()
-        .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
-    Ok(())
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(&tmp, path)
 }
 
 fn alphas_figure(path: &Path, records: &[EpochRecord], cell: CellType, ops: &OpSet) -> Result<()> {
-    let root = BitMapBackend::new(path, (1600, 1000)).into_drawing_area();
+    let tmp = partial_png(path);
+    let root = BitMapBackend::new(&tmp, (1600, 1000)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let (title_area, body) = root.split_vertically(40);
     title_area
@@ -255,13 +282,16 @@ fn alphas_figure(path: &Path, records: &[EpochRecord], cell: CellType, ops: &OpS
             .draw(&Text::new(op.name(), (60, y - 8), ("sans-serif", 16)))
             .map_err(|e| anyhow!("{e:?}"))?;
     }
-    root.present()
-        .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
-    Ok(())
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(&tmp, path)
 }
 
 fn plan_figure(path: &Path, plan: &ChannelPlan) -> Result<()> {
-    let root = BitMapBackend::new(path, (1200, 460)).into_drawing_area();
+    let tmp = partial_png(path);
+    let root = BitMapBackend::new(&tmp, (1200, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     let areas = root.split_evenly((1, 2));
     for (area, cell) in areas.iter().zip(CellType::BOTH) {
@@ -311,9 +341,11 @@ fn plan_figure(path: &Path, plan: &ChannelPlan) -> Result<()> {
             .map_err(|e| anyhow!("{e:?}"))?;
         }
     }
-    root.present()
-        .map_err(|e| anyhow!("{}: {e:?}", path.display()))?;
-    Ok(())
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(&tmp, path)
 }
 
 /// A Graphviz DOT drawing of one cell, edges labelled with their op and, for a plan, the op's
@@ -366,15 +398,18 @@ fn render_dot(dot_path: &Path) -> Vec<PathBuf> {
     let mut made = Vec::new();
     for fmt in ["svg", "png"] {
         let target = dot_path.with_extension(fmt);
+        let tmp = partial_png(&target);
         let ok = std::process::Command::new("dot")
             .arg(format!("-T{fmt}"))
             .arg(dot_path)
             .arg("-o")
-            .arg(&target)
+            .arg(&tmp)
             .status()
             .is_ok_and(|s| s.success());
-        if ok {
+        if ok && finish_png(&tmp, &target).is_ok() {
             made.push(target);
+        } else {
+            let _ = std::fs::remove_file(&tmp);
         }
     }
     made
@@ -493,11 +528,65 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
                 "epoch",
                 "edges (of 8)",
                 vec![
-                    ("normal cell".into(), ep(&|r| r.skip_normal as f64)),
-                    ("reduction cell".into(), ep(&|r| r.skip_reduce as f64)),
+                    ("skip, normal cell".into(), ep(&|r| r.skip_normal as f64)),
+                    ("skip, reduction cell".into(), ep(&|r| r.skip_reduce as f64)),
+                    (
+                        "parameter-free, normal cell".into(),
+                        ep(&|r| r.param_free_normal as f64),
+                    ),
                 ],
             )],
         )?;
+        let mut figures = vec![p, s];
+        let learned: Vec<&EpochRecord> = search.iter().filter(|r| r.learning.is_some()).collect();
+        let mut learning_text = String::new();
+        if let Some(last) = learned.last().and_then(|r| r.learning) {
+            let lp = |f: &dyn Fn(&aca_space::ArchLearning) -> f64| -> Vec<(f64, f64)> {
+                learned
+                    .iter()
+                    .filter_map(|r| r.learning.as_ref().map(|l| ((r.epoch + 1) as f64, f(l))))
+                    .collect()
+            };
+            let l = dir.join("learning.png");
+            line_figure(
+                &l,
+                &[
+                    (
+                        "Op-weight entropy (share of uniform)",
+                        "epoch",
+                        "mean entropy / ln(ops)",
+                        vec![
+                            (
+                                "normal cell".into(),
+                                lp(&|l| l.entropy_normal / l.uniform_entropy),
+                            ),
+                            (
+                                "reduction cell".into(),
+                                lp(&|l| l.entropy_reduce / l.uniform_entropy),
+                            ),
+                        ],
+                    ),
+                    (
+                        "Alphas moved from their initial noise",
+                        "epoch",
+                        "shift (x initial noise)",
+                        vec![("shift".into(), lp(&|l| l.shift))],
+                    ),
+                ],
+            )?;
+            figures.push(l);
+            learning_text = format!(
+                "\n\nArchitecture learning at the last epoch: alphas moved {:.1}x their initial noise; the normal cell's op weights keep {:.1}% of the uniform entropy (largest weight {:.3}).{}",
+                last.shift,
+                100.0 * last.relative_entropy_normal(),
+                last.max_weight,
+                if last.learned() {
+                    String::new()
+                } else {
+                    format!(" **Warning:** {}", aca_search::not_learned_message(&last))
+                }
+            );
+        }
         let ops =
             OpSet::by_name(space.as_deref().unwrap_or("aca")).unwrap_or_else(|_| OpSet::aca());
         let ops = if search[0].alphas_normal.first().map(Vec::len) == Some(ops.len()) {
@@ -514,11 +603,12 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
             .last()
             .map(|r| r.genotype.clone())
             .unwrap_or_default();
+        figures.extend([an, ar]);
         sections.push((
             "Search".into(),
-            vec![p, s, an, ar],
+            figures,
             format!(
-                "{} epochs. The collapse DARTS suffers shows as skip_connect edges piling up in the normal cell; the `aca` op set has no skip to pile up.\n\nFinal genotype:\n\n```\n{last}\n```\n",
+                "{} epochs. The collapse DARTS suffers shows as skip_connect edges piling up in the normal cell; the `aca` op set has no skip to pile up.{learning_text}\n\nFinal genotype:\n\n```\n{last}\n```\n",
                 search.len()
             ),
         ));

@@ -80,7 +80,8 @@ pub(crate) fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    aca_core::parse_json_strict(&text)
+        .map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))
 }
 
 /// The search configuration, by one precedence: explicit flags > config file > preset defaults
@@ -173,9 +174,20 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
     } else {
         config_from(&args)?
     };
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    crate::in_run_dir(&out, || run_in(&out, args, config, device, quiet))
+}
+
+fn run_in(
+    out: &Path,
+    args: SearchArgs,
+    config: SearchConfig,
+    device: tch::Device,
+    quiet: bool,
+) -> Result<()> {
+    let out = out.to_path_buf();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
     let bar = EpochBar::new(quiet, args.no_progress);
     let bars = Bars(&bar);
     bars.0.line(format!(
@@ -190,10 +202,10 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
     let outcome = search(&config, &out, device, args.resume, &bars)?;
     bars.0.finish();
     if !quiet {
-        println!("genotype: {}", outcome.genotype.to_darts());
-        print!("{}", outcome.genotype.to_table());
-        println!("{}", learning_line(&outcome.learning));
-        println!(
+        outln!("genotype: {}", outcome.genotype.to_darts());
+        out!("{}", outcome.genotype.to_table());
+        outln!("{}", learning_line(&outcome.learning));
+        outln!(
             "supernet parameters: {}; {} epochs in {:.0}s; run directory: {}",
             outcome.params,
             outcome.epochs_run,

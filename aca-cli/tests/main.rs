@@ -3,6 +3,7 @@
 mod data;
 mod docs;
 mod genotype;
+mod reliability;
 mod run;
 mod search;
 mod sweep;

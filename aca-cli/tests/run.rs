@@ -60,6 +60,7 @@ fn run_end_to_end_writes_every_file_and_the_report() {
         "report/report.md",
         "report/search_curves.png",
         "report/skip_count.png",
+        "report/learning.png",
         "report/alphas_normal.png",
         "report/alphas_reduce.png",
         "report/plan.png",

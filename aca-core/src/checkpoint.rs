@@ -7,6 +7,7 @@ use serde::Serialize;
 use tch::Tensor;
 
 use crate::error::{CoreError, Result};
+use crate::fsutil::write_atomic;
 
 const META: &str = "__state_json__";
 
@@ -27,23 +28,30 @@ pub fn save_checkpoint<S: Serialize>(
         .map(|(n, t)| Ok((n.as_str(), t.f_to_device(tch::Device::Cpu)?)))
         .collect::<Result<_>>()?;
     named.push((META, meta));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    let written = Tensor::save_multi(&named, &tmp)
-        .map_err(CoreError::from)
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|source| CoreError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    // Serialised into memory, then written, synced and renamed by Rust: libtorch never touches the
+    // file, so a full disk is an ordinary error naming the file (not an exception through the FFI),
+    // the previous checkpoint stays intact and no temporary file is left.
+    let mut bytes = Vec::new();
+    Tensor::save_multi_to_stream(&named, &mut bytes).map_err(|e| CoreError::Checkpoint {
+        path: path.to_path_buf(),
+        reason: format!("cannot serialise: {}", torch_message(&e)),
+    })?;
+    write_atomic(path, &bytes)
+}
+
+/// The first line of a libtorch error, without its C++ stack frames.
+pub fn torch_message(e: &tch::TchError) -> String {
+    let text = e.to_string();
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("libtorch error");
+    first
+        .split(" (Exception raised from")
+        .next()
+        .unwrap_or(first)
+        .to_string()
 }
 
 /// Reads a checkpoint: its named tensors (on the CPU) and its JSON state.
@@ -55,7 +63,12 @@ pub fn load_checkpoint<S: DeserializeOwned>(path: &Path) -> Result<(Vec<(String,
     if !path.is_file() {
         return Err(bad("no such file".into()));
     }
-    let mut tensors = Tensor::load_multi(path).map_err(|e| bad(format!("unreadable ({e})")))?;
+    let mut tensors = Tensor::load_multi(path).map_err(|e| {
+        bad(format!(
+            "unreadable: truncated or not a libtorch file ({})",
+            torch_message(&e)
+        ))
+    })?;
     let pos = tensors
         .iter()
         .position(|(n, _)| n == META)

@@ -12,11 +12,15 @@ mod metrics;
 mod optim;
 mod schedule;
 
-pub use checkpoint::{load_checkpoint, prefixed, save_checkpoint, take_tensor, with_prefix};
+pub use checkpoint::{
+    load_checkpoint, prefixed, save_checkpoint, take_tensor, torch_message, with_prefix,
+};
 pub use device::{seed_everything, DeviceChoice};
 pub use error::{CoreError, Result};
-pub use fsutil::{write_atomic, write_json_atomic};
+pub use fsutil::{
+    json_differences, parse_json_strict, remove_stale_temps, write_atomic, write_json_atomic,
+};
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::MetricsLog;
-pub use optim::{clip_grad_norm, Adam, AdamConfig, OptimizerState, Sgd, SgdConfig};
+pub use optim::{clip_grad_norm, Adam, AdamConfig, OptimizerState, Sgd, SgdConfig, MAX_LR};
 pub use schedule::Cosine;

@@ -68,6 +68,8 @@ impl RunLock {
         file.set_len(0).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
         file.write_all(me.as_bytes()).map_err(io)?;
+        // Whatever an interrupted writer left here is stale now that we hold the directory.
+        crate::fsutil::remove_stale_temps(dir)?;
         Ok(Self {
             file,
             dir: dir.into(),

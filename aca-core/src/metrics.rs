@@ -57,9 +57,16 @@ impl MetricsLog {
                 path: self.path.clone(),
                 source,
             })?;
-        f.write_all(&line).map_err(|source| CoreError::Io {
-            path: self.path.clone(),
-            source,
+        let before = f.metadata().map(|m| m.len()).ok();
+        f.write_all(&line).map_err(|source| {
+            // A full disk must not leave half a line behind.
+            if let Some(len) = before {
+                let _ = f.set_len(len);
+            }
+            CoreError::Io {
+                path: self.path.clone(),
+                source,
+            }
         })
     }
 }

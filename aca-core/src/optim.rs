@@ -21,6 +21,56 @@ pub struct SgdConfig {
     pub weight_decay: f64,
 }
 
+/// The largest learning rate accepted: far above any published setting (DARTS 0.025, PC-DARTS
+/// 0.1, ImageNet 0.1 to 0.5), far below values that only ever diverge.
+pub const MAX_LR: f64 = 10.0;
+
+impl SgdConfig {
+    /// Checks the values the types do not: `(field, value, expected)` for the first bad one.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, f64, &'static str)> {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
+            return Err(("lr", self.lr, "expected 0 < lr <= 10"));
+        }
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(("momentum", self.momentum, "expected 0 <= momentum <= 1"));
+        }
+        if !(0.0..1.0).contains(&self.weight_decay) {
+            return Err((
+                "weight_decay",
+                self.weight_decay,
+                "expected 0 <= weight_decay < 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl AdamConfig {
+    /// Checks the values the types do not: `(field, value, expected)` for the first bad one.
+    pub fn check(&self) -> std::result::Result<(), (&'static str, f64, &'static str)> {
+        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
+            return Err(("lr", self.lr, "expected 0 < lr <= 10"));
+        }
+        if !(0.0..1.0).contains(&self.betas.0) {
+            return Err(("betas.0", self.betas.0, "expected 0 <= beta < 1"));
+        }
+        if !(0.0..1.0).contains(&self.betas.1) {
+            return Err(("betas.1", self.betas.1, "expected 0 <= beta < 1"));
+        }
+        if !(self.eps.is_finite() && self.eps > 0.0) {
+            return Err(("eps", self.eps, "expected a small positive number"));
+        }
+        if !(0.0..1.0).contains(&self.weight_decay) {
+            return Err((
+                "weight_decay",
+                self.weight_decay,
+                "expected 0 <= weight_decay < 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SgdConfig {
     fn default() -> Self {
         // DARTS train_search.py: --learning_rate 0.025 --momentum 0.9 --weight_decay 3e-4.

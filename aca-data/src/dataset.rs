@@ -107,6 +107,10 @@ impl ImageSet {
     }
 }
 
+/// The largest `resize` accepted: far above any preset, far below an allocation that cannot be
+/// made (`--resize 100000` would ask for petabytes).
+pub const MAX_RESIZE: usize = 1024;
+
 /// A dataset's facts and its train and test splits in memory.
 #[derive(Debug)]
 pub struct Dataset {
@@ -133,6 +137,22 @@ impl Dataset {
     /// Reads `kind` from its official files and keeps it in memory.
     pub fn load(kind: DatasetKind, opts: &LoadOptions) -> Result<Self> {
         let dir = opts.data_dir.clone().unwrap_or_else(|| kind.default_dir());
+        if opts.coarse_labels && kind != DatasetKind::Cifar100 {
+            return Err(DataError::Config {
+                field: "coarse_labels",
+                value: kind.to_string(),
+                reason: "only CIFAR-100 has coarse labels".into(),
+            });
+        }
+        if let Some(size) = opts.resize {
+            if size > MAX_RESIZE {
+                return Err(DataError::Config {
+                    field: "resize",
+                    value: size.to_string(),
+                    reason: format!("expected an image size of at most {MAX_RESIZE}"),
+                });
+            }
+        }
         let (train, test, classes, names) = match kind {
             DatasetKind::FashionMnist | DatasetKind::Mnist => {
                 let file = |name: &str| {
@@ -155,13 +175,11 @@ impl Dataset {
                 let files: Vec<_> = (1..=5)
                     .map(|i| root.join(format!("data_batch_{i}.bin")))
                     .collect();
-                let train = read_cifar_files(&existing(&files, kind, &root)?, 1, 0, 10)?;
-                let test = read_cifar_files(
-                    &existing(&[root.join("test_batch.bin")], kind, &root)?,
-                    1,
-                    0,
-                    10,
-                )?;
+                let files = existing(&files, kind, &root)?;
+                let train = read_cifar_files(&files, 1, 0, 10)?;
+                let test_file = existing(&[root.join("test_batch.bin")], kind, &root)?;
+                let test = read_cifar_files(&test_file, 1, 0, 10)?;
+                check_cifar10_counts(&files, &test_file[0], test.labels.len())?;
                 let names =
                     read_names(&root.join("batches.meta.txt"), 10)?.or(kind.builtin_class_names());
                 (train, test, 10, names)
@@ -194,6 +212,24 @@ impl Dataset {
             }
         };
         let original_size = train.shape[1];
+        if test.shape != train.shape {
+            return Err(DataError::format(
+                &dir,
+                format!(
+                    "the test images are {}x{}x{} but the training images {}x{}x{}: one dataset's files must agree",
+                    test.shape[0], test.shape[1], test.shape[2], train.shape[0], train.shape[1], train.shape[2]
+                ),
+            ));
+        }
+        if train.shape[1] != train.shape[2] {
+            return Err(DataError::format(
+                &dir,
+                format!(
+                    "the images are {}x{}: expected square images",
+                    train.shape[1], train.shape[2]
+                ),
+            ));
+        }
         let train = ImageSet::from_raw(train)?;
         let test = ImageSet::from_raw(test)?;
         let (mean, std, stats_source) = match kind.published_stats() {
@@ -247,6 +283,44 @@ impl Dataset {
         }
         Ok(())
     }
+}
+
+/// CIFAR-10's five training batches hold equal numbers of records (10,000 each in the official
+/// files, which also have 10,000 test records): a batch with one record more or less is a damaged
+/// file, not a dataset to train on silently.
+fn check_cifar10_counts(train: &[PathBuf], test: &Path, test_records: usize) -> Result<()> {
+    let record = 1 + 3 * 32 * 32;
+    if train
+        .iter()
+        .any(|p| p.extension().is_some_and(|e| e == "gz"))
+    {
+        return Ok(()); // sizes on disk are compressed sizes
+    }
+    let counts: Vec<u64> = train
+        .iter()
+        .map(|p| {
+            std::fs::metadata(p)
+                .map(|m| m.len() / record as u64)
+                .unwrap_or(0)
+        })
+        .collect();
+    if let Some((i, &c)) = counts.iter().enumerate().find(|(_, &c)| c != counts[0]) {
+        return Err(DataError::format(
+            &train[i],
+            format!(
+                "{c} records, but {} holds {}: CIFAR-10's training batches hold equal numbers (10,000 each)",
+                train[0].display(),
+                counts[0]
+            ),
+        ));
+    }
+    if counts.first() == Some(&10_000) && test_records != 10_000 {
+        return Err(DataError::format(
+            test,
+            format!("{test_records} records, but the official test batch holds 10,000"),
+        ));
+    }
+    Ok(())
 }
 
 fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {

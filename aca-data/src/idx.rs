@@ -7,6 +7,8 @@ use crate::raw::{read_maybe_gz, RawImages};
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
+/// The largest image side accepted from a header (guards against absurd allocations).
+const MAX_SIDE: usize = 4096;
 
 fn header(path: &Path, bytes: &[u8], magic: u32, dims: usize) -> Result<Vec<usize>> {
     let need = 4 + 4 * dims;
@@ -63,6 +65,14 @@ pub fn read_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Raw
     let img = read_maybe_gz(images)?;
     let dims = header(images, &img, IMAGES_MAGIC, 3)?;
     let (n, h, w) = (dims[0], dims[1], dims[2]);
+    if n == 0 || h == 0 || w == 0 || h > MAX_SIDE || w > MAX_SIDE {
+        return Err(DataError::format(
+            images,
+            format!(
+                "the header announces {n} images of {h}x{w}: expected at least one image of 1x1 to {MAX_SIDE}x{MAX_SIDE}"
+            ),
+        ));
+    }
     let pixels = body(images, &img, 16, n * h * w, "pixels")?.to_vec();
     let lab = read_maybe_gz(labels)?;
     let count = header(labels, &lab, LABELS_MAGIC, 1)?[0];

@@ -169,6 +169,17 @@ fn bad_files_give_errors_naming_the_file() {
         e.contains("data_batch_3.bin: label 12 of record 1 is out of range: expected 0..10"),
         "{e}"
     );
+    // A batch with an extra record is refused, naming it.
+    bytes[3073] = 1;
+    let mut longer = bytes.clone();
+    longer.extend_from_slice(&bytes[..3073]);
+    std::fs::write(&batch3, &longer).unwrap();
+    let e = error_of(DatasetKind::Cifar10, cdir.path());
+    assert!(
+        e.contains("data_batch_3.bin: 3 records, but") && e.contains("holds 2"),
+        "{e}"
+    );
+    std::fs::write(&batch3, &bytes).unwrap();
     // A missing batch file is named.
     std::fs::remove_file(cdir.path().join("cifar-10-batches-bin/data_batch_5.bin")).unwrap();
     let e = error_of(DatasetKind::Cifar10, cdir.path());
@@ -246,4 +257,60 @@ fn truncated_header_and_wrong_class_names_are_named() {
         e.contains("batches.meta.txt: 2 class names, expected 10"),
         "{e}"
     );
+}
+
+#[test]
+fn image_shapes_are_checked_before_anything_is_allocated() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let raw = |n: usize, side: usize| aca_data::RawImages {
+        shape: [1, side, side],
+        pixels: vec![7; n * side * side],
+        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+    };
+    let write = |prefix: &str, r: &aca_data::RawImages| {
+        let (img, lab) = encode_idx(r);
+        std::fs::write(p.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
+        std::fs::write(p.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
+    };
+    // 0x0 images.
+    write("train", &raw(10, 0));
+    write("t10k", &raw(10, 0));
+    let e = error_of(DatasetKind::Mnist, p);
+    assert!(
+        e.contains("train-images-idx3-ubyte") && e.contains("10 images of 0x0"),
+        "{e}"
+    );
+    // Test images of another size than the training images.
+    write("train", &raw(10, 28));
+    write("t10k", &raw(10, 14));
+    let e = error_of(DatasetKind::Mnist, p);
+    assert!(
+        e.contains("test images are 1x14x14 but the training images 1x28x28"),
+        "{e}"
+    );
+    // An absurd resize is refused before any allocation, naming the field.
+    write("t10k", &raw(10, 28));
+    let opts = LoadOptions {
+        data_dir: Some(p.into()),
+        resize: Some(100_000),
+        ..LoadOptions::default()
+    };
+    let e = Dataset::load(DatasetKind::Mnist, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("resize") && e.contains("100000") && e.contains("at most"),
+        "{e}"
+    );
+    // Coarse labels exist for CIFAR-100 only.
+    let opts = LoadOptions {
+        data_dir: Some(p.into()),
+        coarse_labels: true,
+        ..LoadOptions::default()
+    };
+    let e = Dataset::load(DatasetKind::Mnist, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("coarse") && e.contains("only CIFAR-100"), "{e}");
 }

@@ -287,6 +287,14 @@ impl TrainConfig {
         if self.data.batch_size == 0 {
             return bad("data.batch_size", "0".into(), "expected at least 1");
         }
+        if let Err((field, value, reason)) = self.optimizer.check() {
+            let field = match field {
+                "lr" => "optimizer.lr",
+                "momentum" => "optimizer.momentum",
+                _ => "optimizer.weight_decay",
+            };
+            return bad(field, value.to_string(), reason);
+        }
         let lr = self.optimizer.lr;
         if !(lr.is_finite() && lr > 0.0 && self.lr_min >= 0.0 && self.lr_min <= lr) {
             return bad(
@@ -366,6 +374,9 @@ impl TrainObserver for Quiet {}
 #[derive(Debug, Serialize, Deserialize)]
 struct TrainState {
     epochs_done: usize,
+    /// The resolved configuration the checkpoint was made with (a resume under another is refused).
+    #[serde(default)]
+    config: Option<serde_json::Value>,
 }
 
 /// Top-1 and top-5 accuracy and mean loss of `net` over `loader`.
@@ -470,6 +481,21 @@ pub fn train(
     let mut start = 0;
     if resume && checkpoint_path.exists() {
         let (tensors, state): (_, TrainState) = load_checkpoint(&checkpoint_path)?;
+        if let Some(saved) = &state.config {
+            let mine =
+                serde_json::to_value(&config).map_err(|e| run_dir_error(dir, e.to_string()))?;
+            let differ = aca_core::json_differences(saved, &mine);
+            if !differ.is_empty() {
+                return Err(run_dir_error(
+                    dir,
+                    format!(
+                        "its checkpoint was made with another configuration (fields: {}); restore {} or start a new run",
+                        differ.join(", "),
+                        files::CONFIG
+                    ),
+                ));
+            }
+        }
         net.load_named_tensors(&with_prefix(&tensors, "net"))?;
         let sgd_state: Vec<(String, Tensor)> = with_prefix(&tensors, "sgd")
             .into_iter()
@@ -511,6 +537,13 @@ pub fn train(
             || observer.step_done(),
         )?;
         let (test_acc, _, test_loss) = test_accuracy(&net, &test_loader)?;
+        if !test_loss.is_finite() {
+            return Err(EvalError::Diverged {
+                value: test_loss,
+                epoch,
+                step: train_loader.batches_per_epoch(),
+            });
+        }
         let record = TrainRecord {
             epoch,
             lr,
@@ -529,6 +562,7 @@ pub fn train(
             &tensors,
             &TrainState {
                 epochs_done: epoch + 1,
+                config: serde_json::to_value(&config).ok(),
             },
         )?;
         info!(

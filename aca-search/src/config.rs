@@ -223,6 +223,24 @@ impl SearchConfig {
         if self.data.batch_size == 0 {
             return bad("data.batch_size", "0".into(), "expected at least 1");
         }
+        if let Err((field, value, reason)) = self.weight_optimizer.check() {
+            let field = match field {
+                "lr" => "weight_optimizer.lr",
+                "momentum" => "weight_optimizer.momentum",
+                _ => "weight_optimizer.weight_decay",
+            };
+            return bad(field, value.to_string(), reason);
+        }
+        if let Err((field, value, reason)) = self.arch_optimizer.check() {
+            let field = match field {
+                "lr" => "arch_optimizer.lr",
+                "betas.0" => "arch_optimizer.betas",
+                "betas.1" => "arch_optimizer.betas",
+                "eps" => "arch_optimizer.eps",
+                _ => "arch_optimizer.weight_decay",
+            };
+            return bad(field, value.to_string(), reason);
+        }
         let lr = self.weight_optimizer.lr;
         let lr_ok = lr.is_finite() && lr > 0.0 && self.lr_min >= 0.0 && self.lr_min <= lr;
         if !lr_ok {

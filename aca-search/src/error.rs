@@ -17,7 +17,7 @@ pub enum SearchError {
     /// The loss became NaN or infinite; the last good checkpoint is kept.
     #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the search diverged; the last good checkpoint ({epochs_done} epochs completed) is kept; try a lower learning rate")]
     Diverged {
-        /// `weight` or `architecture`.
+        /// `weight`, `architecture` or `validation`.
         which: &'static str,
         /// The value.
         value: f64,

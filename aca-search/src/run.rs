@@ -186,6 +186,10 @@ pub struct SearchOutcome {
 struct CheckpointState {
     epochs_done: usize,
     valid_stream: StreamState,
+    /// The resolved configuration the checkpoint was made with: a resume under another one (an
+    /// edited config.json) is refused.
+    #[serde(default)]
+    config: Option<serde_json::Value>,
 }
 
 /// Runs (or, with `resume`, continues) the search in `dir`.
@@ -298,6 +302,23 @@ pub fn search(
     let mut stream_state = StreamState::default();
     if resume && checkpoint_path.exists() {
         let (tensors, state): (_, CheckpointState) = load_checkpoint(&checkpoint_path)?;
+        if let Some(saved) = &state.config {
+            let mine = serde_json::to_value(&config).map_err(|e| SearchError::Resume {
+                dir: dir.into(),
+                reason: e.to_string(),
+            })?;
+            let differ = aca_core::json_differences(saved, &mine);
+            if !differ.is_empty() {
+                return Err(SearchError::Resume {
+                    dir: dir.into(),
+                    reason: format!(
+                        "its checkpoint was made with another configuration (fields: {}); a resume continues the run exactly as it started, so restore {} or start a new run",
+                        differ.join(", "),
+                        files::CONFIG
+                    ),
+                });
+            }
+        }
         net.load_named_tensors(&with_prefix(&tensors, "net"))?;
         sgd.load_state(&to_device(with_prefix(&tensors, "sgd"), device)?)?;
         adam.load_state(&to_device(with_prefix(&tensors, "adam"), device)?)?;
@@ -346,6 +367,12 @@ pub fn search(
             observer.step_done(step);
         }
         let (valid_loss, valid_acc) = evaluate(&net, &eval_loader)?;
+        check_finite(
+            valid_loss,
+            "validation",
+            epoch,
+            train_loader.batches_per_epoch(),
+        )?;
         let arch_params = net.arch_params()?;
         let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
         let record = EpochRecord {
@@ -382,6 +409,7 @@ pub fn search(
         let state = CheckpointState {
             epochs_done: epoch + 1,
             valid_stream: stream.state(),
+            config: serde_json::to_value(&config).ok(),
         };
         if config.keeps_snapshot(epoch + 1) {
             write_search_results(

@@ -61,6 +61,14 @@ fn resume_is_bit_identical() {
 /// Runs epoch 0 of a 2-epoch search, stops as an interruption would (the observer panics at the
 /// start of epoch 1, after the epoch-0 checkpoint), then resumes.
 fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
+    interrupt_after_one_epoch(cfg, dir);
+    let err = search(cfg, dir, Device::Cpu, false, &Silent).unwrap_err();
+    assert!(err.to_string().contains("pass --resume"), "{err}");
+    let out = search(cfg, dir, Device::Cpu, true, &Silent).unwrap();
+    assert_eq!(out.epochs_run, 1);
+}
+
+fn interrupt_after_one_epoch(cfg: &SearchConfig, dir: &Path) {
     struct StopAtEpoch1;
     impl aca_search::Observer for StopAtEpoch1 {
         fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
@@ -75,10 +83,6 @@ fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
     assert!(interrupted.is_err());
     assert_eq!(records(dir).len(), 1);
     assert!(!dir.join(files::GENOTYPE_JSON).exists());
-    let err = search(cfg, dir, Device::Cpu, false, &Silent).unwrap_err();
-    assert!(err.to_string().contains("pass --resume"), "{err}");
-    let out = search(cfg, dir, Device::Cpu, true, &Silent).unwrap();
-    assert_eq!(out.epochs_run, 1);
 }
 
 #[test]
@@ -94,6 +98,26 @@ fn resume_with_another_config_is_refused() {
     let err = search(&other, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
     assert!(matches!(err, SearchError::Resume { .. }), "{err}");
     assert!(err.to_string().contains("config.json differs"), "{err}");
+
+    // An edited config.json (what `aca search --resume` reads) is refused too, naming the fields.
+    let mut two = cfg.clone();
+    two.epochs = 2;
+    let dir = tempfile::tempdir().unwrap();
+    interrupt_after_one_epoch(&two, dir.path());
+    let path = dir.path().join(files::CONFIG);
+    let mut saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    saved["epochs"] = 3.into();
+    saved["seed"] = 7.into();
+    std::fs::write(&path, saved.to_string()).unwrap();
+    let edited: SearchConfig = serde_json::from_value(saved).unwrap();
+    let err = search(&edited, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("another configuration") && text.contains("epochs") && text.contains("seed"),
+        "{text}"
+    );
+    assert_eq!(records(dir.path()).len(), 1, "nothing was added");
 }
 
 #[test]
@@ -101,13 +125,40 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
-    let mut cfg = small_config(data.path(), MethodKind::Darts, 2);
-    cfg.weight_optimizer.lr = 1e30;
-    cfg.lr_min = 1e30;
+    // A run whose weights went bad after its first epoch (a NaN in the classifier, as an
+    // exploding run leaves them): the resume stops at its first step with the divergence error
+    // and keeps the checkpoint of epoch 1.
+    let cfg = small_config(data.path(), MethodKind::Darts, 3);
     let dir = tempfile::tempdir().unwrap();
-    let err = search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap_err();
+    interrupt_after_one_epoch(&cfg, dir.path());
+    let path = dir.path().join(files::CHECKPOINT);
+    let (tensors, state): (Vec<(String, tch::Tensor)>, serde_json::Value) =
+        aca_core::load_checkpoint(&path).unwrap();
+    let poisoned: Vec<(String, tch::Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| {
+            let t = if n.ends_with("classifier.weight") {
+                t.fill(f64::NAN)
+            } else {
+                t
+            };
+            (n, t)
+        })
+        .collect();
+    aca_core::save_checkpoint(&path, &poisoned, &state).unwrap();
+    let before = std::fs::read(&path).unwrap();
+    let err = search(&cfg, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
     assert!(matches!(err, SearchError::Diverged { .. }), "{err}");
-    assert!(err.to_string().contains("the search diverged"), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("the search diverged") && text.contains("1 epochs completed"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the checkpoint is kept"
+    );
     assert!(!dir.path().join(files::GENOTYPE_JSON).exists());
 }
 

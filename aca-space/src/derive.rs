@@ -25,10 +25,10 @@ pub struct ArchParams {
     #[serde(alias = "alphas_reduce", with = "matrix")]
     pub reduce: Array2<f32>,
     /// PC-DARTS edge-normalisation logits of the normal cell.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "vector")]
     pub betas_normal: Option<Array1<f32>>,
     /// PC-DARTS edge-normalisation logits of the reduction cell.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "vector")]
     pub betas_reduce: Option<Array1<f32>>,
 }
 
@@ -39,7 +39,8 @@ impl ArchParams {
             path: path.to_path_buf(),
             source,
         })?;
-        serde_json::from_str(&text).map_err(|e| SpaceError::InvalidAlphas {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        serde_json::from_str(text).map_err(|e| SpaceError::InvalidAlphas {
             reason: format!("{}: {e}", path.display()),
         })
     }
@@ -179,6 +180,31 @@ pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Vec<GenePair> {
         }
     }
     gene
+}
+
+/// Betas as a plain list `[b0, b1, ...]`, as alphas are plain nested lists (ndarray's own
+/// `{"v": 1, "dim": .., "data": ..}` form is still read).
+mod vector {
+    use ndarray::Array1;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Form {
+        Plain(Vec<f32>),
+        Ndarray(Array1<f32>),
+    }
+
+    pub fn serialize<S: Serializer>(a: &Option<Array1<f32>>, s: S) -> Result<S::Ok, S::Error> {
+        a.as_ref().map(|v| v.to_vec()).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Array1<f32>>, D::Error> {
+        Ok(Option::<Form>::deserialize(d)?.map(|f| match f {
+            Form::Plain(v) => Array1::from(v),
+            Form::Ndarray(a) => a,
+        }))
+    }
 }
 
 mod matrix {

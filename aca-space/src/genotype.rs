@@ -267,6 +267,11 @@ impl Genotype {
             }
             for (i, &(op, input)) in pairs.iter().enumerate() {
                 let state = i / 2 + INPUTS;
+                if op == Primitive::None {
+                    return Err(invalid(format!(
+                        "edge {i} (node {state}) is `none`: a genotype keeps an op on every edge (DARTS's derivation never chooses none)"
+                    )));
+                }
                 if input >= state {
                     return Err(invalid(format!(
                         "edge {i} ({op}) feeds node {state} but reads state {input}; node {state} can only read states 0..={}",
@@ -384,7 +389,8 @@ impl Genotype {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_text(&text)
+        // A UTF-8 byte-order mark (some editors write one) is not part of the text.
+        Self::from_text(text.strip_prefix('\u{feff}').unwrap_or(&text))
     }
 }
 

@@ -78,8 +78,12 @@ fn all_three_forms_round_trip_for_every_published_genotype() {
 #[test]
 fn darts_form_accepts_python_variants() {
     let text = "genotypes.Genotype(\n  reduce_concat=range(2,6), normal=[(\"sep_conv_3x3\", 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('zero', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 2),],\n normal_concat=(2, 3, 4, 5), reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 2), ('max_pool_3x3', 2), ('max_pool_3x3', 1)])";
-    let g = Genotype::from_darts(text).unwrap();
-    assert_eq!(g.normal[5], (Primitive::None, 0));
+    // NASLib's `zero` reads as `none`, which no genotype may keep on an edge.
+    let e = Genotype::from_darts(text).unwrap_err().to_string();
+    assert!(e.contains("edge 5 (node 4) is `none`"), "{e}");
+    assert_eq!("zero".parse::<Primitive>().unwrap(), Primitive::None);
+    let g = Genotype::from_darts(&text.replace("'zero'", "'skip_connect'")).unwrap();
+    assert_eq!(g.normal[5], (Primitive::SkipConnect, 0));
     assert!(g.reduce_concat.is_range());
     assert!(!g.normal_concat.is_range());
 }
@@ -238,4 +242,27 @@ fn agreement_counts_shared_edges_per_node() {
     // node 3 none. Reduce: node 0 both, node 1 (skip,2), node 2 both, node 3 (skip,2).
     assert_eq!(v1.agreement(&v2), 5 + 6);
     assert_eq!(v1.agreement(&v2), v2.agreement(&v1));
+}
+
+#[test]
+fn files_with_a_byte_order_mark_and_plain_beta_lists_are_read() {
+    let dir = std::env::temp_dir().join(format!("aca-bom-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let g = published("darts_v2").unwrap();
+    let path = dir.join("g.json");
+    std::fs::write(&path, format!("\u{feff}{}", g.to_json())).unwrap();
+    assert_eq!(Genotype::read(&path).unwrap(), g);
+    let rows = vec![vec![0.0f32; 8]; 14];
+    let alphas = serde_json::json!({
+        "normal": rows, "reduce": rows,
+        "betas_normal": vec![0.5f32; 14], "betas_reduce": vec![0.0f32; 14],
+    });
+    let path = dir.join("a.json");
+    std::fs::write(&path, format!("\u{feff}{alphas}")).unwrap();
+    let a = aca_space::ArchParams::read(&path).unwrap();
+    assert_eq!(a.betas_normal.as_ref().unwrap().len(), 14);
+    // Betas print back as a plain list.
+    let text = serde_json::to_string(&a).unwrap();
+    assert!(text.contains("\"betas_normal\":[0.5,"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

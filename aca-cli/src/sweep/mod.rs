@@ -44,11 +44,11 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
             let sweep = SweepFile::read(&file)?;
             let points = sweep.points()?;
             let shared = points.iter().filter(|p| p.shared_search.is_some()).count();
-            println!("{} runs ({} axes):", points.len(), sweep.axes.len());
+            outln!("{} runs ({} axes):", points.len(), sweep.axes.len());
             for p in &points {
                 match &p.shared_search {
-                    Some(s) => println!("  {}  (search shared: searches/{s})", p.name),
-                    None => println!("  {}", p.name),
+                    Some(s) => outln!("  {}  (search shared: searches/{s})", p.name),
+                    None => outln!("  {}", p.name),
                 }
             }
             if shared > 0 {
@@ -56,7 +56,7 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
                     .iter()
                     .filter_map(|p| p.shared_search.as_ref())
                     .collect();
-                println!(
+                outln!(
                     "{} searches shared by {shared} runs (runs that differ only after the search)",
                     searches.len()
                 );
@@ -74,13 +74,13 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
                     other => other.to_string(),
                 };
                 *counts.entry(key).or_insert(0usize) += 1;
-                println!("{:<10} {:<16} {}", short_state(&st.state), st.stage, p.name);
+                outln!("{:<10} {:<16} {}", short_state(&st.state), st.stage, p.name);
                 if let status::RunState::Failed(e) = &st.state {
-                    println!("           error: {e}");
+                    outln!("           error: {e}");
                 }
             }
             let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!("{} runs: {}", resolved.points.len(), summary.join(", "));
+            outln!("{} runs: {}", resolved.points.len(), summary.join(", "));
             Ok(())
         }
         SweepCommand::Collect { dir } => collect_sweep(&dir, quiet),
@@ -128,7 +128,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             };
             let (done, failed) = local::run_pool(&runs, &opts)?;
             if !quiet {
-                println!(
+                outln!(
                     "{} runs: {done} done, {failed} failed; `aca sweep collect {}` gathers the results",
                     runs.len(),
                     dir.display()
@@ -160,14 +160,14 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
                 .collect();
             let script = slurm::write_script(&dir, &pending, &opts)?;
             if opts.dry_run {
-                println!(
+                outln!(
                     "wrote {} ({} tasks); not submitted",
                     script.display(),
                     pending.len()
                 );
             } else {
                 let answer = slurm::submit(&script)?;
-                println!(
+                outln!(
                     "{answer} ({} tasks, script {})",
                     pending.len(),
                     script.display()
@@ -218,15 +218,15 @@ fn collect_sweep(dir: &Path, quiet: bool) -> Result<()> {
     }
     let figures = collect::figures(&out, &resolved.axes, &groups, &searches)?;
     if !quiet {
-        print!("{md}");
-        println!(
+        out!("{md}");
+        outln!(
             "{} of {} runs collected into {}",
             rows.len(),
             resolved.points.len(),
             out.display()
         );
         for f in &figures {
-            println!("  {}", f.display());
+            outln!("  {}", f.display());
         }
     }
     Ok(())
