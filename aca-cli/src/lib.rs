@@ -78,6 +78,9 @@ pub fn run() -> anyhow::Result<()> {
     }
 }
 
+/// Events with this target go to the run's `log.txt` only, never to the terminal.
+pub(crate) const LOG_ONLY: &str = "aca::log_only";
+
 /// Logging: warnings on the terminal (more with `ACA_LOG=info`), through the progress bars so
 /// that lines do not break them; with `log_file`, everything at info level into that file too.
 pub(crate) fn init_tracing(quiet: bool, log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
@@ -85,8 +88,13 @@ pub(crate) fn init_tracing(quiet: bool, log_file: Option<&std::path::Path>) -> a
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{fmt, EnvFilter, Layer};
     let terminal_level = if quiet { "error" } else { "warn" };
-    let terminal_filter =
-        EnvFilter::try_from_env("ACA_LOG").unwrap_or_else(|_| EnvFilter::new(terminal_level));
+    let terminal_filter = EnvFilter::try_from_env("ACA_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(terminal_level))
+        .add_directive(
+            format!("{LOG_ONLY}=off")
+                .parse()
+                .expect("a valid filter directive"),
+        );
     let indicatif = tracing_indicatif::IndicatifLayer::new();
     let terminal = fmt::layer()
         .with_target(false)
@@ -134,7 +142,8 @@ pub(crate) fn in_run_dir<T>(
         if created && !locked && !has_progress(out) {
             let _ = std::fs::remove_dir_all(out);
         } else if out.is_dir() && !locked {
-            tracing::error!("{e:#}");
+            // Into the run's log only: `main` prints the error on the terminal once.
+            tracing::error!(target: LOG_ONLY, "{e:#}");
         }
     }
     result

@@ -475,10 +475,45 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
     let results: Option<TrainResults> = std::fs::read_to_string(train_dir.join("results.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok());
-    let space: Option<String> = std::fs::read_to_string(search_dir.join("config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    let search_config: Option<serde_json::Value> =
+        std::fs::read_to_string(search_dir.join("config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    let space: Option<String> = search_config
+        .as_ref()
         .and_then(|v| v.get("space").and_then(|s| s.as_str()).map(String::from));
+    let planned_epochs = |config: Option<&serde_json::Value>| {
+        config
+            .and_then(|v| v.get("epochs"))
+            .and_then(|e| e.as_u64())
+            .map(|e| e as usize)
+    };
+    let train_config: Option<serde_json::Value> =
+        std::fs::read_to_string(train_dir.join("config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+    // A run that stopped before its planned epochs (diverged, interrupted, failed) says so.
+    let stopped_early = |done: usize, planned: Option<usize>, finished: bool| match planned {
+        Some(p) if done < p && !finished => format!(
+            "\n\n**Stopped early:** {done} of {p} epochs ran (see log.txt{}).",
+            if run.join("error.txt").is_file() {
+                " and error.txt"
+            } else {
+                ""
+            }
+        ),
+        _ => String::new(),
+    };
+    let search_note = stopped_early(
+        search.len(),
+        planned_epochs(search_config.as_ref()),
+        search_dir.join("genotype.json").is_file(),
+    );
+    let train_note = stopped_early(
+        train.len(),
+        planned_epochs(train_config.as_ref()),
+        train_dir.join("results.json").is_file(),
+    );
     if search.is_empty() && train.is_empty() && plan.is_none() {
         bail!(
             "{} holds no search metrics, training metrics or plan to report on",
@@ -608,7 +643,7 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
             "Search".into(),
             figures,
             format!(
-                "{} epochs. The collapse DARTS suffers shows as skip_connect edges piling up in the normal cell; the `aca` op set has no skip to pile up.{learning_text}\n\nFinal genotype:\n\n```\n{last}\n```\n",
+                "{} epochs. The collapse DARTS suffers shows as skip_connect edges piling up in the normal cell; the `aca` op set has no skip to pile up.{search_note}{learning_text}\n\nFinal genotype:\n\n```\n{last}\n```\n",
                 search.len()
             ),
         ));
@@ -673,7 +708,10 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
                 r.aux_params,
                 r.flops as f64 / 1e6
             ),
-            None => format!("{} epochs so far (training not finished).\n", train.len()),
+            None => format!(
+                "{} epochs so far (training not finished).{train_note}\n",
+                train.len()
+            ),
         };
         sections.push(("Training from scratch".into(), vec![p], text));
     }

@@ -207,3 +207,74 @@ fn a_closed_stdout_does_not_stop_a_search() {
     let lines = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 2);
 }
+
+#[test]
+fn kill_9_at_any_moment_of_any_stage_resumes_to_identical_results() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path());
+    let reference = tmp.path().join("reference");
+    let (ok, _, err) = aca(&[
+        "run",
+        "--config",
+        &cfg,
+        "--out",
+        reference.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    // One kill in each stage: when the stage's first file appears, plus a seeded delay of up to
+    // 300 ms, so that the kill lands anywhere in it (or just after).
+    let stages = [
+        "run.json",
+        "search/metrics.jsonl",
+        "plan.json",
+        "train/metrics.jsonl",
+        "train/results.json",
+        "report",
+    ];
+    let mut x: u64 = 0x5eed;
+    for (trial, marker) in stages.iter().enumerate() {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = std::time::Duration::from_millis((x >> 33) % 300);
+        let run = tmp.path().join(format!("cut{trial}"));
+        let mut child = crate::aca_command()
+            .args([
+                "run",
+                "--config",
+                &cfg,
+                "--out",
+                run.to_str().unwrap(),
+                "--no-progress",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while !run.join(marker).exists() && child.try_wait().unwrap().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{marker} never appeared"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let (ok, _, err) = aca(&[
+            "run",
+            "--resume",
+            "--out",
+            run.to_str().unwrap(),
+            "--no-progress",
+        ]);
+        assert!(ok, "killed after {marker} + {delay:?}: {err}");
+        assert_eq!(
+            results(&run),
+            results(&reference),
+            "results differ after kill -9 after {marker} + {delay:?}"
+        );
+    }
+}

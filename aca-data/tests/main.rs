@@ -3,6 +3,7 @@
 mod batching;
 mod fetch;
 mod formats;
+mod properties;
 mod split;
 
 use std::path::Path;

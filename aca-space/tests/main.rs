@@ -3,3 +3,4 @@
 mod genotypes;
 #[cfg(feature = "tch")]
 mod network;
+mod properties;
