@@ -107,6 +107,7 @@ fn bench_shape(c: &mut Criterion, s: &Shape) {
                     net: &net,
                     weight_optimizer: &sgd,
                     lr: 0.025,
+                    progress: 0.0,
                 };
                 FirstOrder.arch_gradient(&ctx, &train, &valid).unwrap()
             })
@@ -118,6 +119,7 @@ fn bench_shape(c: &mut Criterion, s: &Shape) {
                         net: &net,
                         weight_optimizer: &sgd,
                         lr: 0.025,
+                        progress: 0.0,
                     };
                     FirstOrder.step(&ctx, &mut adam, &train, &valid).unwrap();
                     weight_step(&net, &mut sgd, &weights, &train, 5.0).unwrap()
@@ -129,6 +131,7 @@ fn bench_shape(c: &mut Criterion, s: &Shape) {
                         net: &net,
                         weight_optimizer: &sgd,
                         lr: 0.025,
+                        progress: 0.0,
                     };
                     Unrolled::default()
                         .arch_gradient(&ctx, &train, &valid)

@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             net: &net,
             weight_optimizer: &sgd,
             lr: 0.025,
+            progress: 0.0,
         };
         step.step(&ctx, &mut adam, &train, &valid)?;
         let a = t.elapsed().as_secs_f64();

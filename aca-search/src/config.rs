@@ -9,7 +9,7 @@ use aca_space::OpSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
-use crate::method::MethodKind;
+use crate::method::{MethodKind, MethodOptions};
 
 /// The data a search reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -93,6 +93,9 @@ pub struct SearchConfig {
     /// Also keep a snapshot every K epochs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_every: Option<usize>,
+    /// The robust-DARTS methods' settings (beta-DARTS, DARTS-); the papers' values by default.
+    #[serde(skip_serializing_if = "MethodOptions::is_default")]
+    pub method_options: MethodOptions,
 }
 
 impl Default for SearchConfig {
@@ -111,6 +114,7 @@ impl Default for SearchConfig {
             arch_start_epoch: 0,
             snapshot_epochs: Vec::new(),
             snapshot_every: None,
+            method_options: MethodOptions::default(),
         }
     }
 }
@@ -149,6 +153,9 @@ impl SearchConfig {
             method,
             ..Self::default()
         };
+        if method == MethodKind::DartsMinus {
+            c.network.auxiliary_skip = true;
+        }
         if method == MethodKind::PcDarts {
             c.data.batch_size = 256;
             c.weight_optimizer.lr = 0.1;
@@ -280,6 +287,42 @@ impl SearchConfig {
         }
         if self.snapshot_every == Some(0) {
             return bad("snapshot_every", "0".into(), "expected at least 1");
+        }
+        let aux = self.network.auxiliary_skip;
+        if aux != (self.method == MethodKind::DartsMinus) {
+            return bad(
+                "network.auxiliary_skip",
+                aux.to_string(),
+                "the auxiliary skip is DARTS-'s: use method darts-minus (which sets it)",
+            );
+        }
+        if aux && !self.op_set()?.contains(aca_space::Primitive::SkipConnect) {
+            return bad(
+                "method",
+                "darts-minus".into(),
+                &format!(
+                    "DARTS-'s auxiliary skip exists to take skip_connect's unfair advantage away from it; op set `{}` has no skip_connect, so the combination is meaningless (use darts or beta-darts with the skip-free space)",
+                    self.space
+                ),
+            );
+        }
+        if !(self.method_options.beta_darts.lambda_max >= 0.0
+            && self.method_options.beta_darts.lambda_max.is_finite())
+        {
+            return bad(
+                "method_options.beta_darts.lambda_max",
+                self.method_options.beta_darts.lambda_max.to_string(),
+                "expected a weight >= 0",
+            );
+        }
+        if !(self.method_options.darts_minus.skip_beta >= 0.0
+            && self.method_options.darts_minus.skip_beta.is_finite())
+        {
+            return bad(
+                "method_options.darts_minus.skip_beta",
+                self.method_options.darts_minus.skip_beta.to_string(),
+                "expected a coefficient >= 0",
+            );
         }
         let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;
         if pc && self.method != MethodKind::PcDarts {

@@ -16,7 +16,10 @@ mod run;
 
 pub use config::{DataConfig, Preset, SearchConfig};
 pub use error::{Result, SearchError};
-pub use method::{ArchStep, FirstOrder, MethodKind, StepContext, Unrolled, HVP_SCALE};
+pub use method::{
+    beta_decay, ArchStep, BetaDartsConfig, BetaDecay, DartsMinusConfig, FirstOrder, MethodKind,
+    MethodOptions, StepContext, Unrolled, HVP_SCALE,
+};
 pub use run::{
     evaluate, files, not_learned_message, search, search_at_epoch, snapshot_dir, weight_step,
     EpochRecord, Observer, SearchOutcome, Silent,

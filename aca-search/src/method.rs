@@ -30,6 +30,79 @@ pub enum MethodKind {
     /// searched cell, so a searched cell is compared with random ones at the same budget.
     #[serde(rename = "random")]
     Random,
+    /// beta-DARTS (Ye et al., CVPR 2022): first-order DARTS with the beta-decay regularisation of
+    /// the architecture parameters added to the architecture loss ([`BetaDartsConfig`]).
+    #[serde(rename = "beta-darts")]
+    BetaDarts,
+    /// DARTS- (Chu et al., ICLR 2021): first-order DARTS with an auxiliary skip connection on every
+    /// edge outside the softmax, its coefficient decayed linearly from 1 to 0 ([`DartsMinusConfig`]).
+    #[serde(rename = "darts-minus")]
+    DartsMinus,
+}
+
+/// beta-DARTS's defaults, from the official code (Sunshine-Ye/Beta-DARTS,
+/// `optimizers/darts/architect.py`): the architecture loss is
+/// `L_val + lambda(e) * mean_edges(logsumexp(alpha_edge))` (the `mlc_loss`, summed here over the
+/// normal and the reduction alphas), with `lambda(e) = 50 * e / 100` at epoch `e` of a 50-epoch
+/// search, i.e. rising linearly from 0 to 25 at the end of the search.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BetaDartsConfig {
+    /// The regularisation weight at the end of the search (reached linearly from 0). Code: 25.
+    pub lambda_max: f64,
+}
+
+impl Default for BetaDartsConfig {
+    fn default() -> Self {
+        Self { lambda_max: 25.0 }
+    }
+}
+
+impl BetaDartsConfig {
+    /// The weight at `progress` = epoch / epochs of the search.
+    pub fn lambda(&self, progress: f64) -> f64 {
+        self.lambda_max * progress
+    }
+}
+
+/// DARTS-'s defaults, from the official code (Meituan-AutoML/DARTS-: `--auxiliary_skip
+/// --skip_beta 1 --decay linear`, `DecayScheduler`): the auxiliary skip's coefficient is
+/// `beta(e) = skip_beta * (epochs - e) / epochs` at epoch `e`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DartsMinusConfig {
+    /// The coefficient at the start of the search (`--skip_beta`). Code: 1.
+    pub skip_beta: f64,
+}
+
+impl Default for DartsMinusConfig {
+    fn default() -> Self {
+        Self { skip_beta: 1.0 }
+    }
+}
+
+impl DartsMinusConfig {
+    /// The coefficient at `progress` = epoch / epochs of the search.
+    pub fn beta(&self, progress: f64) -> f64 {
+        self.skip_beta * (1.0 - progress)
+    }
+}
+
+/// The robust-DARTS methods' own settings (only the running method's are used).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MethodOptions {
+    /// beta-DARTS.
+    pub beta_darts: BetaDartsConfig,
+    /// DARTS-.
+    pub darts_minus: DartsMinusConfig,
+}
+
+impl MethodOptions {
+    /// Whether every value is the papers' default (then configs leave it out).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 impl MethodKind {
@@ -40,6 +113,8 @@ impl MethodKind {
             Self::Darts2 => "darts2",
             Self::PcDarts => "pc-darts",
             Self::Random => "random",
+            Self::BetaDarts => "beta-darts",
+            Self::DartsMinus => "darts-minus",
         }
     }
 
@@ -63,10 +138,14 @@ impl MethodKind {
     }
 
     /// The architecture step of this method.
-    pub fn arch_step(self) -> Box<dyn ArchStep> {
+    pub fn arch_step(self, options: &MethodOptions) -> Box<dyn ArchStep> {
         match self {
-            Self::Darts | Self::PcDarts | Self::Random => Box::new(FirstOrder),
+            Self::Darts | Self::PcDarts | Self::Random | Self::DartsMinus => Box::new(FirstOrder),
             Self::Darts2 => Box::new(Unrolled::default()),
+            Self::BetaDarts => Box::new(BetaDecay {
+                inner: FirstOrder,
+                config: options.beta_darts,
+            }),
         }
     }
 }
@@ -86,10 +165,13 @@ impl FromStr for MethodKind {
             "darts2" => Ok(Self::Darts2),
             "pc-darts" => Ok(Self::PcDarts),
             "random" => Ok(Self::Random),
+            "beta-darts" => Ok(Self::BetaDarts),
+            "darts-minus" => Ok(Self::DartsMinus),
             _ => Err(SearchError::Config {
                 field: "method",
                 value: s.into(),
-                reason: "expected darts, darts2, pc-darts or random".into(),
+                reason: "expected darts, darts2, pc-darts, beta-darts, darts-minus or random"
+                    .into(),
             }),
         }
     }
@@ -104,6 +186,8 @@ pub struct StepContext<'a> {
     pub weight_optimizer: &'a Sgd,
     /// The current weight learning rate (eta).
     pub lr: f64,
+    /// How far the search is: epoch / epochs (0 at the start), for methods with schedules.
+    pub progress: f64,
 }
 
 /// One architecture update. New search methods implement this trait.
@@ -146,6 +230,49 @@ impl ArchStep for FirstOrder {
         let value = loss.f_double_value(&[])?;
         let grads = Tensor::f_run_backward(&[&loss], &ctx.net.arch_parameters(), false, false)?;
         Ok((grads, value))
+    }
+}
+
+/// beta-DARTS's beta-decay regularisation on top of another step: the gradient of
+/// `lambda * sum over cell types of mean_edges(logsumexp(alpha_edge))` is added to the inner step's
+/// architecture gradient; that gradient is `lambda * softmax(alpha_edge) / edges` per alpha.
+#[derive(Debug, Clone, Copy)]
+pub struct BetaDecay<S> {
+    /// The step regularised.
+    pub inner: S,
+    /// Its weight schedule.
+    pub config: BetaDartsConfig,
+}
+
+/// The beta-decay regulariser `mean_edges(logsumexp(alpha_edge))` of one alpha matrix, and its
+/// gradient `softmax(alpha_edge) / edges`.
+pub fn beta_decay(alphas: &Tensor) -> Result<(f64, Tensor)> {
+    let edges = alphas.size().first().copied().unwrap_or(1).max(1) as f64;
+    tch::no_grad(|| {
+        let value = alphas
+            .f_logsumexp([-1i64].as_slice(), false)?
+            .f_mean(alphas.kind())?
+            .f_double_value(&[])?;
+        let grad = alphas.f_softmax(-1, alphas.kind())?.f_div_scalar(edges)?;
+        Ok((value, grad))
+    })
+}
+
+impl<S: ArchStep> ArchStep for BetaDecay<S> {
+    fn arch_gradient(
+        &self,
+        ctx: &StepContext<'_>,
+        train: &Batch,
+        valid: &Batch,
+    ) -> Result<(Vec<Tensor>, f64)> {
+        let (mut grads, loss) = self.inner.arch_gradient(ctx, train, valid)?;
+        let lambda = self.config.lambda(ctx.progress);
+        // Alphas come first (normal, reduce); PC-DARTS's betas are not regularised.
+        for (g, a) in grads.iter_mut().zip(ctx.net.arch_parameters()).take(2) {
+            let (_, reg) = beta_decay(&a)?;
+            *g = g.f_add(&reg.f_mul_scalar(lambda)?)?;
+        }
+        Ok((grads, loss))
     }
 }
 

@@ -335,12 +335,16 @@ pub fn search(
     let mut stream = Endless::new(&arch_loader, stream_state);
     info!(params = net.param_count(), space = %ops, method = %config.method, "search network ready");
 
-    let step_method = config.method.arch_step();
+    let step_method = config.method.arch_step(&config.method_options);
     for epoch in start_epoch..config.epochs {
         let epoch_start = Instant::now();
         let lr = schedule.lr(epoch);
         sgd.config.lr = lr;
         let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
+        let progress = epoch as f64 / config.epochs as f64;
+        if config.network.auxiliary_skip {
+            net.set_auxiliary_skip(config.method_options.darts_minus.beta(progress));
+        }
         observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
         let (mut loss_sum, mut correct, mut seen, mut arch_loss_sum, mut arch_steps) =
             (0.0, 0i64, 0i64, 0.0, 0usize);
@@ -352,6 +356,7 @@ pub fn search(
                     net: &net,
                     weight_optimizer: &sgd,
                     lr,
+                    progress,
                 };
                 let loss = step_method.step(&ctx, &mut adam, &batch, &valid)?;
                 check_finite(loss, "architecture", epoch, step)?;

@@ -56,6 +56,7 @@ fn first_order_gradient_equals_autograd() {
             net: &net,
             weight_optimizer: &sgd,
             lr: 0.025,
+            progress: 0.0,
         };
         let (ours, _) = FirstOrder.arch_gradient(&ctx, &train, &valid).unwrap();
         // Only architecture gradients were computed: no weight received a .grad.
@@ -88,6 +89,7 @@ fn second_order_gradient_matches_exact_hessian_vector_product() {
         net: &net,
         weight_optimizer: &sgd,
         lr: eta,
+        progress: 0.0,
     };
     let w_before: Vec<Tensor> = weights.iter().map(|w| w.detach_copy()).collect();
     // A small finite-difference scale checks the algebra tightly; DARTS's 0.01 is checked loosely
@@ -170,4 +172,104 @@ fn second_order_gradient_matches_exact_hessian_vector_product() {
     assert!(darts_r
         .iter()
         .all(|t| bool::try_from(t.isfinite().all()).unwrap()));
+}
+
+#[test]
+fn beta_decay_regulariser_value_and_gradient_match_a_hand_computed_case() {
+    // Two edges: logsumexp([0, 0]) = ln 2, logsumexp([ln 3, 0]) = ln 4; mean = 1.5 ln 2.
+    let a = Tensor::from_slice(&[0.0f64, 0.0, 3f64.ln(), 0.0]).view([2, 2]);
+    let (value, grad) = aca_search::beta_decay(&a).unwrap();
+    assert!((value - 1.5 * 2f64.ln()).abs() < 1e-12, "{value}");
+    let want = [0.25, 0.25, 0.375, 0.125];
+    let got = Vec::<f64>::try_from(grad.flatten(0, -1)).unwrap();
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{got:?}");
+    }
+    // The same gradient as autograd's.
+    let x = a.set_requires_grad(true);
+    let r = x
+        .logsumexp([-1i64].as_slice(), false)
+        .mean(tch::Kind::Double);
+    let auto = Tensor::run_backward(&[&r], &[&x], false, false)
+        .pop()
+        .unwrap();
+    assert!(f64::try_from((auto - grad).abs().max()).unwrap() < 1e-12);
+}
+
+#[test]
+fn robust_method_schedules_follow_the_official_code() {
+    let b = aca_search::BetaDartsConfig::default();
+    assert_eq!(b.lambda(0.0), 0.0);
+    // Official: 50 * epoch / 100 over 50 epochs.
+    for epoch in [0usize, 10, 25, 49] {
+        assert!((b.lambda(epoch as f64 / 50.0) - 50.0 * epoch as f64 / 100.0).abs() < 1e-12);
+    }
+    let d = aca_search::DartsMinusConfig::default();
+    // Official DecayScheduler, linear: base * (T_max - epoch) / (T_max - T_start), T_max = 50.
+    for epoch in [0usize, 1, 25, 49] {
+        assert!((d.beta(epoch as f64 / 50.0) - (50 - epoch) as f64 / 50.0).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn beta_darts_adds_exactly_its_regulariser_to_the_first_order_gradient() {
+    let _serial = crate::serial();
+    tch::manual_seed(0);
+    let net = tiny_net(Kind::Double, &OpSet::darts(), None);
+    let (train, valid) = (batch(Kind::Double, 4), batch(Kind::Double, 4));
+    let sgd = Sgd::new(SgdConfig::default(), net.weights().len());
+    let ctx = StepContext {
+        net: &net,
+        weight_optimizer: &sgd,
+        lr: 0.025,
+        progress: 0.5,
+    };
+    let (plain, _) = FirstOrder.arch_gradient(&ctx, &train, &valid).unwrap();
+    let beta = aca_search::BetaDecay {
+        inner: FirstOrder,
+        config: aca_search::BetaDartsConfig::default(),
+    };
+    let (reg, _) = beta.arch_gradient(&ctx, &train, &valid).unwrap();
+    for (i, a) in net.arch_parameters().iter().enumerate().take(2) {
+        let (_, g) = aca_search::beta_decay(a).unwrap();
+        let diff = (&reg[i] - &plain[i] - g * 12.5)
+            .abs()
+            .max()
+            .double_value(&[]);
+        assert!(diff < 1e-12, "alphas {i}: {diff}");
+    }
+}
+
+#[test]
+fn darts_minus_auxiliary_skips_add_a_scheduled_skip_to_every_edge() {
+    let _serial = crate::serial();
+    tch::manual_seed(1);
+    let cfg = SearchNetConfig {
+        auxiliary_skip: true,
+        ..SearchNetConfig::default()
+    };
+    let plain = SearchNetwork::new(&SearchNetConfig::default(), &OpSet::darts(), Device::Cpu)
+        .unwrap()
+        .param_count();
+    let net = SearchNetwork::new(&cfg, &OpSet::darts(), Device::Cpu).unwrap();
+    // Stride-2 edges (8 per reduction cell, cells at C = 32 and 64) get a non-affine
+    // FactorizedReduce(C, C): C * C weights each; identity elsewhere.
+    assert_eq!(net.param_count() - plain, 8 * (32 * 32 + 64 * 64));
+    // The coefficient enters the output: beta = 0 and beta = 1 differ, and beta = 0 is stable.
+    let x = Tensor::randn([2, 3, 16, 16], (Kind::Float, Device::Cpu));
+    net.set_auxiliary_skip(0.0);
+    let a = net.forward_t(&x, false);
+    net.set_auxiliary_skip(1.0);
+    let b = net.forward_t(&x, false);
+    net.set_auxiliary_skip(0.0);
+    let c = net.forward_t(&x, false);
+    assert!((&a - &b).abs().max().double_value(&[]) > 1e-6);
+    assert_eq!((&a - &c).abs().max().double_value(&[]), 0.0);
+    // DARTS- and PC-DARTS's partial channels do not combine.
+    let pc = SearchNetConfig {
+        auxiliary_skip: true,
+        partial_channels: Some(4),
+        ..SearchNetConfig::default()
+    };
+    assert!(SearchNetwork::new(&pc, &OpSet::darts(), Device::Cpu).is_err());
 }

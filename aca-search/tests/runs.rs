@@ -32,8 +32,17 @@ fn resume_is_bit_identical() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
-    for method in [MethodKind::Darts, MethodKind::Darts2, MethodKind::PcDarts] {
-        let cfg = small_config(data.path(), method, 2);
+    for method in [
+        MethodKind::Darts,
+        MethodKind::Darts2,
+        MethodKind::PcDarts,
+        MethodKind::BetaDarts,
+        MethodKind::DartsMinus,
+    ] {
+        let mut cfg = small_config(data.path(), method, 2);
+        if method == MethodKind::DartsMinus {
+            cfg.space = "darts".into();
+        }
         let whole = tempfile::tempdir().unwrap();
         search(&cfg, whole.path(), Device::Cpu, false, &Silent).unwrap();
 
@@ -160,6 +169,30 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
         "the checkpoint is kept"
     );
     assert!(!dir.path().join(files::GENOTYPE_JSON).exists());
+}
+
+#[test]
+fn robust_methods_refuse_meaningless_combinations() {
+    let mut c = SearchConfig::tiny(MethodKind::DartsMinus);
+    assert!(c.network.auxiliary_skip);
+    c.space = "aca".into();
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("meaningless") && e.contains("skip_connect"),
+        "{e}"
+    );
+    let mut c = SearchConfig::tiny(MethodKind::Darts);
+    c.network.auxiliary_skip = true;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("use method darts-minus"), "{e}");
+    let mut c = SearchConfig::tiny(MethodKind::BetaDarts);
+    c.method_options.beta_darts.lambda_max = -1.0;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("lambda_max"), "{e}");
+    // beta-DARTS composes with the skip-free space.
+    SearchConfig::tiny(MethodKind::BetaDarts)
+        .validate()
+        .unwrap();
 }
 
 #[test]

@@ -33,6 +33,11 @@ pub struct SearchNetConfig {
     pub partial_channels: Option<i64>,
     /// PC-DARTS edge normalisation (one beta per edge).
     pub edge_normalization: bool,
+    /// DARTS-'s auxiliary skip connection on every edge, outside the softmax (identity, or a
+    /// non-affine FactorizedReduce at stride 2), scaled by a coefficient the search schedules
+    /// ([`SearchNetwork::set_auxiliary_skip`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auxiliary_skip: bool,
 }
 
 impl Default for SearchNetConfig {
@@ -45,8 +50,16 @@ impl Default for SearchNetConfig {
             stem_multiplier: 3,
             partial_channels: None,
             edge_normalization: false,
+            auxiliary_skip: false,
         }
     }
+}
+
+/// DARTS-'s auxiliary skip of one edge.
+#[derive(Debug)]
+enum AuxSkip {
+    Identity,
+    Reduce(Box<FactorizedReduce>),
 }
 
 /// A softmax-weighted sum of every op of the set on one edge.
@@ -56,10 +69,30 @@ struct MixedOp {
     ops: Vec<(i64, Op)>,
     partial: Option<i64>,
     stride: i64,
+    aux: Option<AuxSkip>,
 }
 
 impl MixedOp {
-    fn new(p: nn::Path, ops: &OpSet, c: i64, stride: i64, partial: Option<i64>) -> Result<Self> {
+    fn new(
+        p: nn::Path,
+        ops: &OpSet,
+        c: i64,
+        stride: i64,
+        partial: Option<i64>,
+        auxiliary_skip: bool,
+    ) -> Result<Self> {
+        let aux = if !auxiliary_skip {
+            None
+        } else if stride == 2 {
+            Some(AuxSkip::Reduce(Box::new(FactorizedReduce::new(
+                &p / "aux_skip",
+                c,
+                c,
+                false,
+            )?)))
+        } else {
+            Some(AuxSkip::Identity)
+        };
         let c_op = partial.map_or(c, |k| c / k);
         let spec = OpSpec {
             c_in: c_op,
@@ -78,15 +111,18 @@ impl MixedOp {
             ops: built,
             partial,
             stride,
+            aux,
         })
     }
 
     /// The mixed op's output; the weighted output `w * op(x)` of the op in alpha column `tap` is also
     /// pushed to `taps`.
+    #[allow(clippy::too_many_arguments)]
     fn forward_tapped(
         &self,
         x: &Tensor,
         weights: &Tensor,
+        aux_beta: f64,
         train: bool,
         tap: Option<i64>,
         taps: &mut Vec<Tensor>,
@@ -107,7 +143,12 @@ impl MixedOp {
                 None => y,
             });
         }
-        let out = out.expect("an op set holds an op other than none");
+        let mut out = out.expect("an op set holds an op other than none");
+        match &self.aux {
+            Some(AuxSkip::Identity) => out += x * aux_beta,
+            Some(AuxSkip::Reduce(fr)) => out += fr.forward_t(x, train) * aux_beta,
+            None => {}
+        }
         match self.partial {
             None => out,
             Some(k) => {
@@ -166,6 +207,7 @@ impl SearchCell {
         reduction: bool,
         reduction_prev: bool,
         partial: Option<i64>,
+        auxiliary_skip: bool,
     ) -> Result<Self> {
         let pre0 = if reduction_prev {
             Preprocess::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c, false)?)
@@ -181,6 +223,7 @@ impl SearchCell {
                     c,
                     e.stride(reduction) as i64,
                     partial,
+                    auxiliary_skip,
                 )
             })
             .collect::<Result<_>>()?;
@@ -201,6 +244,7 @@ impl SearchCell {
         s1: &Tensor,
         weights: &Tensor,
         edge_weights: Option<&Tensor>,
+        aux_beta: f64,
         train: bool,
         taps: &[(usize, i64)],
         tapped: &mut Vec<(usize, Tensor)>,
@@ -217,6 +261,7 @@ impl SearchCell {
                 let mut y = self.edges[e.index].forward_tapped(
                     &states[e.input],
                     &weights.get(e.index as i64),
+                    aux_beta,
                     train,
                     tap.map(|t| taps[t].1),
                     &mut got,
@@ -259,6 +304,8 @@ pub struct SearchNetwork {
     stem_bn: nn::BatchNorm,
     cells: Vec<SearchCell>,
     classifier: nn::Linear,
+    /// DARTS-'s coefficient of the auxiliary skips (used when the config has them).
+    aux_beta: std::cell::Cell<f64>,
 }
 
 impl SearchNetwork {
@@ -274,6 +321,12 @@ impl SearchNetwork {
                 "channels {}, layers {}, classes {}, image channels {}: each must be at least 1 (layers at least 3)",
                 config.channels, config.layers, config.classes, config.image_channels
             )));
+        }
+        if config.auxiliary_skip && config.partial_channels.is_some() {
+            return Err(invalid(
+                "DARTS-'s auxiliary skip and PC-DARTS's partial channels do not combine here"
+                    .into(),
+            ));
         }
         if let Some(k) = config.partial_channels {
             if k < 1
@@ -320,6 +373,7 @@ impl SearchNetwork {
                 reduction,
                 reduction_prev,
                 config.partial_channels,
+                config.auxiliary_skip,
             )?);
             reduction_prev = reduction;
             c_pp = c_p;
@@ -355,7 +409,14 @@ impl SearchNetwork {
             stem_bn,
             cells,
             classifier,
+            aux_beta: std::cell::Cell::new(1.0),
         })
+    }
+
+    /// Sets the coefficient of DARTS-'s auxiliary skips (DARTS-: 1 decayed linearly to 0 over the
+    /// search); no effect on a network built without them.
+    pub fn set_auxiliary_skip(&self, beta: f64) {
+        self.aux_beta.set(beta);
     }
 
     /// Converts every tensor (weights, buffers, architecture) to `kind`, e.g. `Kind::Double` for
@@ -445,6 +506,7 @@ impl SearchNetwork {
                 &s1,
                 w,
                 e,
+                self.aux_beta.get(),
                 train,
                 taps[usize::from(cell.reduction)],
                 &mut tapped,
