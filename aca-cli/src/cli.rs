@@ -151,7 +151,7 @@ pub(crate) struct RunArgs {
     /// Search method [default: the config file's, else darts].
     #[arg(
         long,
-        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|random",
+        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|sdarts-rs|random",
         conflicts_with = "resume"
     )]
     pub method: Option<String>,
@@ -362,7 +362,7 @@ pub(crate) struct SearchArgs {
     /// Search method [default: the config file's, else darts].
     #[arg(
         long,
-        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|random",
+        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|sdarts-rs|random",
         conflicts_with = "resume"
     )]
     pub method: Option<String>,

@@ -324,6 +324,17 @@ impl SearchConfig {
                 "expected a coefficient >= 0",
             );
         }
+        let sd = self.method_options.sdarts;
+        if !(sd.epsilon_min >= 0.0
+            && sd.epsilon_max >= sd.epsilon_min
+            && sd.epsilon_max.is_finite())
+        {
+            return bad(
+                "method_options.sdarts",
+                format!("epsilon {}..{}", sd.epsilon_min, sd.epsilon_max),
+                "expected 0 <= epsilon_min <= epsilon_max",
+            );
+        }
         let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;
         if pc && self.method != MethodKind::PcDarts {
             return bad(

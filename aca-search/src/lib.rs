@@ -18,7 +18,7 @@ pub use config::{DataConfig, Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{
     beta_decay, ArchStep, BetaDartsConfig, BetaDecay, DartsMinusConfig, FirstOrder, MethodKind,
-    MethodOptions, StepContext, Unrolled, HVP_SCALE,
+    MethodOptions, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
     evaluate, files, not_learned_message, search, search_at_epoch, snapshot_dir, weight_step,

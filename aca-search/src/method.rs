@@ -38,6 +38,40 @@ pub enum MethodKind {
     /// edge outside the softmax, its coefficient decayed linearly from 1 to 0 ([`DartsMinusConfig`]).
     #[serde(rename = "darts-minus")]
     DartsMinus,
+    /// SDARTS-RS (Chen and Hsieh, ICML 2020): first-order DARTS whose weight steps see the
+    /// softmaxed op weights perturbed uniformly in [-epsilon, epsilon] ([`SdartsConfig`]).
+    #[serde(rename = "sdarts-rs")]
+    SdartsRs,
+}
+
+/// SDARTS's random smoothing, from the official code (xiangning-chen/SmoothDARTS,
+/// `sota/cnn/train_search.py`, `attacker/perturb.py` `Random_alpha`): before each weight step
+/// the architecture parameters are replaced by their softmax plus noise uniform in
+/// `[-epsilon, epsilon]`, with `epsilon(e) = 0.03 + (epsilon_alpha - 0.03) * e / epochs` and
+/// `--epsilon_alpha 0.3`; the architecture step is unperturbed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SdartsConfig {
+    /// Perturbation bound at the start. Code: 0.03.
+    pub epsilon_min: f64,
+    /// Perturbation bound at the end (`--epsilon_alpha`). Code: 0.3.
+    pub epsilon_max: f64,
+}
+
+impl Default for SdartsConfig {
+    fn default() -> Self {
+        Self {
+            epsilon_min: 0.03,
+            epsilon_max: 0.3,
+        }
+    }
+}
+
+impl SdartsConfig {
+    /// The bound at `progress` = epoch / epochs of the search.
+    pub fn epsilon(&self, progress: f64) -> f64 {
+        self.epsilon_min + (self.epsilon_max - self.epsilon_min) * progress
+    }
 }
 
 /// beta-DARTS's defaults, from the official code (Sunshine-Ye/Beta-DARTS,
@@ -96,6 +130,8 @@ pub struct MethodOptions {
     pub beta_darts: BetaDartsConfig,
     /// DARTS-.
     pub darts_minus: DartsMinusConfig,
+    /// SDARTS-RS.
+    pub sdarts: SdartsConfig,
 }
 
 impl MethodOptions {
@@ -115,6 +151,7 @@ impl MethodKind {
             Self::Random => "random",
             Self::BetaDarts => "beta-darts",
             Self::DartsMinus => "darts-minus",
+            Self::SdartsRs => "sdarts-rs",
         }
     }
 
@@ -140,7 +177,9 @@ impl MethodKind {
     /// The architecture step of this method.
     pub fn arch_step(self, options: &MethodOptions) -> Box<dyn ArchStep> {
         match self {
-            Self::Darts | Self::PcDarts | Self::Random | Self::DartsMinus => Box::new(FirstOrder),
+            Self::Darts | Self::PcDarts | Self::Random | Self::DartsMinus | Self::SdartsRs => {
+                Box::new(FirstOrder)
+            }
             Self::Darts2 => Box::new(Unrolled::default()),
             Self::BetaDarts => Box::new(BetaDecay {
                 inner: FirstOrder,

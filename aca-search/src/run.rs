@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use crate::config::SearchConfig;
 use crate::error::{Result, SearchError};
-use crate::method::StepContext;
+use crate::method::{MethodKind, StepContext};
 
 /// File names of a search run directory.
 pub mod files {
@@ -363,7 +363,19 @@ pub fn search(
                 arch_loss_sum += loss;
                 arch_steps += 1;
             }
-            let (loss, hits) = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip)?;
+            if config.method == MethodKind::SdartsRs {
+                let epsilon = config.method_options.sdarts.epsilon(progress);
+                net.set_perturbation(Some(uniform_perturbation(
+                    &net,
+                    epsilon,
+                    config.seed,
+                    epoch,
+                    step,
+                )?));
+            }
+            let stepped = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip);
+            net.set_perturbation(None);
+            let (loss, hits) = stepped?;
             check_finite(loss, "weight", epoch, step)?;
             let n = batch.labels.size()[0];
             loss_sum += loss * n as f64;
@@ -570,6 +582,33 @@ pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<(f64, f64)> {
         }
         Ok((loss / seen as f64, correct as f64 / seen as f64))
     })
+}
+
+/// SDARTS-RS's noise: uniform in [-epsilon, epsilon] for every op weight of both cell types, a
+/// pure function of (seed, epoch, step) so that a resumed search draws the same noise.
+fn uniform_perturbation(
+    net: &SearchNetwork,
+    epsilon: f64,
+    seed: u64,
+    epoch: usize,
+    step: usize,
+) -> Result<[Tensor; 2]> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
+        seed ^ 0x5da7_5000_0000_0000 ^ ((epoch as u64) << 32) ^ step as u64,
+    );
+    let arch = net.arch_parameters();
+    let mut draw = |a: &Tensor| -> Result<Tensor> {
+        let n = a.numel();
+        let v: Vec<f32> = (0..n)
+            .map(|_| rng.random_range(-epsilon..=epsilon) as f32)
+            .collect();
+        Ok(Tensor::f_from_slice(&v)?
+            .f_view(a.size().as_slice())?
+            .f_to_kind(a.kind())?
+            .f_to_device(a.device())?)
+    };
+    Ok([draw(&arch[0])?, draw(&arch[1])?])
 }
 
 /// A NaN or infinite loss at `epoch` stops the run; the checkpoint on disk is the one written at

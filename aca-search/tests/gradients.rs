@@ -204,6 +204,12 @@ fn robust_method_schedules_follow_the_official_code() {
     for epoch in [0usize, 10, 25, 49] {
         assert!((b.lambda(epoch as f64 / 50.0) - 50.0 * epoch as f64 / 100.0).abs() < 1e-12);
     }
+    let s = aca_search::SdartsConfig::default();
+    // Official: 0.03 + (epsilon_alpha - 0.03) * epoch / epochs, epsilon_alpha 0.3.
+    for epoch in [0usize, 7, 49] {
+        let want = 0.03 + (0.3 - 0.03) * epoch as f64 / 50.0;
+        assert!((s.epsilon(epoch as f64 / 50.0) - want).abs() < 1e-12);
+    }
     let d = aca_search::DartsMinusConfig::default();
     // Official DecayScheduler, linear: base * (T_max - epoch) / (T_max - T_start), T_max = 50.
     for epoch in [0usize, 1, 25, 49] {
@@ -272,4 +278,27 @@ fn darts_minus_auxiliary_skips_add_a_scheduled_skip_to_every_edge() {
         ..SearchNetConfig::default()
     };
     assert!(SearchNetwork::new(&pc, &OpSet::darts(), Device::Cpu).is_err());
+}
+
+#[test]
+fn sdarts_perturbation_shifts_the_softmaxed_weights_until_cleared() {
+    let _serial = crate::serial();
+    tch::manual_seed(2);
+    let net = tiny_net(Kind::Double, &OpSet::darts(), None);
+    let x = batch(Kind::Double, 4);
+    let before = net.loss(&x.images, &x.labels, false).double_value(&[]);
+    let arch = net.arch_parameters();
+    // Subtracting the softmax itself leaves all-zero op weights: every edge outputs zero, and the
+    // logits are the classifier's bias alone (the same for every image).
+    let minus_softmax = |a: &Tensor| -a.softmax(-1, Kind::Double).detach();
+    net.set_perturbation(Some([minus_softmax(&arch[0]), minus_softmax(&arch[1])]));
+    let logits = net.forward_t(&x.images, false);
+    let spread = (logits.get(0) - logits.get(1))
+        .abs()
+        .max()
+        .double_value(&[]);
+    assert!(spread < 1e-12, "{spread}");
+    net.set_perturbation(None);
+    let after = net.loss(&x.images, &x.labels, false).double_value(&[]);
+    assert_eq!(before, after);
 }

@@ -38,6 +38,7 @@ fn resume_is_bit_identical() {
         MethodKind::PcDarts,
         MethodKind::BetaDarts,
         MethodKind::DartsMinus,
+        MethodKind::SdartsRs,
     ] {
         let mut cfg = small_config(data.path(), method, 2);
         if method == MethodKind::DartsMinus {

@@ -306,6 +306,8 @@ pub struct SearchNetwork {
     classifier: nn::Linear,
     /// DARTS-'s coefficient of the auxiliary skips (used when the config has them).
     aux_beta: std::cell::Cell<f64>,
+    /// SDARTS's perturbation of the op weights (normal, reduce), added after the softmax.
+    perturbation: std::cell::RefCell<Option<[Tensor; 2]>>,
 }
 
 impl SearchNetwork {
@@ -410,6 +412,7 @@ impl SearchNetwork {
             cells,
             classifier,
             aux_beta: std::cell::Cell::new(1.0),
+            perturbation: std::cell::RefCell::new(None),
         })
     }
 
@@ -417,6 +420,12 @@ impl SearchNetwork {
     /// search); no effect on a network built without them.
     pub fn set_auxiliary_skip(&self, beta: f64) {
         self.aux_beta.set(beta);
+    }
+
+    /// Adds `delta` (normal, reduce; each edges x ops) to the softmaxed op weights of every
+    /// forward pass until cleared with `None` (SDARTS's smoothing of the weight step).
+    pub fn set_perturbation(&self, delta: Option<[Tensor; 2]>) {
+        *self.perturbation.borrow_mut() = delta;
     }
 
     /// Converts every tensor (weights, buffers, architecture) to `kind`, e.g. `Kind::Double` for
@@ -485,8 +494,12 @@ impl SearchNetwork {
         taps: &[&[(usize, i64)]; 2],
     ) -> (Tensor, Vec<Vec<Tensor>>) {
         let a = &self.arch_tensors;
-        let w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
-        let w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
+        let mut w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
+        let mut w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
+        if let Some([dn, dr]) = self.perturbation.borrow().as_ref() {
+            w_normal = w_normal + dn;
+            w_reduce = w_reduce + dr;
+        }
         let (e_normal, e_reduce) = match &a.betas {
             Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
             None => (None, None),
