@@ -206,11 +206,13 @@ impl FromStr for MethodKind {
             "random" => Ok(Self::Random),
             "beta-darts" => Ok(Self::BetaDarts),
             "darts-minus" => Ok(Self::DartsMinus),
+            "sdarts-rs" => Ok(Self::SdartsRs),
             _ => Err(SearchError::Config {
                 field: "method",
                 value: s.into(),
-                reason: "expected darts, darts2, pc-darts, beta-darts, darts-minus or random"
-                    .into(),
+                reason:
+                    "expected darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs or random"
+                        .into(),
             }),
         }
     }

@@ -435,3 +435,20 @@ fn a_second_process_on_a_search_directory_is_refused() {
     drop(held);
     search(&cfg, run.path(), Device::Cpu, false, &Silent).unwrap();
 }
+
+#[test]
+fn every_method_name_parses_and_prints_back() {
+    for m in [
+        MethodKind::Darts,
+        MethodKind::Darts2,
+        MethodKind::PcDarts,
+        MethodKind::Random,
+        MethodKind::BetaDarts,
+        MethodKind::DartsMinus,
+        MethodKind::SdartsRs,
+    ] {
+        assert_eq!(m.name().parse::<MethodKind>().unwrap(), m);
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, format!("\"{}\"", m.name()));
+    }
+}

@@ -494,12 +494,13 @@ impl SearchNetwork {
         taps: &[&[(usize, i64)]; 2],
     ) -> (Tensor, Vec<Vec<Tensor>>) {
         let a = &self.arch_tensors;
-        let mut w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
-        let mut w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
-        if let Some([dn, dr]) = self.perturbation.borrow().as_ref() {
-            w_normal = w_normal + dn;
-            w_reduce = w_reduce + dr;
-        }
+        let w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
+        let w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
+        // Out of place: the softmax outputs stay intact for autograd.
+        let (w_normal, w_reduce) = match self.perturbation.borrow().as_ref() {
+            Some([dn, dr]) => (w_normal + dn, w_reduce + dr),
+            None => (w_normal, w_reduce),
+        };
         let (e_normal, e_reduce) = match &a.betas {
             Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
             None => (None, None),
