@@ -278,3 +278,84 @@ fn kill_9_at_any_moment_of_any_stage_resumes_to_identical_results() {
         );
     }
 }
+
+#[test]
+fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path());
+    // Invalid values are refused before the run directory is touched.
+    for (args, expected) in [
+        (vec!["search", "--channels", "0"], "channels"),
+        (vec!["run", "--device", "cuda"], "cuda"),
+        (
+            vec![
+                "run",
+                "--config",
+                &cfg,
+                "--seed",
+                "1",
+                "--strategy",
+                "median",
+            ],
+            "median",
+        ),
+    ] {
+        let out = tmp.path().join("never");
+        let mut full = args.clone();
+        full.extend(["--out", out.to_str().unwrap(), "--no-progress"]);
+        let (ok, _, err) = aca(&full);
+        assert!(!ok, "{args:?} accepted");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(err.matches("error:").count(), 1, "printed once: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(!out.exists(), "{args:?} left {}", out.display());
+    }
+    // A failure after the folder was made but before any checkpoint (missing data) removes it too.
+    let out = tmp.path().join("nodata");
+    let (ok, _, err) = aca(&[
+        "search",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        tmp.path().join("nothing").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(!ok && err.contains("missing"), "{err}");
+    assert!(!out.exists());
+    // Optimizer values out of range are refused by name.
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"search": {"weight_optimizer": {"momentum": 1.5}}}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = aca(&[
+        "run",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        tmp.path().join("m").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("weight_optimizer.momentum") && err.contains("1.5"),
+        "{err}"
+    );
+    std::fs::write(
+        &bad,
+        r#"{"search": {"arch_optimizer": {"betas": [0.5, 1.0]}}}"#,
+    )
+    .unwrap();
+    let (ok, _, err) = aca(&[
+        "run",
+        "--config",
+        bad.to_str().unwrap(),
+        "--out",
+        tmp.path().join("b").to_str().unwrap(),
+    ]);
+    assert!(!ok && err.contains("arch_optimizer.betas"), "{err}");
+    // inspect checks a genotype against --space, as genotype show does.
+    let (ok, _, err) = aca(&["inspect", "--genotype", "darts_v2", "--space", "aca"]);
+    assert!(!ok && err.contains("skip_connect"), "{err}");
+}

@@ -173,6 +173,50 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
 }
 
 #[test]
+fn a_nan_validation_loss_stops_the_search_too() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
+    let cfg = small_config(data.path(), MethodKind::Darts, 3);
+    let dir = tempfile::tempdir().unwrap();
+    interrupt_after_one_epoch(&cfg, dir.path());
+    // A negative running variance: training mode (batch statistics) stays finite, evaluation mode
+    // (running statistics) gives NaN — a validation loss of NaN with finite training losses.
+    let path = dir.path().join(files::CHECKPOINT);
+    let (tensors, state): (Vec<(String, tch::Tensor)>, serde_json::Value) =
+        aca_core::load_checkpoint(&path).unwrap();
+    let poisoned: Vec<(String, tch::Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| {
+            let t = if n.ends_with("stem.bn.running_var") {
+                t.fill(-1e6)
+            } else {
+                t
+            };
+            (n, t)
+        })
+        .collect();
+    aca_core::save_checkpoint(&path, &poisoned, &state).unwrap();
+    let err = search(&cfg, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            err,
+            SearchError::Diverged {
+                which: "validation",
+                ..
+            }
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        records(dir.path()).len(),
+        1,
+        "no record with a NaN was written"
+    );
+}
+
+#[test]
 fn robust_methods_refuse_meaningless_combinations() {
     let mut c = SearchConfig::tiny(MethodKind::DartsMinus);
     assert!(c.network.auxiliary_skip);
