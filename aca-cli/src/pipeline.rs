@@ -97,16 +97,8 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         .as_deref()
         .map(crate::search::read_patch)
         .transpose()?;
-    let file_method = patch
-        .as_ref()
-        .and_then(|p| p.pointer("/search/method"))
-        .and_then(|m| m.as_str())
-        .map(str::parse::<MethodKind>)
-        .transpose()?;
-    let method = match &args.method {
-        Some(m) => m.parse()?,
-        None => file_method.unwrap_or(MethodKind::Darts),
-    };
+    let method =
+        crate::search::chosen_method(args.method.as_deref(), patch.as_ref(), "/search/method")?;
     let file_space = patch
         .as_ref()
         .and_then(|p| p.pointer("/search/space"))

@@ -76,6 +76,22 @@ pub(crate) fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
     }
 }
 
+/// The search method by the one precedence: the flag, else the config file's (at `pointer`), else
+/// DARTS. The method decides the preset the file patches.
+pub(crate) fn chosen_method(
+    flag: Option<&str>,
+    patch: Option<&serde_json::Value>,
+    pointer: &str,
+) -> Result<MethodKind> {
+    let file = patch
+        .and_then(|p| p.pointer(pointer))
+        .and_then(|m| m.as_str());
+    Ok(match flag.or(file) {
+        Some(m) => m.parse()?,
+        None => MethodKind::Darts,
+    })
+}
+
 /// Reads a JSON configuration file as a patch.
 pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
     let text =
@@ -89,16 +105,7 @@ pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
 pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     let preset: Preset = args.preset.parse()?;
     let patch = args.config.as_deref().map(read_patch).transpose()?;
-    let file_method = patch
-        .as_ref()
-        .and_then(|p| p.get("method"))
-        .and_then(|m| m.as_str())
-        .map(str::parse::<MethodKind>)
-        .transpose()?;
-    let method = match &args.method {
-        Some(m) => m.parse()?,
-        None => file_method.unwrap_or(MethodKind::Darts),
-    };
+    let method = chosen_method(args.method.as_deref(), patch.as_ref(), "/method")?;
     let mut value = serde_json::to_value(SearchConfig::preset(preset, method))?;
     if let Some(patch) = patch {
         merge(&mut value, patch);

@@ -24,6 +24,22 @@ fn small_config(dir: &Path) -> String {
     path.to_str().unwrap().to_string()
 }
 
+/// The small configuration and an uninterrupted run of it in `dir/reference`.
+fn reference_run(dir: &Path) -> (String, std::path::PathBuf) {
+    let cfg = small_config(dir);
+    let reference = dir.join("reference");
+    let (ok, _, err) = aca(&[
+        "run",
+        "--config",
+        &cfg,
+        "--out",
+        reference.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    (cfg, reference)
+}
+
 /// Every file under `dir` (relative path -> bytes), hidden files included.
 fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
@@ -89,17 +105,7 @@ fn results(run: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn a_full_disk_at_any_write_is_a_clean_error_and_the_run_resumes_to_identical_results() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = small_config(tmp.path());
-    let reference = tmp.path().join("reference");
-    let (ok, _, err) = aca(&[
-        "run",
-        "--config",
-        &cfg,
-        "--out",
-        reference.to_str().unwrap(),
-        "--no-progress",
-    ]);
-    assert!(ok, "{err}");
+    let (cfg, reference) = reference_run(tmp.path());
 
     let mnt = tmp.path().join("mnt");
     std::fs::create_dir_all(&mnt).unwrap();
@@ -211,17 +217,7 @@ fn a_closed_stdout_does_not_stop_a_search() {
 #[test]
 fn kill_9_at_any_moment_of_any_stage_resumes_to_identical_results() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = small_config(tmp.path());
-    let reference = tmp.path().join("reference");
-    let (ok, _, err) = aca(&[
-        "run",
-        "--config",
-        &cfg,
-        "--out",
-        reference.to_str().unwrap(),
-        "--no-progress",
-    ]);
-    assert!(ok, "{err}");
+    let (cfg, reference) = reference_run(tmp.path());
     // One kill in each stage: when the stage's first file appears, plus a seeded delay of up to
     // 300 ms, so that the kill lands anywhere in it (or just after).
     let stages = [
@@ -325,36 +321,30 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
     assert!(!ok && err.contains("missing"), "{err}");
     assert!(!out.exists());
     // Optimizer values out of range are refused by name.
-    let bad = tmp.path().join("bad.json");
-    std::fs::write(
-        &bad,
-        r#"{"search": {"weight_optimizer": {"momentum": 1.5}}}"#,
-    )
-    .unwrap();
-    let (ok, _, err) = aca(&[
-        "run",
-        "--config",
-        bad.to_str().unwrap(),
-        "--out",
-        tmp.path().join("m").to_str().unwrap(),
-    ]);
-    assert!(
-        !ok && err.contains("weight_optimizer.momentum") && err.contains("1.5"),
-        "{err}"
-    );
-    std::fs::write(
-        &bad,
-        r#"{"search": {"arch_optimizer": {"betas": [0.5, 1.0]}}}"#,
-    )
-    .unwrap();
-    let (ok, _, err) = aca(&[
-        "run",
-        "--config",
-        bad.to_str().unwrap(),
-        "--out",
-        tmp.path().join("b").to_str().unwrap(),
-    ]);
-    assert!(!ok && err.contains("arch_optimizer.betas"), "{err}");
+    for (patch, expected) in [
+        (
+            r#"{"search": {"weight_optimizer": {"momentum": 1.5}}}"#,
+            "weight_optimizer.momentum = 1.5",
+        ),
+        (
+            r#"{"search": {"arch_optimizer": {"betas": [0.5, 1.0]}}}"#,
+            "arch_optimizer.betas",
+        ),
+        (r#"{"train": {"optimizer": {"lr": 1e30}}}"#, "optimizer.lr"),
+    ] {
+        let bad = tmp.path().join("bad.json");
+        std::fs::write(&bad, patch).unwrap();
+        let out = tmp.path().join("bad-run");
+        let (ok, _, err) = aca(&[
+            "run",
+            "--config",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!ok && err.contains(expected), "{patch}: {err}");
+        assert!(!out.exists());
+    }
     // inspect checks a genotype against --space, as genotype show does.
     let (ok, _, err) = aca(&["inspect", "--genotype", "darts_v2", "--space", "aca"]);
     assert!(!ok && err.contains("skip_connect"), "{err}");

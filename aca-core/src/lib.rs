@@ -22,5 +22,7 @@ pub use fsutil::{
 };
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::MetricsLog;
-pub use optim::{clip_grad_norm, Adam, AdamConfig, OptimizerState, Sgd, SgdConfig, MAX_LR};
+pub use optim::{
+    clip_grad_norm, Adam, AdamConfig, BadValue, OptimizerState, Sgd, SgdConfig, MAX_LR,
+};
 pub use schedule::Cosine;

@@ -25,21 +25,29 @@ pub struct SgdConfig {
 /// 0.1, ImageNet 0.1 to 0.5), far below values that only ever diverge.
 pub const MAX_LR: f64 = 10.0;
 
+/// A refused optimizer value: (field, value, what was expected).
+pub type BadValue = (&'static str, f64, &'static str);
+
+fn check_lr_and_decay(lr: f64, weight_decay: f64) -> std::result::Result<(), BadValue> {
+    if !(lr.is_finite() && lr > 0.0 && lr <= MAX_LR) {
+        return Err(("lr", lr, "expected 0 < lr <= 10"));
+    }
+    if !(0.0..1.0).contains(&weight_decay) {
+        return Err((
+            "weight_decay",
+            weight_decay,
+            "expected 0 <= weight_decay < 1",
+        ));
+    }
+    Ok(())
+}
+
 impl SgdConfig {
     /// Checks the values the types do not: `(field, value, expected)` for the first bad one.
-    pub fn check(&self) -> std::result::Result<(), (&'static str, f64, &'static str)> {
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
-            return Err(("lr", self.lr, "expected 0 < lr <= 10"));
-        }
+    pub fn check(&self) -> std::result::Result<(), BadValue> {
+        check_lr_and_decay(self.lr, self.weight_decay)?;
         if !(0.0..=1.0).contains(&self.momentum) {
             return Err(("momentum", self.momentum, "expected 0 <= momentum <= 1"));
-        }
-        if !(0.0..1.0).contains(&self.weight_decay) {
-            return Err((
-                "weight_decay",
-                self.weight_decay,
-                "expected 0 <= weight_decay < 1",
-            ));
         }
         Ok(())
     }
@@ -47,25 +55,16 @@ impl SgdConfig {
 
 impl AdamConfig {
     /// Checks the values the types do not: `(field, value, expected)` for the first bad one.
-    pub fn check(&self) -> std::result::Result<(), (&'static str, f64, &'static str)> {
-        if !(self.lr.is_finite() && self.lr > 0.0 && self.lr <= MAX_LR) {
-            return Err(("lr", self.lr, "expected 0 < lr <= 10"));
-        }
-        if !(0.0..1.0).contains(&self.betas.0) {
-            return Err(("betas.0", self.betas.0, "expected 0 <= beta < 1"));
-        }
-        if !(0.0..1.0).contains(&self.betas.1) {
-            return Err(("betas.1", self.betas.1, "expected 0 <= beta < 1"));
+    pub fn check(&self) -> std::result::Result<(), BadValue> {
+        check_lr_and_decay(self.lr, self.weight_decay)?;
+        for (i, beta) in [self.betas.0, self.betas.1].into_iter().enumerate() {
+            if !(0.0..1.0).contains(&beta) {
+                let field = if i == 0 { "betas.0" } else { "betas.1" };
+                return Err((field, beta, "expected 0 <= beta < 1"));
+            }
         }
         if !(self.eps.is_finite() && self.eps > 0.0) {
             return Err(("eps", self.eps, "expected a small positive number"));
-        }
-        if !(0.0..1.0).contains(&self.weight_decay) {
-            return Err((
-                "weight_decay",
-                self.weight_decay,
-                "expected 0 <= weight_decay < 1",
-            ));
         }
         Ok(())
     }

@@ -78,6 +78,39 @@ fn one_epoch_then_resume(cfg: &SearchConfig, dir: &Path) {
     assert_eq!(out.epochs_run, 1);
 }
 
+/// A 3-epoch search stopped after its first epoch, whose checkpoint tensor ending with `suffix`
+/// is then overwritten with `value`: (config, run directory, checkpoint path).
+fn poisoned_after_one_epoch(
+    data: &Path,
+    suffix: &str,
+    value: f64,
+) -> (SearchConfig, tempfile::TempDir, std::path::PathBuf) {
+    let cfg = small_config(data, MethodKind::Darts, 3);
+    let dir = tempfile::tempdir().unwrap();
+    interrupt_after_one_epoch(&cfg, dir.path());
+    let path = dir.path().join(files::CHECKPOINT);
+    poison_checkpoint(&path, suffix, value);
+    (cfg, dir, path)
+}
+
+/// Overwrites every value of the checkpoint tensor whose name ends with `suffix`.
+fn poison_checkpoint(path: &Path, suffix: &str, value: f64) {
+    let (tensors, state): (Vec<(String, tch::Tensor)>, serde_json::Value) =
+        aca_core::load_checkpoint(path).unwrap();
+    let poisoned: Vec<(String, tch::Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| {
+            let t = if n.ends_with(suffix) {
+                t.fill(value)
+            } else {
+                t
+            };
+            (n, t)
+        })
+        .collect();
+    aca_core::save_checkpoint(path, &poisoned, &state).unwrap();
+}
+
 fn interrupt_after_one_epoch(cfg: &SearchConfig, dir: &Path) {
     struct StopAtEpoch1;
     impl aca_search::Observer for StopAtEpoch1 {
@@ -138,24 +171,7 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
     // A run whose weights went bad after its first epoch (a NaN in the classifier, as an
     // exploding run leaves them): the resume stops at its first step with the divergence error
     // and keeps the checkpoint of epoch 1.
-    let cfg = small_config(data.path(), MethodKind::Darts, 3);
-    let dir = tempfile::tempdir().unwrap();
-    interrupt_after_one_epoch(&cfg, dir.path());
-    let path = dir.path().join(files::CHECKPOINT);
-    let (tensors, state): (Vec<(String, tch::Tensor)>, serde_json::Value) =
-        aca_core::load_checkpoint(&path).unwrap();
-    let poisoned: Vec<(String, tch::Tensor)> = tensors
-        .into_iter()
-        .map(|(n, t)| {
-            let t = if n.ends_with("classifier.weight") {
-                t.fill(f64::NAN)
-            } else {
-                t
-            };
-            (n, t)
-        })
-        .collect();
-    aca_core::save_checkpoint(&path, &poisoned, &state).unwrap();
+    let (cfg, dir, path) = poisoned_after_one_epoch(data.path(), "classifier.weight", f64::NAN);
     let before = std::fs::read(&path).unwrap();
     let err = search(&cfg, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
     assert!(matches!(err, SearchError::Diverged { .. }), "{err}");
@@ -177,26 +193,9 @@ fn a_nan_validation_loss_stops_the_search_too() {
     let _serial = crate::serial();
     let data = tempfile::tempdir().unwrap();
     aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
-    let cfg = small_config(data.path(), MethodKind::Darts, 3);
-    let dir = tempfile::tempdir().unwrap();
-    interrupt_after_one_epoch(&cfg, dir.path());
     // A negative running variance: training mode (batch statistics) stays finite, evaluation mode
     // (running statistics) gives NaN — a validation loss of NaN with finite training losses.
-    let path = dir.path().join(files::CHECKPOINT);
-    let (tensors, state): (Vec<(String, tch::Tensor)>, serde_json::Value) =
-        aca_core::load_checkpoint(&path).unwrap();
-    let poisoned: Vec<(String, tch::Tensor)> = tensors
-        .into_iter()
-        .map(|(n, t)| {
-            let t = if n.ends_with("stem.bn.running_var") {
-                t.fill(-1e6)
-            } else {
-                t
-            };
-            (n, t)
-        })
-        .collect();
-    aca_core::save_checkpoint(&path, &poisoned, &state).unwrap();
+    let (cfg, dir, _) = poisoned_after_one_epoch(data.path(), "stem.bn.running_var", -1e6);
     let err = search(&cfg, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
     let text = err.to_string();
     assert!(
