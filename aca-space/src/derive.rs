@@ -119,9 +119,9 @@ impl ArchParams {
     pub fn derive(&self, ops: &OpSet) -> Result<Genotype> {
         self.validate(ops)?;
         Genotype::new(
-            derive_cell(self.weights(CellType::Normal).view(), ops),
+            derive_cell(self.weights(CellType::Normal).view(), ops)?,
             Concat::intermediate(),
-            derive_cell(self.weights(CellType::Reduce).view(), ops),
+            derive_cell(self.weights(CellType::Reduce).view(), ops)?,
             Concat::intermediate(),
         )
     }
@@ -153,8 +153,23 @@ pub fn edge_weights(betas: &Array1<f32>) -> Array1<f32> {
 /// DARTS's `_parse`: for each node keep the 2 incoming edges whose strongest non-`none` op weight
 /// is largest (ties: the lower input first, as Python's stable sort), and on each the strongest
 /// non-`none` op (ties: the earlier op). `weights` is 14 x |ops|, already normalised.
-pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Vec<GenePair> {
+pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Result<Vec<GenePair>> {
+    if weights.nrows() != EDGES || weights.ncols() != ops.len() {
+        return Err(SpaceError::InvalidAlphas {
+            reason: format!(
+                "op weights are {}x{}, but a cell of op set `{ops}` needs {EDGES}x{}",
+                weights.nrows(),
+                weights.ncols(),
+                ops.len()
+            ),
+        });
+    }
     let none = ops.index_of(Primitive::None);
+    if ops.ops().iter().all(|&p| p == Primitive::None) {
+        return Err(SpaceError::InvalidAlphas {
+            reason: format!("op set `{ops}` holds no op besides none to derive"),
+        });
+    }
     let best_op = |edge: usize| -> (usize, f32) {
         let mut best: Option<(usize, f32)> = None;
         for (k, &w) in weights.row(edge).iter().enumerate() {
@@ -179,7 +194,7 @@ pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Vec<GenePair> {
             gene.push((ops.ops()[best_op(start + input).0], input));
         }
     }
-    gene
+    Ok(gene)
 }
 
 /// Betas as a plain list `[b0, b1, ...]`, as alphas are plain nested lists (ndarray's own

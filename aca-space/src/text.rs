@@ -55,6 +55,10 @@ impl Genotype {
         );
         for cell in CellType::BOTH {
             for (node, pair) in self.cell(cell).chunks(2).enumerate() {
+                // An odd edge list (a genotype built field by field) prints its last edge alone.
+                let (op1, in1) = pair
+                    .get(1)
+                    .map_or(("-", "-".to_string()), |p| (p.0.name(), state_name(p.1)));
                 let _ = writeln!(
                     out,
                     "{:<8}{:<8}{:<14}{:<9}{:<14}{}",
@@ -62,8 +66,8 @@ impl Genotype {
                     node + INPUTS,
                     pair[0].0.name(),
                     state_name(pair[0].1),
-                    pair[1].0.name(),
-                    state_name(pair[1].1)
+                    op1,
+                    in1
                 );
             }
             let states: Vec<_> = self

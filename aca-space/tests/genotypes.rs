@@ -266,3 +266,16 @@ fn files_with_a_byte_order_mark_and_plain_beta_lists_are_read() {
     assert!(text.contains("\"betas_normal\":[0.5,"), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn odd_edge_lists_print_and_wrong_shapes_are_refused_without_panics() {
+    let mut g = published("darts_v2").unwrap();
+    g.normal.pop(); // fields are public: a caller can build anything
+    let table = g.to_table();
+    assert!(table.contains("normal  5"), "{table}");
+    assert!(g.validate().is_err());
+    let e = aca_space::derive_cell(ndarray::Array2::zeros((13, 8)).view(), &OpSet::darts())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("13x8") && e.contains("14x8"), "{e}");
+}
