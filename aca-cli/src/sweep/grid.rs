@@ -103,7 +103,7 @@ impl SweepFile {
             serde_json::from_str(&text)
                 .with_context(|| format!("parsing sweep file {}", path.display()))?
         };
-        for key in ["exclude", "include", "preset", "method", "base"] {
+        for key in ["exclude", "include", "base"] {
             if file.axes.contains_key(key) {
                 bail!(
                     "{}: `{key}` is inside [axes]; in TOML, write it before the first [table] (a key after a table header belongs to that table)",
