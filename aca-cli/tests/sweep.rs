@@ -62,6 +62,29 @@ fn plan_lists_runs_and_refuses_bad_axes_by_name() {
 }
 
 #[test]
+fn method_is_an_axis_and_misplaced_top_level_keys_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = write(
+        tmp.path(),
+        "m.toml",
+        "preset = \"tiny\"\n[axes]\nmethod = [\"darts\", \"random\", \"beta-darts\"]\nseed = [0]\n",
+    );
+    let (ok, out, err) = aca(&["sweep", "plan", &file]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("3 runs") && out.contains("method=random,seed=0"),
+        "{out}"
+    );
+    let file = write(
+        tmp.path(),
+        "x.toml",
+        "preset = \"tiny\"\n[axes]\nseed = [0, 1]\nexclude = [{ seed = 1 }]\n",
+    );
+    let (ok, _, err) = aca(&["sweep", "plan", &file]);
+    assert!(!ok && err.contains("`exclude` is inside [axes]"), "{err}");
+}
+
+#[test]
 fn a_local_sweep_runs_shares_its_search_and_collects() {
     let tmp = tempfile::tempdir().unwrap();
     let file = write(tmp.path(), "s.toml", SWEEP);
