@@ -477,11 +477,11 @@ pub fn search(
 /// The plain-words warning for a search whose architecture did not move beyond its initial noise.
 pub fn not_learned_message(l: &ArchLearning) -> String {
     format!(
-        "the architecture has not learned: its alphas moved only {:.1}x their initial noise (the \
-         normal cell's op weights keep {:.1}% of the uniform entropy), so the derived genotype is \
-         decided by the random initialisation more than by the data. Give the search more \
-         architecture steps (more epochs, a smaller batch or more search images) or a larger \
-         architecture learning rate.",
+        "the architecture has not learned: its alphas moved {:.1}x their initial noise and the \
+         normal cell's op weights keep {:.1}% of the uniform entropy, so no op stands out and the \
+         derived genotype rests on small differences more than on what the data showed. Give the \
+         search more architecture steps (more epochs, a smaller batch or more search images) or \
+         a larger architecture learning rate.",
         l.shift,
         100.0 * l.relative_entropy_normal()
     )

@@ -10,6 +10,10 @@ use crate::derive::{softmax_rows, ArchParams};
 /// learned: its derived genotype is decided by the initialisation more than by the data.
 pub const LEARNED_SHIFT: f64 = 3.0;
 
+/// Above this share of the uniform entropy (normal cell) the op weights are still nearly uniform:
+/// the ranking may have moved off the noise, but no op stands out on any edge.
+pub const LEARNED_ENTROPY: f64 = 0.99;
+
 /// Learning indicators of architecture parameters against their initial values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ArchLearning {
@@ -58,9 +62,10 @@ impl ArchLearning {
         }
     }
 
-    /// Whether the alphas moved clearly beyond their initial noise ([`LEARNED_SHIFT`]).
+    /// Whether the alphas moved clearly beyond their initial noise ([`LEARNED_SHIFT`]) and the
+    /// normal cell's op weights left the uniform distribution ([`LEARNED_ENTROPY`]).
     pub fn learned(&self) -> bool {
-        self.shift >= LEARNED_SHIFT
+        self.shift >= LEARNED_SHIFT && self.relative_entropy_normal() <= LEARNED_ENTROPY
     }
 
     /// The normal cell's mean entropy as a share of the uniform entropy (1 = nothing learned).
@@ -133,6 +138,17 @@ mod tests {
         });
         let l = ArchLearning::measure(&params(now), &params(init));
         assert!((l.shift - 5.0).abs() < 1e-3, "{}", l.shift);
+        // Moved, but the weights are still nearly uniform: not learned yet.
+        assert!(l.relative_entropy_normal() > LEARNED_ENTROPY);
+        assert!(!l.learned());
+    }
+
+    #[test]
+    fn learned_needs_both_movement_and_a_lower_entropy() {
+        let init = Array2::from_shape_fn((14, 7), |(_, j)| if j % 2 == 0 { 1e-3 } else { -1e-3 });
+        let now = Array2::from_shape_fn((14, 7), |(_, j)| j as f32 * 0.5);
+        let l = ArchLearning::measure(&params(now), &params(init));
+        assert!(l.shift > LEARNED_SHIFT && l.relative_entropy_normal() < LEARNED_ENTROPY);
         assert!(l.learned());
     }
 

@@ -30,6 +30,6 @@ pub mod topology;
 pub use derive::{derive_cell, edge_weights, softmax_rows, ArchParams};
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
-pub use learning::{ArchLearning, LEARNED_SHIFT};
+pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};
 pub use ops::{OpSet, Primitive};
 pub use published::{published, PUBLISHED};
