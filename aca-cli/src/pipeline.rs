@@ -255,7 +255,8 @@ pub(crate) const ERROR_FILE: &str = "error.txt";
 
 pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out("run"));
-    let result = run_in(&out, args, quiet);
+    // `in_run_dir` logs the error into log.txt (and removes a folder a failed start made).
+    let result = crate::in_run_dir(&out, || run_in(&out, args, quiet));
     if let Err(e) = &result {
         let locked = matches!(
             e.downcast_ref::<CoreError>(),
@@ -263,7 +264,6 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
         );
         if !locked && out.join(RUN_JSON).is_file() {
             let _ = write_atomic(&out.join(ERROR_FILE), format!("{e:#}\n").as_bytes());
-            tracing::error!("{e:#}");
         }
     }
     result

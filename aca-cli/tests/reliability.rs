@@ -320,6 +320,20 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
     ]);
     assert!(!ok && err.contains("missing"), "{err}");
     assert!(!out.exists());
+    // The same through `aca run`, whose log is set up before the search fails: still one line.
+    let (ok, _, err) = aca(&[
+        "run",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        tmp.path().join("nothing").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(!ok && err.contains("missing"), "{err}");
+    assert_eq!(err.matches("missing").count(), 1, "printed once: {err}");
+    assert!(!out.exists(), "a failed start of aca run leaves no folder");
     // Optimizer values out of range are refused by name.
     for (patch, expected) in [
         (

@@ -431,6 +431,7 @@ pub fn search(
         if config.keeps_snapshot(epoch + 1) {
             write_search_results(
                 &snapshot_dir(dir, epoch + 1),
+                true,
                 &config,
                 &ops,
                 &net,
@@ -453,7 +454,7 @@ pub fn search(
 
     let arch_params = net.arch_params()?;
     let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
-    write_search_results(dir, &config, &ops, &net, &genotype, &arch_params)?;
+    write_search_results(dir, false, &config, &ops, &net, &genotype, &arch_params)?;
     let learning = ArchLearning::measure(&arch_params, &init_arch);
     if config.method.updates_architecture() && !learning.learned() {
         warn!(
@@ -488,17 +489,17 @@ pub fn not_learned_message(l: &ArchLearning) -> String {
 }
 
 /// Writes what a finished search leaves (config, genotypes, alphas, supernet) into `dir`: the run
-/// directory at the end, a snapshot folder during the search. A snapshot folder appears whole:
-/// it is written under a temporary name and renamed.
+/// directory at the end (`snapshot` false), a snapshot folder during the search. A snapshot folder
+/// appears whole: it is written under a temporary name and renamed.
 fn write_search_results(
     dir: &Path,
+    snapshot: bool,
     config: &SearchConfig,
     ops: &OpSet,
     net: &SearchNetwork,
     genotype: &Genotype,
     arch: &ArchParams,
 ) -> Result<()> {
-    let snapshot = dir.parent().is_some_and(|p| p.ends_with(files::SNAPSHOTS));
     let target = if snapshot {
         let name = dir.file_name().unwrap_or_default().to_string_lossy();
         dir.with_file_name(format!(".{name}.partial"))

@@ -408,6 +408,16 @@ fn snapshots_hold_a_finished_search_of_their_epoch() {
         "{err}"
     );
     assert!(!run.path().join("snapshots/.epoch-001.partial").exists());
+    // A run directory that merely sits in a folder named `snapshots` is no snapshot: its
+    // checkpoint and metrics stay when the final results are written.
+    let parent = tempfile::tempdir().unwrap();
+    let named = parent.path().join("snapshots").join("run");
+    let mut one = small_config(data.path(), MethodKind::Darts, 1);
+    one.snapshot_epochs.clear();
+    search(&one, &named, Device::Cpu, false, &Silent).unwrap();
+    for f in [files::CHECKPOINT, files::METRICS, files::GENOTYPE_JSON] {
+        assert!(named.join(f).is_file(), "{f} lost");
+    }
     // Snapshot epochs outside the search are refused.
     cfg.snapshot_epochs = vec![4];
     let err = cfg.validate().unwrap_err().to_string();
