@@ -40,9 +40,13 @@ fn reference_run(dir: &Path) -> (String, std::path::PathBuf) {
     (cfg, reference)
 }
 
-/// Every file under `dir` (relative path -> bytes), hidden files included.
+/// Every file under `dir` (relative path -> bytes), hidden files included; none when a failed
+/// start removed `dir`.
 fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let mut out = std::collections::BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {

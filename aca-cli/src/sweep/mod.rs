@@ -69,11 +69,7 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
             let mut counts = std::collections::BTreeMap::new();
             for p in &resolved.points {
                 let st = status::run_state(&dir.join("runs").join(&p.name));
-                let key = match &st.state {
-                    status::RunState::Failed(_) => "failed".to_string(),
-                    other => other.to_string(),
-                };
-                *counts.entry(key).or_insert(0usize) += 1;
+                *counts.entry(short_state(&st.state)).or_insert(0usize) += 1;
                 outln!("{:<10} {:<16} {}", short_state(&st.state), st.stage, p.name);
                 if let status::RunState::Failed(e) = &st.state {
                     outln!("           error: {e}");
