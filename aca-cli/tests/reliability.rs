@@ -310,34 +310,32 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert!(!out.exists(), "{args:?} left {}", out.display());
     }
-    // A failure after the folder was made but before any checkpoint (missing data) removes it too.
+    // A failure after the folder was made but before any checkpoint (missing data) removes it
+    // too, also through `aca run`, whose log is set up before the search fails: still one line.
     let out = tmp.path().join("nodata");
-    let (ok, _, err) = aca(&[
-        "search",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        tmp.path().join("nothing").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-progress",
-    ]);
-    assert!(!ok && err.contains("missing"), "{err}");
-    assert!(!out.exists());
-    // The same through `aca run`, whose log is set up before the search fails: still one line.
-    let (ok, _, err) = aca(&[
-        "run",
-        "--dataset",
-        "mnist",
-        "--data-dir",
-        tmp.path().join("nothing").to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-progress",
-    ]);
-    assert!(!ok && err.contains("missing"), "{err}");
-    assert_eq!(err.matches("missing").count(), 1, "printed once: {err}");
-    assert!(!out.exists(), "a failed start of aca run leaves no folder");
+    let nothing = tmp.path().join("nothing");
+    for command in ["search", "run"] {
+        let (ok, _, err) = aca(&[
+            command,
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            nothing.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+        ]);
+        assert!(!ok && err.contains("missing"), "{command}: {err}");
+        assert_eq!(
+            err.matches("missing").count(),
+            1,
+            "{command}: printed once: {err}"
+        );
+        assert!(
+            !out.exists(),
+            "a failed start of aca {command} leaves no folder"
+        );
+    }
     // Optimizer values out of range are refused by name.
     for (patch, expected) in [
         (
