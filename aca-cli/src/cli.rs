@@ -148,12 +148,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
     pub space: Option<String>,
 
-    /// Search method [default: the config file's, else darts].
-    #[arg(
-        long,
-        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|sdarts-rs|random",
-        conflicts_with = "resume"
-    )]
+    /// Search method: darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv,
+    /// fair-darts, drnas or random (docs/method.md) [default: the config file's, else darts].
+    #[arg(long, value_name = "METHOD", conflicts_with = "resume")]
     pub method: Option<String>,
 
     /// Dataset [default: the preset's].
@@ -359,12 +356,9 @@ pub(crate) struct SearchArgs {
     #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
     pub space: Option<String>,
 
-    /// Search method [default: the config file's, else darts].
-    #[arg(
-        long,
-        value_name = "darts|darts2|pc-darts|beta-darts|darts-minus|sdarts-rs|random",
-        conflicts_with = "resume"
-    )]
+    /// Search method: darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv,
+    /// fair-darts, drnas or random (docs/method.md) [default: the config file's, else darts].
+    #[arg(long, value_name = "METHOD", conflicts_with = "resume")]
     pub method: Option<String>,
 
     /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].

@@ -39,7 +39,7 @@ fn search_flags_are_checked() {
     assert!(!ok);
     assert_eq!(
         err,
-        "error: search config: method = enas: expected darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs or random\n"
+        "error: search config: method = enas: expected one of darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv, fair-darts, drnas, random\n"
     );
     let (ok, _, err) = aca(&["search", "--resume", "--epochs", "3", "--out", "x"]);
     assert!(!ok);

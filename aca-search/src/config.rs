@@ -146,15 +146,37 @@ impl std::str::FromStr for Preset {
 }
 
 impl SearchConfig {
-    /// The papers' search for `method`: DARTS's CIFAR-10 settings, or PC-DARTS's (batch 256,
-    /// SGD lr 0.1 to 0, Adam lr 6e-4, K = 4, edge normalisation, architecture from epoch 15).
+    /// The papers' search for `method`: DARTS's CIFAR-10 settings, with the method's own where its
+    /// official code differs: PC-DARTS (batch 256, SGD lr 0.1 to 0, Adam lr 6e-4, K = 4, edge
+    /// normalisation, architecture from epoch 15), FairDARTS (batch 128, SGD lr 0.005 to 0.001,
+    /// Adam lr 3e-3, betas (0.9, 0.999)), DrNAS (SGD lr 0.1 to 0, Adam lr 6e-4 without weight
+    /// decay, architecture from epoch 10).
     pub fn paper(method: MethodKind) -> Self {
         let mut c = Self {
             method,
             ..Self::default()
         };
+        c.network.relaxation = method.relaxation();
         if method == MethodKind::DartsMinus {
             c.network.auxiliary_skip = true;
+        }
+        if method == MethodKind::FairDarts {
+            // FairDARTS train_search.py: batch 128, SGD lr 0.005 to 0.001, Adam lr 3e-3 with
+            // betas (0.9, 0.999) (`--arch_lr_gamma 0.9`), weight decay 1e-3.
+            c.data.batch_size = 128;
+            c.weight_optimizer.lr = 0.005;
+            c.lr_min = 0.001;
+            c.arch_optimizer.lr = 3e-3;
+            c.arch_optimizer.betas = (0.9, 0.999);
+        }
+        if method == MethodKind::Drnas {
+            // DrNAS DARTS-space train_search.py: SGD lr 0.1 to 0, Adam lr 6e-4, architecture from
+            // epoch 10; its L2 regulariser is the architecture optimiser's only weight decay.
+            c.weight_optimizer.lr = 0.1;
+            c.lr_min = 0.0;
+            c.arch_optimizer.lr = 6e-4;
+            c.arch_optimizer.weight_decay = 0.0;
+            c.arch_start_epoch = 10;
         }
         if method == MethodKind::PcDarts {
             c.data.batch_size = 256;
@@ -169,8 +191,8 @@ impl SearchConfig {
     }
 
     /// The tiny CPU preset: Fashion-MNIST resized to 16x16, 1,600 + 1,600 class-balanced images,
-    /// batch 32, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses K = 2 and starts
-    /// architecture updates at epoch 1.
+    /// batch 32, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses K = 2; PC-DARTS and DrNAS
+    /// start architecture updates at epoch 1 (their warm-up, scaled).
     pub fn tiny(method: MethodKind) -> Self {
         let mut c = Self::paper(method);
         c.epochs = 4;
@@ -188,6 +210,8 @@ impl SearchConfig {
         c.network.layers = 5;
         if method == MethodKind::PcDarts {
             c.network.partial_channels = Some(2);
+        }
+        if matches!(method, MethodKind::PcDarts | MethodKind::Drnas) {
             c.arch_start_epoch = 1;
         }
         c
@@ -333,6 +357,47 @@ impl SearchConfig {
                 "method_options.sdarts",
                 format!("epsilon {}..{}", sd.epsilon_min, sd.epsilon_max),
                 "expected 0 <= epsilon_min <= epsilon_max",
+            );
+        }
+        if self.network.relaxation != self.method.relaxation() {
+            return bad(
+                "network.relaxation",
+                format!("{:?}", self.network.relaxation).to_lowercase(),
+                &format!(
+                    "the relaxation is the method's: {} uses {:?} (leave the field out)",
+                    self.method,
+                    self.method.relaxation()
+                ),
+            );
+        }
+        let fair = self.method_options.fair_darts;
+        if !(fair.zero_one_weight >= 0.0 && fair.zero_one_weight.is_finite()) {
+            return bad(
+                "method_options.fair_darts.zero_one_weight",
+                fair.zero_one_weight.to_string(),
+                "expected a weight >= 0",
+            );
+        }
+        if !(fair.threshold > 0.0 && fair.threshold < 1.0) {
+            return bad(
+                "method_options.fair_darts.threshold",
+                fair.threshold.to_string(),
+                "expected a sigmoid weight between 0 and 1",
+            );
+        }
+        let scale = self.method_options.drnas.scale;
+        if !(scale >= 0.0 && scale.is_finite()) {
+            return bad(
+                "method_options.drnas.scale",
+                scale.to_string(),
+                "expected a scale >= 0",
+            );
+        }
+        if sd.pgd_steps == 0 {
+            return bad(
+                "method_options.sdarts.pgd_steps",
+                "0".into(),
+                "expected at least 1 attack step",
             );
         }
         let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;

@@ -17,10 +17,11 @@ mod run;
 pub use config::{DataConfig, Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{
-    beta_decay, ArchStep, BetaDartsConfig, BetaDecay, DartsMinusConfig, FirstOrder, MethodKind,
-    MethodOptions, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
+    beta_decay, dirichlet_kl_to_uniform, ArchStep, BetaDartsConfig, DartsMinusConfig, DrnasConfig,
+    DrnasRegulariser, FairDartsConfig, FirstOrder, MethodKind, MethodOptions, Regularised,
+    Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
-    evaluate, files, not_learned_message, search, search_at_epoch, snapshot_dir, weight_step,
-    EpochRecord, Observer, SearchOutcome, Silent,
+    clip_edges, evaluate, files, not_learned_message, sdarts_perturbation, search, search_at_epoch,
+    snapshot_dir, uniform_noise, weight_step, EpochRecord, Observer, SearchOutcome, Silent,
 };

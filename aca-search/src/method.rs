@@ -7,6 +7,7 @@ use std::str::FromStr;
 use aca_core::{Adam, Sgd};
 use aca_data::Batch;
 use aca_space::nn::SearchNetwork;
+use aca_space::Relaxation;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
@@ -42,13 +43,29 @@ pub enum MethodKind {
     /// softmaxed op weights perturbed uniformly in [-epsilon, epsilon] ([`SdartsConfig`]).
     #[serde(rename = "sdarts-rs")]
     SdartsRs,
+    /// SDARTS-ADV (Chen and Hsieh, ICML 2020): like SDARTS-RS, but the perturbation is found by a
+    /// projected-gradient attack that raises the training loss ([`SdartsConfig::pgd_steps`]).
+    #[serde(rename = "sdarts-adv")]
+    SdartsAdv,
+    /// FairDARTS (Chu et al., ECCV 2020): sigmoid op weights (no competition between ops) and
+    /// the zero-one loss pushing them to 0 or 1 ([`FairDartsConfig`]).
+    #[serde(rename = "fair-darts")]
+    FairDarts,
+    /// DrNAS (Chen et al., ICLR 2021): op weights sampled from `Dirichlet(elu(alpha) + 1)`,
+    /// pathwise gradients, and a regulariser of the concentrations ([`DrnasConfig`]).
+    #[serde(rename = "drnas")]
+    Drnas,
 }
 
-/// SDARTS's random smoothing, from the official code (xiangning-chen/SmoothDARTS,
-/// `sota/cnn/train_search.py`, `attacker/perturb.py` `Random_alpha`): before each weight step
-/// the architecture parameters are replaced by their softmax plus noise uniform in
-/// `[-epsilon, epsilon]`, with `epsilon(e) = 0.03 + (epsilon_alpha - 0.03) * e / epochs` and
-/// `--epsilon_alpha 0.3`; the architecture step is unperturbed.
+/// SDARTS, from the official code (xiangning-chen/SmoothDARTS, `sota/cnn/train_search.py`,
+/// `attacker/perturb.py`): before each weight step the architecture parameters are replaced by
+/// their softmax, perturbed within `[-epsilon, epsilon]` and clipped (`model.clip()`: clamp to
+/// [0, 1], renormalise each edge), with `epsilon(e) = 0.03 + (epsilon_alpha - 0.03) * e / epochs`
+/// and `--epsilon_alpha 0.3`; the architecture step is unperturbed. RS (`Random_alpha`) draws
+/// the perturbation uniformly; ADV (`Linf_PGD_alpha`) starts there and takes `steps = 7` signed
+/// gradient steps of size `2 epsilon / steps` up the training loss (network in evaluation mode),
+/// projecting back into the box and clipping after each, and drops the perturbation if it did
+/// not raise the loss.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SdartsConfig {
@@ -56,6 +73,8 @@ pub struct SdartsConfig {
     pub epsilon_min: f64,
     /// Perturbation bound at the end (`--epsilon_alpha`). Code: 0.3.
     pub epsilon_max: f64,
+    /// SDARTS-ADV's attack steps (`Linf_PGD_alpha(steps=7)`). Code: 7.
+    pub pgd_steps: usize,
 }
 
 impl Default for SdartsConfig {
@@ -63,6 +82,7 @@ impl Default for SdartsConfig {
         Self {
             epsilon_min: 0.03,
             epsilon_max: 0.3,
+            pgd_steps: 7,
         }
     }
 }
@@ -122,6 +142,63 @@ impl DartsMinusConfig {
     }
 }
 
+/// FairDARTS's defaults, from the official code (xiaomi-automl/FairDARTS, `fairdarts/`:
+/// `train_search.py`, `separate_loss.py` `ConvSeparateLoss`, `utils.py` `parse`): the
+/// architecture loss is `L_val - w * mean((sigmoid(alpha) - 0.5)^2)` over the normal and the
+/// reduction alphas together, `--aux_loss_weight 10`; the genotype rule `threshold_sparse` keeps
+/// a chosen op only when its sigmoid weight reaches `--op_threshold 0.85`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FairDartsConfig {
+    /// Weight of the zero-one loss (`--aux_loss_weight`). Code: 10.
+    pub zero_one_weight: f64,
+    /// Sigmoid weight an op must reach under the threshold rule (`--op_threshold`). Code: 0.85.
+    pub threshold: f64,
+}
+
+impl Default for FairDartsConfig {
+    fn default() -> Self {
+        Self {
+            zero_one_weight: 10.0,
+            threshold: 0.85,
+        }
+    }
+}
+
+/// DrNAS's regulariser of the Dirichlet concentrations (`--reg_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DrnasRegulariser {
+    /// `scale / 2 * ||alpha||^2` (the code passes `reg_scale` to Adam as weight decay): the
+    /// default of the official DARTS-space search.
+    L2,
+    /// `scale * sum_edges KL(Dir(elu(alpha) + 1) || Dir(1))`.
+    Kl,
+}
+
+/// DrNAS's defaults, from the official code (xiangning-chen/DrNAS, `DARTS-space/train_search.py`,
+/// `model_search.py`, `architect.py`): `--reg_type l2 --reg_scale 1e-3`, Adam lr 6e-4 with betas
+/// (0.5, 0.999), architecture updates from epoch 10. Not implemented: the progressive schedule
+/// (partial channels K 6 then 4, pruning to 4 ops per edge after 25 epochs); aca's `drnas`
+/// searches the full supernet.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DrnasConfig {
+    /// Which regulariser (`--reg_type`). Code: l2.
+    pub regulariser: DrnasRegulariser,
+    /// Its scale (`--reg_scale`). Code: 1e-3.
+    pub scale: f64,
+}
+
+impl Default for DrnasConfig {
+    fn default() -> Self {
+        Self {
+            regulariser: DrnasRegulariser::L2,
+            scale: 1e-3,
+        }
+    }
+}
+
 /// The robust-DARTS methods' own settings (only the running method's are used).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -130,8 +207,12 @@ pub struct MethodOptions {
     pub beta_darts: BetaDartsConfig,
     /// DARTS-.
     pub darts_minus: DartsMinusConfig,
-    /// SDARTS-RS.
+    /// SDARTS-RS and SDARTS-ADV.
     pub sdarts: SdartsConfig,
+    /// FairDARTS.
+    pub fair_darts: FairDartsConfig,
+    /// DrNAS.
+    pub drnas: DrnasConfig,
 }
 
 impl MethodOptions {
@@ -152,7 +233,38 @@ impl MethodKind {
             Self::BetaDarts => "beta-darts",
             Self::DartsMinus => "darts-minus",
             Self::SdartsRs => "sdarts-rs",
+            Self::SdartsAdv => "sdarts-adv",
+            Self::FairDarts => "fair-darts",
+            Self::Drnas => "drnas",
         }
+    }
+
+    /// Every method, in the order the help lists them.
+    pub const ALL: [Self; 10] = [
+        Self::Darts,
+        Self::Darts2,
+        Self::PcDarts,
+        Self::BetaDarts,
+        Self::DartsMinus,
+        Self::SdartsRs,
+        Self::SdartsAdv,
+        Self::FairDarts,
+        Self::Drnas,
+        Self::Random,
+    ];
+
+    /// How this method turns alphas into op weights.
+    pub fn relaxation(self) -> Relaxation {
+        match self {
+            Self::FairDarts => Relaxation::Sigmoid,
+            Self::Drnas => Relaxation::Dirichlet,
+            _ => Relaxation::Softmax,
+        }
+    }
+
+    /// Whether the weight step sees SDARTS's perturbed op weights.
+    pub fn perturbs_weight_step(self) -> bool {
+        matches!(self, Self::SdartsRs | Self::SdartsAdv)
     }
 
     /// Whether the method updates the architecture (the random baseline does not).
@@ -176,15 +288,23 @@ impl MethodKind {
 
     /// The architecture step of this method.
     pub fn arch_step(self, options: &MethodOptions) -> Box<dyn ArchStep> {
-        match self {
-            Self::Darts | Self::PcDarts | Self::Random | Self::DartsMinus | Self::SdartsRs => {
-                Box::new(FirstOrder)
-            }
-            Self::Darts2 => Box::new(Unrolled::default()),
-            Self::BetaDarts => Box::new(BetaDecay {
+        let regularised = |regulariser| {
+            Box::new(Regularised {
                 inner: FirstOrder,
-                config: options.beta_darts,
-            }),
+                regulariser,
+            })
+        };
+        match self {
+            Self::Darts
+            | Self::PcDarts
+            | Self::Random
+            | Self::DartsMinus
+            | Self::SdartsRs
+            | Self::SdartsAdv => Box::new(FirstOrder),
+            Self::Darts2 => Box::new(Unrolled::default()),
+            Self::BetaDarts => regularised(Regulariser::BetaDecay(options.beta_darts)),
+            Self::FairDarts => regularised(Regulariser::ZeroOne(options.fair_darts)),
+            Self::Drnas => regularised(Regulariser::Dirichlet(options.drnas)),
         }
     }
 }
@@ -199,22 +319,14 @@ impl FromStr for MethodKind {
     type Err = SearchError;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "darts" => Ok(Self::Darts),
-            "darts2" => Ok(Self::Darts2),
-            "pc-darts" => Ok(Self::PcDarts),
-            "random" => Ok(Self::Random),
-            "beta-darts" => Ok(Self::BetaDarts),
-            "darts-minus" => Ok(Self::DartsMinus),
-            "sdarts-rs" => Ok(Self::SdartsRs),
-            _ => Err(SearchError::Config {
+        Self::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| SearchError::Config {
                 field: "method",
                 value: s.into(),
-                reason:
-                    "expected darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs or random"
-                        .into(),
-            }),
-        }
+                reason: format!("expected one of {}", Self::ALL.map(Self::name).join(", ")),
+            })
     }
 }
 
@@ -274,15 +386,99 @@ impl ArchStep for FirstOrder {
     }
 }
 
-/// beta-DARTS's beta-decay regularisation on top of another step: the gradient of
-/// `lambda * sum over cell types of mean_edges(logsumexp(alpha_edge))` is added to the inner step's
-/// architecture gradient; that gradient is `lambda * softmax(alpha_edge) / edges` per alpha.
+/// A regulariser of the architecture parameters, added to the architecture loss of another step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Regulariser {
+    /// beta-DARTS: `lambda(e) * sum over cell types of mean_edges(logsumexp(alpha_edge))`.
+    BetaDecay(BetaDartsConfig),
+    /// FairDARTS's zero-one loss: `-w * mean((sigmoid(alpha) - 0.5)^2)` over both cell types.
+    ZeroOne(FairDartsConfig),
+    /// DrNAS's L2 or KL regulariser of the Dirichlet concentrations.
+    Dirichlet(DrnasConfig),
+}
+
+impl Regulariser {
+    /// The regulariser's value for the alphas (normal, reduce) at `progress` of the search,
+    /// differentiable in them.
+    pub fn value(&self, alphas: &[Tensor], progress: f64) -> Result<Tensor> {
+        let kind = alphas.first().map_or(tch::Kind::Float, Tensor::kind);
+        let mut total = Tensor::f_zeros(
+            [],
+            (
+                kind,
+                alphas.first().map_or(tch::Device::Cpu, Tensor::device),
+            ),
+        )?;
+        match *self {
+            Self::BetaDecay(config) => {
+                for a in alphas {
+                    let term = a.f_logsumexp([-1i64].as_slice(), false)?.f_mean(kind)?;
+                    total = total.f_add(&term.f_mul_scalar(config.lambda(progress))?)?;
+                }
+            }
+            Self::ZeroOne(config) => {
+                let all = Tensor::f_cat(alphas, 0)?;
+                let spread = all
+                    .f_sigmoid()?
+                    .f_sub_scalar(0.5)?
+                    .f_square()?
+                    .f_mean(kind)?;
+                total = spread.f_mul_scalar(-config.zero_one_weight)?;
+            }
+            Self::Dirichlet(config) => {
+                for a in alphas {
+                    let term = match config.regulariser {
+                        DrnasRegulariser::L2 => a.f_square()?.f_sum(kind)?.f_mul_scalar(0.5)?,
+                        DrnasRegulariser::Kl => {
+                            dirichlet_kl_to_uniform(&a.f_elu()?.f_add_scalar(1.0)?)?
+                        }
+                    };
+                    total = total.f_add(&term.f_mul_scalar(config.scale)?)?;
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// `sum over rows of KL(Dir(c_row) || Dir(1, .., 1))`, in closed form:
+/// `lnG(c0) - sum lnG(c_i) - lnG(K) + sum (c_i - 1)(psi(c_i) - psi(c0))`.
+pub fn dirichlet_kl_to_uniform(concentration: &Tensor) -> Result<Tensor> {
+    let kind = concentration.kind();
+    let k = *concentration.size().last().unwrap_or(&1) as f64;
+    let c0 = concentration.f_sum_dim_intlist(-1, true, kind)?;
+    let ln_gamma_k = ln_gamma_whole(k);
+    let kl = c0
+        .f_lgamma()?
+        .f_squeeze_dim(-1)?
+        .f_sub(
+            &concentration
+                .f_lgamma()?
+                .f_sum_dim_intlist(-1, false, kind)?,
+        )?
+        .f_sub_scalar(ln_gamma_k)?
+        .f_add(
+            &concentration
+                .f_sub_scalar(1.0)?
+                .f_mul(&concentration.f_digamma()?.f_sub(&c0.f_digamma()?)?)?
+                .f_sum_dim_intlist(-1, false, kind)?,
+        )?;
+    Ok(kl.f_sum(kind)?)
+}
+
+/// `ln Gamma(k)` for a whole number of ops `k >= 1`: `ln((k - 1)!)`.
+fn ln_gamma_whole(k: f64) -> f64 {
+    (1..k.round() as u64).map(|i| (i as f64).ln()).sum()
+}
+
+/// Another step with a [`Regulariser`]: its gradient (autograd) is added to the inner step's
+/// architecture gradient of the alphas (PC-DARTS's betas are not regularised).
 #[derive(Debug, Clone, Copy)]
-pub struct BetaDecay<S> {
+pub struct Regularised<S> {
     /// The step regularised.
     pub inner: S,
-    /// Its weight schedule.
-    pub config: BetaDartsConfig,
+    /// The regulariser with its settings.
+    pub regulariser: Regulariser,
 }
 
 /// The beta-decay regulariser `mean_edges(logsumexp(alpha_edge))` of one alpha matrix, and its
@@ -299,7 +495,7 @@ pub fn beta_decay(alphas: &Tensor) -> Result<(f64, Tensor)> {
     })
 }
 
-impl<S: ArchStep> ArchStep for BetaDecay<S> {
+impl<S: ArchStep> ArchStep for Regularised<S> {
     fn arch_gradient(
         &self,
         ctx: &StepContext<'_>,
@@ -307,11 +503,11 @@ impl<S: ArchStep> ArchStep for BetaDecay<S> {
         valid: &Batch,
     ) -> Result<(Vec<Tensor>, f64)> {
         let (mut grads, loss) = self.inner.arch_gradient(ctx, train, valid)?;
-        let lambda = self.config.lambda(ctx.progress);
-        // Alphas come first (normal, reduce); PC-DARTS's betas are not regularised.
-        for (g, a) in grads.iter_mut().zip(ctx.net.arch_parameters()).take(2) {
-            let (_, reg) = beta_decay(&a)?;
-            *g = g.f_add(&reg.f_mul_scalar(lambda)?)?;
+        let alphas: Vec<Tensor> = ctx.net.arch_parameters().into_iter().take(2).collect();
+        let value = self.regulariser.value(&alphas, ctx.progress)?;
+        let reg = Tensor::f_run_backward(&[&value], &alphas, false, false)?;
+        for (g, r) in grads.iter_mut().zip(reg) {
+            *g = g.f_add(&r)?;
         }
         Ok((grads, loss))
     }

@@ -9,7 +9,7 @@ use aca_core::{
 };
 use aca_data::{darts_split, Batch, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::{edge_weights, softmax_rows, ArchLearning, ArchParams, CellType, Genotype, OpSet};
+use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpSet, Relaxation};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 use tracing::{info, warn};
@@ -351,6 +351,11 @@ pub fn search(
         for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
             let batch = batch?;
             let valid = stream.next_batch()?;
+            if config.network.relaxation == Relaxation::Dirichlet {
+                // DrNAS samples op weights in every training pass: from a generator seeded by the
+                // step's position, so that a resumed search draws the same samples.
+                seed_everything(step_seed(config.seed, epoch, step));
+            }
             if arch_updates {
                 let ctx = StepContext {
                     net: &net,
@@ -363,15 +368,25 @@ pub fn search(
                 arch_loss_sum += loss;
                 arch_steps += 1;
             }
-            if config.method == MethodKind::SdartsRs {
-                let epsilon = config.method_options.sdarts.epsilon(progress);
-                net.set_perturbation(Some(uniform_perturbation(
+            if config.method.perturbs_weight_step() {
+                let sdarts = config.method_options.sdarts;
+                let noise = uniform_noise(
                     &net,
-                    epsilon,
-                    config.seed,
-                    epoch,
-                    step,
-                )?));
+                    sdarts.epsilon(progress),
+                    step_seed(config.seed, epoch, step),
+                )?;
+                let attack_steps = match config.method {
+                    MethodKind::SdartsAdv => sdarts.pgd_steps,
+                    _ => 0,
+                };
+                let delta = sdarts_perturbation(
+                    &net,
+                    noise,
+                    sdarts.epsilon(progress),
+                    attack_steps,
+                    &batch,
+                )?;
+                net.set_perturbation(Some(delta));
             }
             let stepped = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip);
             net.set_perturbation(None);
@@ -407,8 +422,8 @@ pub fn search(
             param_free_normal: genotype.parameter_free_count(CellType::Normal),
             param_free_reduce: genotype.parameter_free_count(CellType::Reduce),
             learning: Some(ArchLearning::measure(&arch_params, &init_arch)),
-            alphas_normal: rows(&softmax_rows(arch_params.normal.view())),
-            alphas_reduce: rows(&softmax_rows(arch_params.reduce.view())),
+            alphas_normal: rows(&arch_params.relaxation.weights(arch_params.normal.view())),
+            alphas_reduce: rows(&arch_params.relaxation.weights(arch_params.reduce.view())),
             edges_normal: arch_params
                 .betas_normal
                 .as_ref()
@@ -455,6 +470,9 @@ pub fn search(
     let arch_params = net.arch_params()?;
     let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
     write_search_results(dir, false, &config, &ops, &net, &genotype, &arch_params)?;
+    if config.method == MethodKind::FairDarts {
+        report_threshold_rule(&config, &ops, &arch_params)?;
+    }
     let learning = ArchLearning::measure(&arch_params, &init_arch);
     if config.method.updates_architecture() && !learning.learned() {
         warn!(
@@ -473,6 +491,27 @@ pub fn search(
         seconds: started.elapsed().as_secs_f64(),
         learning,
     })
+}
+
+/// FairDARTS's threshold rule, reported beside the DARTS-shaped genotype aca trains: the number of
+/// chosen ops whose sigmoid weight reaches the threshold (the sparse cell FairDARTS would keep).
+fn report_threshold_rule(config: &SearchConfig, ops: &OpSet, arch: &ArchParams) -> Result<()> {
+    let threshold = config.method_options.fair_darts.threshold as f32;
+    let mut kept = [0usize; 2];
+    for (k, cell) in CellType::BOTH.into_iter().enumerate() {
+        let cell_kept = aca_space::threshold_cell(arch.weights(cell).view(), ops, threshold)?;
+        kept[k] = cell_kept.iter().map(Vec::len).sum();
+    }
+    info!(
+        threshold,
+        normal = kept[0],
+        reduce = kept[1],
+        "FairDARTS's threshold rule keeps {} of 8 normal-cell ops and {} of 8 reduction-cell ops; \
+         aca trains the DARTS-shaped cell (two inputs per node)",
+        kept[0],
+        kept[1]
+    );
+    Ok(())
 }
 
 /// The plain-words warning for a search whose architecture did not move beyond its initial noise.
@@ -585,19 +624,16 @@ pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<(f64, f64)> {
     })
 }
 
-/// SDARTS-RS's noise: uniform in [-epsilon, epsilon] for every op weight of both cell types, a
-/// pure function of (seed, epoch, step) so that a resumed search draws the same noise.
-fn uniform_perturbation(
-    net: &SearchNetwork,
-    epsilon: f64,
-    seed: u64,
-    epoch: usize,
-    step: usize,
-) -> Result<[Tensor; 2]> {
+/// The seed of one step's random draws (SDARTS's noise, DrNAS's samples): a pure function of
+/// (seed, epoch, step), so that a resumed search draws the same.
+fn step_seed(seed: u64, epoch: usize, step: usize) -> u64 {
+    seed ^ 0x5da7_5000_0000_0000 ^ ((epoch as u64) << 32) ^ step as u64
+}
+
+/// Noise uniform in [-epsilon, epsilon] for every op weight of both cell types.
+pub fn uniform_noise(net: &SearchNetwork, epsilon: f64, seed: u64) -> Result<[Tensor; 2]> {
     use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(
-        seed ^ 0x5da7_5000_0000_0000 ^ ((epoch as u64) << 32) ^ step as u64,
-    );
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let arch = net.arch_parameters();
     let mut draw = |a: &Tensor| -> Result<Tensor> {
         let n = a.numel();
@@ -610,6 +646,72 @@ fn uniform_perturbation(
             .f_to_device(a.device())?)
     };
     Ok([draw(&arch[0])?, draw(&arch[1])?])
+}
+
+/// SDARTS's `model.clip()`: op weights clamped to [0, 1] and each edge renormalised to sum 1 (an
+/// edge clamped to all zeros gets weight 1 on its largest entry before clamping).
+pub fn clip_edges(p: &Tensor) -> Result<Tensor> {
+    let kind = p.kind();
+    let clamped = p.f_clamp(0.0, 1.0)?;
+    let empty = clamped.f_sum_dim_intlist(-1, true, kind)?.f_eq(0.0)?;
+    let top = p
+        .f_zeros_like()?
+        .f_scatter_value(-1, &p.f_argmax(-1, true)?, 1.0)?;
+    let fixed = top.f_where_self(&empty, &clamped)?;
+    let sums = fixed.f_sum_dim_intlist(-1, true, kind)?;
+    Ok(fixed.f_div(&sums)?)
+}
+
+/// SDARTS's perturbation of the op weights for one weight step, as the change to add to the
+/// softmaxed weights: the clipped noise (RS), refined by `attack_steps` projected signed-gradient
+/// steps up the training loss (ADV, network in evaluation mode; the perturbation is dropped if it
+/// did not raise the loss).
+pub fn sdarts_perturbation(
+    net: &SearchNetwork,
+    noise: [Tensor; 2],
+    epsilon: f64,
+    attack_steps: usize,
+    batch: &Batch,
+) -> Result<[Tensor; 2]> {
+    let clean = tch::no_grad(|| net.op_weights(false));
+    let start = |w: &Tensor, n: &Tensor| -> Result<Tensor> { clip_edges(&w.f_add(n)?) };
+    let mut p = [start(&clean[0], &noise[0])?, start(&clean[1], &noise[1])?];
+    if attack_steps == 0 {
+        return Ok([p[0].f_sub(&clean[0])?, p[1].f_sub(&clean[1])?]);
+    }
+    let loss_with = |delta: Option<[Tensor; 2]>| -> Result<f64> {
+        net.set_perturbation(delta);
+        let loss = tch::no_grad(|| net.loss(&batch.images, &batch.labels, false));
+        net.set_perturbation(None);
+        Ok(loss.f_double_value(&[])?)
+    };
+    let loss_before = loss_with(None)?;
+    let step_size = 2.0 * epsilon / attack_steps as f64;
+    for _ in 0..attack_steps {
+        let delta = [
+            p[0].f_sub(&clean[0])?.f_set_requires_grad(true)?,
+            p[1].f_sub(&clean[1])?.f_set_requires_grad(true)?,
+        ];
+        net.set_perturbation(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]));
+        let loss = net.loss(&batch.images, &batch.labels, false);
+        net.set_perturbation(None);
+        let grads = Tensor::f_run_backward(&[&loss], &delta, false, false)?;
+        p = tch::no_grad(|| -> Result<[Tensor; 2]> {
+            let next = |i: usize| -> Result<Tensor> {
+                let moved = delta[i]
+                    .f_add(&grads[i].f_sign()?.f_mul_scalar(step_size)?)?
+                    .f_clamp(-epsilon, epsilon)?;
+                clip_edges(&clean[i].f_add(&moved)?)
+            };
+            Ok([next(0)?, next(1)?])
+        })?;
+    }
+    let delta = [p[0].f_sub(&clean[0])?, p[1].f_sub(&clean[1])?];
+    let loss_after = loss_with(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]))?;
+    if loss_before > loss_after {
+        return Ok([clean[0].f_zeros_like()?, clean[1].f_zeros_like()?]);
+    }
+    Ok(delta)
 }
 
 /// A NaN or infinite loss at `epoch` stops the run; the checkpoint on disk is the one written at

@@ -231,9 +231,9 @@ fn beta_darts_adds_exactly_its_regulariser_to_the_first_order_gradient() {
         progress: 0.5,
     };
     let (plain, _) = FirstOrder.arch_gradient(&ctx, &train, &valid).unwrap();
-    let beta = aca_search::BetaDecay {
+    let beta = aca_search::Regularised {
         inner: FirstOrder,
-        config: aca_search::BetaDartsConfig::default(),
+        regulariser: aca_search::Regulariser::BetaDecay(aca_search::BetaDartsConfig::default()),
     };
     let (reg, _) = beta.arch_gradient(&ctx, &train, &valid).unwrap();
     for (i, a) in net.arch_parameters().iter().enumerate().take(2) {
@@ -301,4 +301,179 @@ fn sdarts_perturbation_shifts_the_softmaxed_weights_until_cleared() {
     net.set_perturbation(None);
     let after = net.loss(&x.images, &x.labels, false).double_value(&[]);
     assert_eq!(before, after);
+}
+
+/// The regulariser's value and its autograd gradient for alphas `a` (one matrix as both cells).
+fn regulariser_at(reg: aca_search::Regulariser, a: &Tensor) -> (f64, Tensor) {
+    let x = a.set_requires_grad(true);
+    let v = reg.value(&[x.shallow_clone()], 0.5).unwrap();
+    let g = Tensor::run_backward(&[&v], &[&x], false, false)
+        .pop()
+        .unwrap();
+    (v.double_value(&[]), g)
+}
+
+#[test]
+fn fair_darts_zero_one_loss_matches_a_hand_computed_case() {
+    // sigmoid(ln 3) = 0.75, sigmoid(0) = 0.5: mean((s - 0.5)^2) over 2 entries = 0.0625 / 2.
+    let a = Tensor::from_slice(&[3f64.ln(), 0.0]).view([1, 2]);
+    let reg = aca_search::Regulariser::ZeroOne(aca_search::FairDartsConfig::default());
+    let (value, grad) = regulariser_at(reg, &a);
+    assert!((value - (-10.0 * 0.0625 / 2.0)).abs() < 1e-12, "{value}");
+    // d/da of -w (s - 0.5)^2 / n = -w * 2 (s - 0.5) s (1 - s) / n.
+    let want = [-10.0 * 2.0 * 0.25 * 0.75 * 0.25 / 2.0, 0.0];
+    let got = Vec::<f64>::try_from(grad.flatten(0, -1)).unwrap();
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{got:?}");
+    }
+}
+
+#[test]
+fn drnas_regularisers_match_hand_computed_cases() {
+    use aca_search::{DrnasConfig, DrnasRegulariser, Regulariser};
+    // alpha (1, 0): concentration elu + 1 = (2, 1); KL(Dir(2, 1) || Dir(1, 1)) = ln 2 - 1/2
+    // (lnG(3) - lnG(2) - lnG(1) - lnG(2) + (2 - 1)(psi(2) - psi(3)), psi(3) = psi(2) + 1/2).
+    let a = Tensor::from_slice(&[1.0f64, 0.0]).view([1, 2]);
+    let kl = Regulariser::Dirichlet(DrnasConfig {
+        regulariser: DrnasRegulariser::Kl,
+        scale: 1.0,
+    });
+    let (value, grad) = regulariser_at(kl, &a);
+    assert!((value - (2f64.ln() - 0.5)).abs() < 1e-12, "{value}");
+    // The gradient against central differences.
+    for i in 0..2 {
+        let h = 1e-6;
+        let bump = |d: f64| {
+            let mut v = vec![1.0f64, 0.0];
+            v[i] += d;
+            let t = Tensor::from_slice(&v).view([1, 2]);
+            kl.value(&[t], 0.5).unwrap().double_value(&[])
+        };
+        let fd = (bump(h) - bump(-h)) / (2.0 * h);
+        let g = grad.flatten(0, -1).double_value(&[i as i64]);
+        assert!((g - fd).abs() < 1e-6, "op {i}: {g} vs {fd}");
+    }
+    // Uniform concentrations (alpha = 0) are the prior itself.
+    let (zero, _) = regulariser_at(kl, &Tensor::zeros([14, 7], (Kind::Double, Device::Cpu)));
+    assert!(zero.abs() < 1e-12, "{zero}");
+    // L2: scale / 2 * ||alpha||^2, gradient scale * alpha (the official code's Adam weight decay).
+    let l2 = Regulariser::Dirichlet(DrnasConfig::default());
+    let (value, grad) = regulariser_at(l2, &Tensor::from_slice(&[3.0f64, -4.0]).view([1, 2]));
+    assert!((value - 1e-3 * 12.5).abs() < 1e-15, "{value}");
+    let got = Vec::<f64>::try_from(grad.flatten(0, -1)).unwrap();
+    assert!(
+        (got[0] - 3e-3).abs() < 1e-15 && (got[1] + 4e-3).abs() < 1e-15,
+        "{got:?}"
+    );
+}
+
+#[test]
+fn relaxations_give_sigmoid_weights_and_differentiable_dirichlet_samples() {
+    use aca_space::Relaxation;
+    let _serial = crate::serial();
+    tch::manual_seed(4);
+    let net_with = |relaxation| {
+        let cfg = SearchNetConfig {
+            channels: 4,
+            layers: 3,
+            classes: 3,
+            image_channels: 1,
+            relaxation,
+            ..Default::default()
+        };
+        let mut net = SearchNetwork::new(&cfg, &OpSet::darts(), Device::Cpu).unwrap();
+        net.set_kind(Kind::Double);
+        net
+    };
+    let fair = net_with(Relaxation::Sigmoid);
+    let [w, _] = fair.op_weights(true);
+    let a = &fair.arch_parameters()[0];
+    assert!((&w - a.sigmoid()).abs().max().double_value(&[]) < 1e-15);
+    assert_eq!(fair.arch_params().unwrap().relaxation, Relaxation::Sigmoid);
+
+    let dr = net_with(Relaxation::Dirichlet);
+    let [s1, _] = dr.op_weights(true);
+    let [s2, _] = dr.op_weights(true);
+    // Samples: on the simplex, different from draw to draw, the same from the same seed.
+    let sums = s1.sum_dim_intlist(-1, false, Kind::Double);
+    assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-12);
+    assert!((&s1 - &s2).abs().max().double_value(&[]) > 1e-3);
+    tch::manual_seed(9);
+    let [r1, _] = dr.op_weights(true);
+    tch::manual_seed(9);
+    let [r2, _] = dr.op_weights(true);
+    assert_eq!((&r1 - &r2).abs().max().double_value(&[]), 0.0);
+    // Evaluation takes the mean: concentration elu(alpha) + 1 over its sum.
+    let [mean, _] = dr.op_weights(false);
+    let c = dr.arch_parameters()[0].elu() + 1.0;
+    let want = &c / c.sum_dim_intlist(-1, true, Kind::Double);
+    assert!((mean - want).abs().max().double_value(&[]) < 1e-15);
+    // Pathwise gradients reach the alphas through the sample and through the loss.
+    let x = batch(Kind::Double, 4);
+    let loss = dr.loss(&x.images, &x.labels, true);
+    let g = Tensor::run_backward(&[&loss], &dr.arch_parameters(), false, false);
+    assert!(
+        max_abs(&g) > 0.0
+            && g.iter()
+                .all(|t| bool::try_from(t.isfinite().all()).unwrap())
+    );
+}
+
+#[test]
+fn sdarts_clip_keeps_every_edge_on_the_simplex() {
+    let p = Tensor::from_slice(&[0.7f64, 0.5, -0.2, -0.1, -0.3, -0.05, 1.4, 0.2, 0.0]).view([3, 3]);
+    let c = aca_search::clip_edges(&p).unwrap();
+    let got = Vec::<f64>::try_from(c.flatten(0, -1)).unwrap();
+    // Row 0: (0.7, 0.5, 0) / 1.2. Row 1: all negative -> 1 on the largest (-0.05).
+    // Row 2: (1, 0.2, 0) / 1.2.
+    let want = [
+        0.7 / 1.2,
+        0.5 / 1.2,
+        0.0,
+        0.0,
+        0.0,
+        1.0,
+        1.0 / 1.2,
+        0.2 / 1.2,
+        0.0,
+    ];
+    for (g, w) in got.iter().zip(want) {
+        assert!((g - w).abs() < 1e-12, "{got:?}");
+    }
+}
+
+#[test]
+fn sdarts_adv_perturbation_raises_the_training_loss_within_the_simplex() {
+    let _serial = crate::serial();
+    tch::manual_seed(6);
+    let net = tiny_net(Kind::Double, &OpSet::darts(), None);
+    let x = batch(Kind::Double, 8);
+    let eps = 0.3;
+    let loss_with = |delta: Option<[Tensor; 2]>| {
+        net.set_perturbation(delta);
+        let l = tch::no_grad(|| net.loss(&x.images, &x.labels, false)).double_value(&[]);
+        net.set_perturbation(None);
+        l
+    };
+    let clean = loss_with(None);
+    let noise = aca_search::uniform_noise(&net, eps, 11).unwrap();
+    let rs = aca_search::sdarts_perturbation(&net, noise.each_ref().map(|t| t.copy()), eps, 0, &x)
+        .unwrap();
+    let adv = aca_search::sdarts_perturbation(&net, noise, eps, 7, &x).unwrap();
+    let w = tch::no_grad(|| net.op_weights(false));
+    for (d, w) in rs.iter().chain(&adv).zip(w.iter().chain(&w)) {
+        let p = w + d;
+        let sums = p.sum_dim_intlist(-1, false, Kind::Double);
+        assert!((sums - 1.0).abs().max().double_value(&[]) < 1e-12);
+        assert!(p.min().double_value(&[]) >= 0.0 && p.max().double_value(&[]) <= 1.0);
+    }
+    let (l_rs, l_adv) = (loss_with(Some(rs)), loss_with(Some(adv)));
+    assert!(
+        l_adv > clean,
+        "the attack raised nothing: {l_adv} vs clean {clean}"
+    );
+    assert!(
+        l_adv > l_rs,
+        "the attack is no stronger than its random start: {l_adv} vs {l_rs}"
+    );
 }

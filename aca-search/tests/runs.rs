@@ -39,8 +39,12 @@ fn resume_is_bit_identical() {
         MethodKind::BetaDarts,
         MethodKind::DartsMinus,
         MethodKind::SdartsRs,
+        MethodKind::SdartsAdv,
+        MethodKind::FairDarts,
+        MethodKind::Drnas,
     ] {
         let mut cfg = small_config(data.path(), method, 2);
+        cfg.arch_start_epoch = 0;
         if method == MethodKind::DartsMinus {
             cfg.space = "darts".into();
         }
@@ -233,10 +237,33 @@ fn robust_methods_refuse_meaningless_combinations() {
     c.method_options.beta_darts.lambda_max = -1.0;
     let e = c.validate().unwrap_err().to_string();
     assert!(e.contains("lambda_max"), "{e}");
-    // beta-DARTS composes with the skip-free space.
-    SearchConfig::tiny(MethodKind::BetaDarts)
-        .validate()
-        .unwrap();
+    // The relaxation is the method's.
+    let mut c = SearchConfig::tiny(MethodKind::Darts);
+    c.network.relaxation = aca_space::Relaxation::Sigmoid;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("network.relaxation") && e.contains("darts uses Softmax"),
+        "{e}"
+    );
+    let mut c = SearchConfig::tiny(MethodKind::FairDarts);
+    c.method_options.fair_darts.threshold = 1.5;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("fair_darts.threshold"), "{e}");
+    let mut c = SearchConfig::tiny(MethodKind::SdartsAdv);
+    c.method_options.sdarts.pgd_steps = 0;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("pgd_steps"), "{e}");
+    // Every other method composes with both op sets.
+    for m in MethodKind::ALL {
+        if m != MethodKind::DartsMinus {
+            for space in ["aca", "darts"] {
+                let mut c = SearchConfig::tiny(m);
+                c.space = space.into();
+                c.validate()
+                    .unwrap_or_else(|e| panic!("{m} in {space}: {e}"));
+            }
+        }
+    }
 }
 
 #[test]
@@ -309,6 +336,33 @@ fn paper_presets_hold_the_papers_values() {
     assert_eq!(p.network.partial_channels, Some(4));
     d.validate().unwrap();
     p.validate().unwrap();
+    let f = SearchConfig::paper(MethodKind::FairDarts);
+    assert_eq!(
+        (
+            f.data.batch_size,
+            f.weight_optimizer.lr,
+            f.lr_min,
+            f.arch_optimizer.lr,
+            f.arch_optimizer.betas,
+            f.arch_optimizer.weight_decay
+        ),
+        (128, 0.005, 0.001, 3e-3, (0.9, 0.999), 1e-3)
+    );
+    assert_eq!(f.network.relaxation, aca_space::Relaxation::Sigmoid);
+    let r = SearchConfig::paper(MethodKind::Drnas);
+    assert_eq!(
+        (
+            r.weight_optimizer.lr,
+            r.lr_min,
+            r.arch_optimizer.lr,
+            r.arch_optimizer.weight_decay,
+            r.arch_start_epoch
+        ),
+        (0.1, 0.0, 6e-4, 0.0, 10)
+    );
+    assert_eq!(r.network.relaxation, aca_space::Relaxation::Dirichlet);
+    f.validate().unwrap();
+    r.validate().unwrap();
 }
 
 #[test]
@@ -494,15 +548,7 @@ fn a_second_process_on_a_search_directory_is_refused() {
 
 #[test]
 fn every_method_name_parses_and_prints_back() {
-    for m in [
-        MethodKind::Darts,
-        MethodKind::Darts2,
-        MethodKind::PcDarts,
-        MethodKind::Random,
-        MethodKind::BetaDarts,
-        MethodKind::DartsMinus,
-        MethodKind::SdartsRs,
-    ] {
+    for m in MethodKind::ALL {
         assert_eq!(m.name().parse::<MethodKind>().unwrap(), m);
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, format!("\"{}\"", m.name()));

@@ -30,6 +30,40 @@ pub struct ArchParams {
     /// PC-DARTS edge-normalisation logits of the reduction cell.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "vector")]
     pub betas_reduce: Option<Array1<f32>>,
+    /// How the alphas become op weights (DARTS's softmax unless a method says otherwise).
+    #[serde(default, skip_serializing_if = "Relaxation::is_softmax")]
+    pub relaxation: Relaxation,
+}
+
+/// How a method turns an edge's alphas into op weights: the relaxation is part of the method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Relaxation {
+    /// DARTS: softmax over the edge's ops (the ops compete).
+    #[default]
+    Softmax,
+    /// FairDARTS (Chu et al., ECCV 2020): an independent sigmoid per op (no competition).
+    Sigmoid,
+    /// DrNAS (Chen et al., ICLR 2021): weights sampled from `Dirichlet(elu(alpha) + 1)` in every
+    /// training pass. Deterministic uses (derivation, evaluation) take DrNAS's own choices: the
+    /// genotype from the softmax of the alphas, evaluation at the Dirichlet mean.
+    Dirichlet,
+}
+
+impl Relaxation {
+    /// Whether this is DARTS's softmax (the default, left out of saved files).
+    pub fn is_softmax(&self) -> bool {
+        *self == Self::Softmax
+    }
+
+    /// The op weights the genotype is derived from, one row per edge: softmax (DARTS, and DrNAS's
+    /// genotype) or sigmoid (FairDARTS).
+    pub fn weights(self, alphas: ArrayView2<f32>) -> Array2<f32> {
+        match self {
+            Self::Softmax | Self::Dirichlet => softmax_rows(alphas),
+            Self::Sigmoid => alphas.mapv(|v| 1.0 / (1.0 + (-v).exp())),
+        }
+    }
 }
 
 impl ArchParams {
@@ -102,10 +136,10 @@ impl ArchParams {
         Ok(())
     }
 
-    /// The op weights DARTS derives from: softmax over each edge's alphas, times the edge's
-    /// normalised beta when betas are present (PC-DARTS).
+    /// The op weights DARTS derives from: the relaxation of each edge's alphas (softmax for
+    /// DARTS), times the edge's normalised beta when betas are present (PC-DARTS).
     pub fn weights(&self, cell: CellType) -> Array2<f32> {
-        let mut w = softmax_rows(self.alphas(cell).view());
+        let mut w = self.relaxation.weights(self.alphas(cell).view());
         if let Some(b) = self.betas(cell) {
             let e = edge_weights(b);
             for (mut row, scale) in w.axis_iter_mut(Axis(0)).zip(e.iter()) {
@@ -197,6 +231,30 @@ pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Result<Vec<GenePair
     Ok(gene)
 }
 
+/// FairDARTS's `threshold_sparse` rule (`--op_threshold 0.85` on sigmoid weights): DARTS's two
+/// edges per node and strongest op on each, keeping only the ops whose weight reaches `threshold`.
+/// Per node, the kept (op, input) pairs: none, one or two.
+pub fn threshold_cell(
+    weights: ArrayView2<f32>,
+    ops: &OpSet,
+    threshold: f32,
+) -> Result<Vec<Vec<GenePair>>> {
+    let genes = derive_cell(weights, ops)?;
+    Ok(genes
+        .chunks(2)
+        .enumerate()
+        .map(|(node, pair)| {
+            pair.iter()
+                .filter(|(op, input)| {
+                    ops.index_of(*op)
+                        .is_some_and(|k| weights[[node_offset(node) + input, k]] >= threshold)
+                })
+                .copied()
+                .collect()
+        })
+        .collect())
+}
+
 /// Betas as a plain list `[b0, b1, ...]`, as alphas are plain nested lists (ndarray's own
 /// `{"v": 1, "dim": .., "data": ..}` form is still read).
 mod vector {
@@ -286,6 +344,7 @@ mod tests {
             reduce: a,
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         };
         let g = params.derive(&ops).unwrap();
         use Primitive as P;
@@ -307,6 +366,36 @@ mod tests {
     }
 
     #[test]
+    fn threshold_rule_keeps_only_ops_above_the_threshold() {
+        let ops = OpSet::darts();
+        // Sigmoid weights: node 0 has sep3 at 0.95 on input 1 and max_pool at 0.6 on input 0;
+        // node 1 has two ops above 0.85; nodes 2 and 3 have nothing above it.
+        let mut w = Array2::<f32>::from_elem((EDGES, ops.len()), 0.5);
+        w[[1, 4]] = 0.95;
+        w[[0, 1]] = 0.6;
+        w[[4, 7]] = 0.9;
+        w[[2, 3]] = 0.86;
+        w[[5, 2]] = 0.8;
+        let kept = threshold_cell(w.view(), &ops, 0.85).unwrap();
+        use Primitive as P;
+        assert_eq!(kept[0], vec![(P::SepConv3x3, 1)]);
+        assert_eq!(kept[1], vec![(P::DilConv5x5, 2), (P::SkipConnect, 0)]);
+        assert!(kept[2].is_empty() && kept[3].is_empty());
+        // Sigmoid relaxation: the genotype's ops are those of the weights above.
+        let logit = |p: f32| (p / (1.0 - p)).ln();
+        let params = ArchParams {
+            normal: w.mapv(logit),
+            reduce: w.mapv(logit),
+            betas_normal: None,
+            betas_reduce: None,
+            relaxation: Relaxation::Sigmoid,
+        };
+        let got = params.weights(CellType::Normal);
+        assert!((got[[1, 4]] - 0.95).abs() < 1e-5);
+        assert_eq!(params.derive(&ops).unwrap().normal[0], (P::SepConv3x3, 1));
+    }
+
+    #[test]
     fn none_is_never_chosen() {
         let ops = OpSet::aca();
         // `none` dominates every edge; the choice must fall on the best other op.
@@ -318,6 +407,7 @@ mod tests {
             reduce: a,
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         }
         .derive(&ops)
         .unwrap();
@@ -336,6 +426,7 @@ mod tests {
             reduce: a,
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         }
         .derive(&ops)
         .unwrap();
@@ -357,6 +448,7 @@ mod tests {
             reduce: a.clone(),
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         };
         assert_eq!(
             plain.derive(&ops).unwrap().normal[0],
@@ -365,6 +457,7 @@ mod tests {
         let pc = ArchParams {
             betas_normal: Some(betas.clone()),
             betas_reduce: Some(betas),
+            relaxation: Relaxation::Softmax,
             ..plain
         };
         let w = edge_weights(pc.betas_normal.as_ref().unwrap());
@@ -384,6 +477,7 @@ mod tests {
             reduce: Array2::zeros((14, 7)),
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         };
         let err = bad.derive(&ops).unwrap_err().to_string();
         assert!(
@@ -397,6 +491,7 @@ mod tests {
             reduce: nan,
             betas_normal: None,
             betas_reduce: None,
+            relaxation: Relaxation::Softmax,
         };
         let err = bad.derive(&ops).unwrap_err().to_string();
         assert!(err.contains("reduce alphas: edge 3 op 2 is NaN"), "{err}");

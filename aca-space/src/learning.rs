@@ -4,7 +4,7 @@
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::derive::{softmax_rows, ArchParams};
+use crate::derive::{ArchParams, Relaxation};
 
 /// Below this movement (in units of the initial noise) the architecture is said not to have
 /// learned: its derived genotype is decided by the initialisation more than by the data.
@@ -17,13 +17,15 @@ pub const LEARNED_ENTROPY: f64 = 0.99;
 /// Learning indicators of architecture parameters against their initial values.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ArchLearning {
-    /// Mean over the normal cell's edges of the entropy (nats) of their softmaxed op weights.
+    /// Mean over the normal cell's edges of the entropy (nats) of their op weights (softmax, or
+    /// for FairDARTS's sigmoid the weights scaled to sum to 1).
     pub entropy_normal: f64,
     /// The same for the reduction cell.
     pub entropy_reduce: f64,
     /// The entropy of uniform weights, ln(number of ops): where a search starts.
     pub uniform_entropy: f64,
-    /// The largest softmaxed op weight on any edge of either cell type (uniform: 1 / ops).
+    /// The largest op weight (as a share of its edge) on any edge of either cell type (uniform:
+    /// 1 / ops).
     pub max_weight: f64,
     /// How far the alphas moved from their initial values, relative to the initial noise: the
     /// root mean square of the change over the initial values' root mean square, both after
@@ -51,11 +53,11 @@ impl ArchLearning {
         };
         let max_weight = [&now.normal, &now.reduce]
             .iter()
-            .flat_map(|a| softmax_rows(a.view()).into_iter())
+            .flat_map(|a| shares(a, now.relaxation).into_iter())
             .fold(0.0f64, |m, w| m.max(w as f64));
         Self {
-            entropy_normal: mean_entropy(&now.normal),
-            entropy_reduce: mean_entropy(&now.reduce),
+            entropy_normal: mean_entropy(&now.normal, now.relaxation),
+            entropy_reduce: mean_entropy(&now.reduce, now.relaxation),
             uniform_entropy: (n_ops as f64).ln(),
             max_weight,
             shift,
@@ -86,11 +88,23 @@ fn centred(a: &Array2<f32>) -> Array2<f64> {
     }
 }
 
-fn mean_entropy(alphas: &Array2<f32>) -> f64 {
+/// Each edge's op weights as shares summing to 1 (a sigmoid relaxation's weights do not).
+fn shares(alphas: &Array2<f32>, relaxation: Relaxation) -> Array2<f32> {
+    let mut w = relaxation.weights(alphas.view());
+    for mut row in w.axis_iter_mut(Axis(0)) {
+        let sum = row.sum();
+        if sum > 0.0 {
+            row /= sum;
+        }
+    }
+    w
+}
+
+fn mean_entropy(alphas: &Array2<f32>, relaxation: Relaxation) -> f64 {
     if alphas.nrows() == 0 {
         return 0.0;
     }
-    let w = softmax_rows(alphas.view());
+    let w = shares(alphas, relaxation);
     let total: f64 = w
         .outer_iter()
         .map(|row| {
@@ -114,6 +128,7 @@ mod tests {
             normal,
             betas_normal: None,
             betas_reduce: None,
+            relaxation: crate::Relaxation::Softmax,
         }
     }
 

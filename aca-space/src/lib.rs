@@ -27,7 +27,7 @@ mod published;
 mod text;
 pub mod topology;
 
-pub use derive::{derive_cell, edge_weights, softmax_rows, ArchParams};
+pub use derive::{derive_cell, edge_weights, softmax_rows, threshold_cell, ArchParams, Relaxation};
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
 pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};

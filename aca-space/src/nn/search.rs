@@ -1,5 +1,5 @@
 //! The DARTS search network (supernet), with PC-DARTS's partial channels and edge normalisation
-//! as options of the same network.
+//! as options of the same network, and the relaxations of FairDARTS (sigmoid) and DrNAS (Dirichlet).
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use tch::{Device, Kind, Tensor};
 use super::ops::{
     batch_norm, conv, conv_apply, linear, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
 };
-use crate::derive::ArchParams;
+use crate::derive::{ArchParams, Relaxation};
 use crate::error::{Result, SpaceError};
 use crate::genotype::Genotype;
 use crate::ops::{OpSet, Primitive};
@@ -38,6 +38,10 @@ pub struct SearchNetConfig {
     /// ([`SearchNetwork::set_auxiliary_skip`]).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub auxiliary_skip: bool,
+    /// How alphas become op weights: softmax (DARTS), sigmoid (FairDARTS) or a Dirichlet sample
+    /// (DrNAS). The search method sets it.
+    #[serde(skip_serializing_if = "Relaxation::is_softmax")]
+    pub relaxation: Relaxation,
 }
 
 impl Default for SearchNetConfig {
@@ -51,6 +55,7 @@ impl Default for SearchNetConfig {
             partial_channels: None,
             edge_normalization: false,
             auxiliary_skip: false,
+            relaxation: Relaxation::Softmax,
         }
     }
 }
@@ -422,7 +427,7 @@ impl SearchNetwork {
         self.aux_beta.set(beta);
     }
 
-    /// Adds `delta` (normal, reduce; each edges x ops) to the softmaxed op weights of every
+    /// Adds `delta` (normal, reduce; each edges x ops) to the relaxed op weights of every
     /// forward pass until cleared with `None` (SDARTS's smoothing of the weight step).
     pub fn set_perturbation(&self, delta: Option<[Tensor; 2]>) {
         *self.perturbation.borrow_mut() = delta;
@@ -494,9 +499,8 @@ impl SearchNetwork {
         taps: &[&[(usize, i64)]; 2],
     ) -> (Tensor, Vec<Vec<Tensor>>) {
         let a = &self.arch_tensors;
-        let w_normal = a.alphas_normal.softmax(-1, a.alphas_normal.kind());
-        let w_reduce = a.alphas_reduce.softmax(-1, a.alphas_reduce.kind());
-        // Out of place: the softmax outputs stay intact for autograd.
+        let [w_normal, w_reduce] = self.op_weights(train);
+        // Out of place: the relaxed weights stay intact for autograd.
         let (w_normal, w_reduce) = match self.perturbation.borrow().as_ref() {
             Some([dn, dr]) => (w_normal + dn, w_reduce + dr),
             None => (w_normal, w_reduce),
@@ -535,6 +539,31 @@ impl SearchNetwork {
             &self.classifier,
         );
         (logits, all_taps)
+    }
+
+    /// The op weights of the normal and the reduction cell (edges x ops) under the network's
+    /// relaxation, differentiable in the alphas. A Dirichlet relaxation samples in training passes
+    /// (from libtorch's generator: seed it for a reproducible pass) and takes the Dirichlet's mean
+    /// otherwise.
+    pub fn op_weights(&self, train: bool) -> [Tensor; 2] {
+        let a = &self.arch_tensors;
+        let relax = |alphas: &Tensor| match self.config.relaxation {
+            Relaxation::Softmax => alphas.softmax(-1, alphas.kind()),
+            Relaxation::Sigmoid => alphas.sigmoid(),
+            Relaxation::Dirichlet => {
+                let concentration = alphas.elu() + 1.0;
+                let draw = if train {
+                    // Gamma draws normalised per edge are a Dirichlet sample; libtorch
+                    // differentiates the gamma draw implicitly (pathwise gradient).
+                    concentration.internal_standard_gamma()
+                } else {
+                    concentration
+                };
+                let total = draw.sum_dim_intlist(-1, true, draw.kind());
+                draw / total
+            }
+        };
+        [relax(&a.alphas_normal), relax(&a.alphas_reduce)]
     }
 
     /// Mean cross-entropy loss of a batch.
@@ -660,6 +689,7 @@ impl SearchNetwork {
             reduce: to2(&a.alphas_reduce)?,
             betas_normal,
             betas_reduce,
+            relaxation: self.config.relaxation,
         })
     }
 
