@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p aca-search --example step_cost -- paper darts first 3`
 //!
-//! Arguments: `tiny|paper`, `darts|aca`, `first|second`, steps (default 3; the first is a warm-up).
+//! Arguments: `tiny|paper`, `darts|aca`, `first|second`, steps (default 3; the first is a warm-up),
+//! threads (libtorch's default if absent).
 use std::time::Instant;
 
 use aca_core::{Adam, AdamConfig, Sgd, SgdConfig};
@@ -19,6 +20,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let space = args.get(1).map_or("darts", String::as_str);
     let order = args.get(2).map_or("first", String::as_str);
     let steps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
+    if let Some(threads) = args.get(4) {
+        tch::set_num_threads(threads.parse()?);
+    }
     let (batch, size, image_channels, channels, layers) = match shape {
         "paper" => (64, 32, 3, 16, 8),
         _ => (32, 16, 1, 8, 5),
@@ -69,7 +73,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = (steps - 1).max(1) as f64;
     println!(
-        "{shape} shapes (batch {batch}, {size}x{size}, {layers} cells, C={channels}), op set {space}, {order}-order: {:.3} s per architecture step, {:.3} s per weight step, {} parameters",
+        "{shape} shapes (batch {batch}, {size}x{size}, {layers} cells, C={channels}), op set {space}, {order}-order, {} threads: {:.3} s per architecture step, {:.3} s per weight step, {} parameters",
+        tch::get_num_threads(),
         a_time / n,
         w_time / n,
         net.param_count()

@@ -363,6 +363,9 @@ fn paper_presets_hold_the_papers_values() {
     assert_eq!(r.network.relaxation, aca_space::Relaxation::Dirichlet);
     f.validate().unwrap();
     r.validate().unwrap();
+    // The tiny preset's measured deviation (batch 16, Adam lr 3e-2) stays out of the paper's.
+    let t = SearchConfig::tiny(MethodKind::Darts);
+    assert_eq!((t.data.batch_size, t.arch_optimizer.lr), (16, 3e-2));
 }
 
 #[test]

@@ -36,6 +36,31 @@ fn every_op_keeps_or_halves_the_size_for_odd_and_even_inputs() {
 }
 
 #[test]
+fn ops_given_the_shared_relu_compute_what_they_compute_alone() {
+    tch::manual_seed(8);
+    for stride in [1i64, 2] {
+        for prim in Primitive::ALL {
+            let vs = VarStore::new(Device::Cpu);
+            let spec = OpSpec {
+                c_in: 4,
+                c_out: 4,
+                stride,
+                affine: false,
+            };
+            let op = Op::new(vs.root(), prim, spec, true).unwrap();
+            let x = Tensor::randn([2, 4, 8, 8], (Kind::Float, Device::Cpu));
+            let alone = op.forward_t(&x, false);
+            let shared = op.forward_shared(&x, &x.relu(), false);
+            assert_eq!(
+                (alone - shared).abs().max().double_value(&[]),
+                0.0,
+                "{prim} stride {stride}"
+            );
+        }
+    }
+}
+
+#[test]
 fn factorized_reduce_needs_even_channels_and_ops_cannot_widen() {
     let vs = VarStore::new(Device::Cpu);
     let e = Op::new(

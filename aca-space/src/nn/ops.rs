@@ -190,7 +190,13 @@ impl FactorizedReduce {
 
 impl ModuleT for FactorizedReduce {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = xs.relu();
+        self.forward_after_relu(&xs.relu(), train)
+    }
+}
+
+impl FactorizedReduce {
+    /// The forward pass from the input's ReLU (shared by the ops of a mixed edge).
+    fn forward_after_relu(&self, x: &Tensor, train: bool) -> Tensor {
         let (h, w) = (x.size()[2], x.size()[3]);
         // DARTS shifts by one pixel (x[:, :, 1:, 1:]); on odd sizes a zero row/column at the far
         // edge keeps both halves the same size (even sizes are unchanged).
@@ -202,7 +208,7 @@ impl ModuleT for FactorizedReduce {
         };
         Tensor::cat(
             &[
-                conv_apply(&x, &self.conv1),
+                conv_apply(x, &self.conv1),
                 conv_apply(&shifted, &self.conv2),
             ],
             1,
@@ -238,7 +244,13 @@ impl SepConv {
 
 impl ModuleT for SepConv {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = conv_apply(&conv_apply(&xs.relu(), &self.dw1), &self.pw1).apply_t(&self.bn1, train);
+        self.forward_after_relu(&xs.relu(), train)
+    }
+}
+
+impl SepConv {
+    fn forward_after_relu(&self, xs: &Tensor, train: bool) -> Tensor {
+        let x = conv_apply(&conv_apply(xs, &self.dw1), &self.pw1).apply_t(&self.bn1, train);
         conv_apply(&conv_apply(&x.relu(), &self.dw2), &self.pw2).apply_t(&self.bn2, train)
     }
 }
@@ -263,7 +275,13 @@ impl DilConv {
 
 impl ModuleT for DilConv {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        conv_apply(&conv_apply(&xs.relu(), &self.dw), &self.pw).apply_t(&self.bn, train)
+        self.forward_after_relu(&xs.relu(), train)
+    }
+}
+
+impl DilConv {
+    fn forward_after_relu(&self, xs: &Tensor, train: bool) -> Tensor {
+        conv_apply(&conv_apply(xs, &self.dw), &self.pw).apply_t(&self.bn, train)
     }
 }
 
@@ -346,6 +364,23 @@ impl Op {
     /// Whether the op has no parameters and passes its input through (DARTS never drops it).
     pub fn is_identity(&self) -> bool {
         matches!(self, Op::Identity { .. })
+    }
+
+    /// Whether the op starts with a ReLU of its input (the convolutions and FactorizedReduce).
+    pub fn starts_with_relu(&self) -> bool {
+        matches!(self, Op::Sep(_) | Op::Dil(_) | Op::Reduce(_))
+    }
+
+    /// The forward pass given the input and its ReLU, so that the ops of one mixed edge compute
+    /// and keep a single ReLU of their shared input (one saved activation instead of one per op).
+    /// `relu_xs` must be `xs.relu()`; the result equals [`ModuleT::forward_t`]'s.
+    pub fn forward_shared(&self, xs: &Tensor, relu_xs: &Tensor, train: bool) -> Tensor {
+        match self {
+            Op::Sep(m) => m.forward_after_relu(relu_xs, train),
+            Op::Dil(m) => m.forward_after_relu(relu_xs, train),
+            Op::Reduce(m) => m.forward_after_relu(relu_xs, train),
+            _ => self.forward_t(xs, train),
+        }
     }
 }
 

@@ -137,9 +137,18 @@ impl MixedOp {
             Some(k) => x.narrow(1, 0, c / k),
             None => x.shallow_clone(),
         };
+        // One ReLU per edge, shared by every op that starts with it.
+        let relu = self
+            .ops
+            .iter()
+            .any(|(_, op)| op.starts_with_relu())
+            .then(|| input.relu());
         let mut out: Option<Tensor> = None;
         for (col, op) in &self.ops {
-            let y = op.forward_t(&input, train) * weights.get(*col);
+            let y = match &relu {
+                Some(r) => op.forward_shared(&input, r, train),
+                None => op.forward_t(&input, train),
+            } * weights.get(*col);
             if tap == Some(*col) {
                 taps.push(y.shallow_clone());
             }
