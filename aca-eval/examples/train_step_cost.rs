@@ -13,6 +13,10 @@ use aca_eval::{ChannelPlan, EvalNetConfig, EvalNetwork};
 use aca_space::nn::cross_entropy;
 use tch::{Device, Kind, Tensor};
 
+// The allocator of the `aca` binary, so that the example measures what users run.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize, default: i64| -> Result<i64, std::num::ParseIntError> {

@@ -14,6 +14,10 @@ use aca_space::nn::{SearchNetConfig, SearchNetwork};
 use aca_space::OpSet;
 use tch::{Device, Kind, Tensor};
 
+// The allocator of the `aca` binary, so that the example measures what users run.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let shape = args.first().map_or("tiny", String::as_str);
