@@ -249,19 +249,46 @@ impl ChannelScorer for BnGamma {
             } else {
                 (0, CellType::Normal)
             };
-            for (j, (op, _)) in ctx.genotype.cell(cell).iter().enumerate() {
+            for (j, (op, input)) in ctx.genotype.cell(cell).iter().enumerate() {
                 let last_bn = match op {
                     Primitive::SepConv3x3 | Primitive::SepConv5x5 => "bn2",
                     _ => "bn",
                 };
-                let s = match gamma(&format!("cell{i}.edge{j}.{}.{last_bn}.weight", op.name())) {
+                let name = format!("cell{i}.edge{j}.{}.{last_bn}.weight", op.name());
+                let s = match gamma(&name) {
                     Some(g) => Vec::<f32>::try_from(g.detach().abs().to_device(Device::Cpu))?,
-                    None => vec![1.0; width as usize],
+                    // Pools and the identity have no BN: all their channels score the same.
+                    // (A reduction cell's edges from its two inputs have stride 2.)
+                    None if !has_last_bn(*op, reduction && *input < 2) => {
+                        vec![1.0; width as usize]
+                    }
+                    None => {
+                        return Err(EvalError::Config {
+                            field: "scorer",
+                            value: "bn-gamma".into(),
+                            reason: format!(
+                                "the warmed-up network has no BN `{name}` for {op}: the scorer and the evaluation network disagree on parameter names"
+                            ),
+                        })
+                    }
                 };
                 scores[k][j].push(s);
             }
         }
         Ok(scores)
+    }
+}
+
+/// Whether `op` ends with a BN in the evaluation network (its convolutions, and skip_connect on a
+/// strided edge, which is a FactorizedReduce).
+fn has_last_bn(op: Primitive, strided: bool) -> bool {
+    match op {
+        Primitive::SepConv3x3
+        | Primitive::SepConv5x5
+        | Primitive::DilConv3x3
+        | Primitive::DilConv5x5 => true,
+        Primitive::SkipConnect => strided,
+        _ => false,
     }
 }
 
