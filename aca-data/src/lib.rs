@@ -34,6 +34,7 @@ mod loader;
 mod raw;
 mod rng;
 mod split;
+pub mod streams;
 
 pub use augment::{apply as augment_batch, Augment, Draws, Normalize};
 pub use cifar::{encode_cifar, read_cifar_file};

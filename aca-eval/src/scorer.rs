@@ -82,7 +82,7 @@ impl ChannelScorer for Taylor {
                 drop_last: false,
                 augment: Augment::none(),
                 seed: c.seed,
-                stream: 4,
+                stream: aca_data::streams::SCORE_TAYLOR,
             },
             ctx.device,
         )?;
@@ -202,7 +202,7 @@ impl ChannelScorer for BnGamma {
                 drop_last: false,
                 augment: c.data.augment.clone(),
                 seed: c.seed,
-                stream: 5,
+                stream: aca_data::streams::SCORE_BN_GAMMA,
             },
             ctx.device,
         )?;

@@ -468,7 +468,7 @@ pub fn train(
             drop_last: false,
             augment: config.data.augment.clone(),
             seed: config.seed,
-            stream: 10,
+            stream: aca_data::streams::TRAIN,
         },
         device,
     )?;

@@ -276,14 +276,14 @@ pub fn search(
         &data.train,
         &split.train,
         &data.info,
-        stream_opts(1),
+        stream_opts(aca_data::streams::SEARCH_TRAIN),
         device,
     )?;
     let arch_loader = Loader::new(
         &data.train,
         &split.valid,
         &data.info,
-        stream_opts(2),
+        stream_opts(aca_data::streams::SEARCH_VALID),
         device,
     )?;
     let eval_loader = Loader::new(
@@ -293,7 +293,7 @@ pub fn search(
         LoaderOptions {
             shuffle: false,
             augment: aca_data::Augment::none(),
-            ..stream_opts(3)
+            ..stream_opts(aca_data::streams::SEARCH_EVAL)
         },
         device,
     )?;
