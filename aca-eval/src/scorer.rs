@@ -304,3 +304,21 @@ pub fn scorer(name: &str) -> Result<Box<dyn ChannelScorer>> {
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn convolutions_and_strided_skips_end_with_a_bn() {
+        use Primitive as P;
+        for op in [P::SepConv3x3, P::SepConv5x5, P::DilConv3x3, P::DilConv5x5] {
+            assert!(has_last_bn(op, false) && has_last_bn(op, true), "{op}");
+        }
+        assert!(has_last_bn(P::SkipConnect, true));
+        assert!(!has_last_bn(P::SkipConnect, false));
+        for op in [P::MaxPool3x3, P::AvgPool3x3, P::None] {
+            assert!(!has_last_bn(op, false) && !has_last_bn(op, true), "{op}");
+        }
+    }
+}

@@ -334,23 +334,28 @@ impl SearchConfig {
                 ),
             );
         }
-        if !(self.method_options.beta_darts.lambda_max >= 0.0
-            && self.method_options.beta_darts.lambda_max.is_finite())
-        {
-            return bad(
+        let options = &self.method_options;
+        for (field, value, what) in [
+            (
                 "method_options.beta_darts.lambda_max",
-                self.method_options.beta_darts.lambda_max.to_string(),
-                "expected a weight >= 0",
-            );
-        }
-        if !(self.method_options.darts_minus.skip_beta >= 0.0
-            && self.method_options.darts_minus.skip_beta.is_finite())
-        {
-            return bad(
+                options.beta_darts.lambda_max,
+                "a weight",
+            ),
+            (
                 "method_options.darts_minus.skip_beta",
-                self.method_options.darts_minus.skip_beta.to_string(),
-                "expected a coefficient >= 0",
-            );
+                options.darts_minus.skip_beta,
+                "a coefficient",
+            ),
+            (
+                "method_options.fair_darts.zero_one_weight",
+                options.fair_darts.zero_one_weight,
+                "a weight",
+            ),
+            ("method_options.drnas.scale", options.drnas.scale, "a scale"),
+        ] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return bad(field, value.to_string(), &format!("expected {what} >= 0"));
+            }
         }
         let sd = self.method_options.sdarts;
         if !(sd.epsilon_min >= 0.0
@@ -366,35 +371,20 @@ impl SearchConfig {
         if self.network.relaxation != self.method.relaxation() {
             return bad(
                 "network.relaxation",
-                format!("{:?}", self.network.relaxation).to_lowercase(),
+                self.network.relaxation.name().into(),
                 &format!(
-                    "the relaxation is the method's: {} uses {:?} (leave the field out)",
+                    "the relaxation is the method's: {} uses {} (leave the field out)",
                     self.method,
-                    self.method.relaxation()
+                    self.method.relaxation().name()
                 ),
             );
         }
-        let fair = self.method_options.fair_darts;
-        if !(fair.zero_one_weight >= 0.0 && fair.zero_one_weight.is_finite()) {
-            return bad(
-                "method_options.fair_darts.zero_one_weight",
-                fair.zero_one_weight.to_string(),
-                "expected a weight >= 0",
-            );
-        }
+        let fair = options.fair_darts;
         if !(fair.threshold > 0.0 && fair.threshold < 1.0) {
             return bad(
                 "method_options.fair_darts.threshold",
                 fair.threshold.to_string(),
                 "expected a sigmoid weight between 0 and 1",
-            );
-        }
-        let scale = self.method_options.drnas.scale;
-        if !(scale >= 0.0 && scale.is_finite()) {
-            return bad(
-                "method_options.drnas.scale",
-                scale.to_string(),
-                "expected a scale >= 0",
             );
         }
         if sd.pgd_steps == 0 {

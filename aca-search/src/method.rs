@@ -445,9 +445,11 @@ impl Regulariser {
 /// `lnG(c0) - sum lnG(c_i) - lnG(K) + sum (c_i - 1)(psi(c_i) - psi(c0))`.
 pub fn dirichlet_kl_to_uniform(concentration: &Tensor) -> Result<Tensor> {
     let kind = concentration.kind();
-    let k = *concentration.size().last().unwrap_or(&1) as f64;
+    let k = concentration.size().last().copied().unwrap_or(1) as f64;
     let c0 = concentration.f_sum_dim_intlist(-1, true, kind)?;
-    let ln_gamma_k = ln_gamma_whole(k);
+    let ln_gamma_k = Tensor::f_from_slice(&[k])?
+        .f_lgamma()?
+        .f_double_value(&[0])?;
     let kl = c0
         .f_lgamma()?
         .f_squeeze_dim(-1)?
@@ -464,11 +466,6 @@ pub fn dirichlet_kl_to_uniform(concentration: &Tensor) -> Result<Tensor> {
                 .f_sum_dim_intlist(-1, false, kind)?,
         )?;
     Ok(kl.f_sum(kind)?)
-}
-
-/// `ln Gamma(k)` for a whole number of ops `k >= 1`: `ln((k - 1)!)`.
-fn ln_gamma_whole(k: f64) -> f64 {
-    (1..k.round() as u64).map(|i| (i as f64).ln()).sum()
 }
 
 /// Another step with a [`Regulariser`]: its gradient (autograd) is added to the inner step's

@@ -370,22 +370,13 @@ pub fn search(
             }
             if config.method.perturbs_weight_step() {
                 let sdarts = config.method_options.sdarts;
-                let noise = uniform_noise(
-                    &net,
-                    sdarts.epsilon(progress),
-                    step_seed(config.seed, epoch, step),
-                )?;
+                let epsilon = sdarts.epsilon(progress);
+                let noise = uniform_noise(&net, epsilon, step_seed(config.seed, epoch, step))?;
                 let attack_steps = match config.method {
                     MethodKind::SdartsAdv => sdarts.pgd_steps,
                     _ => 0,
                 };
-                let delta = sdarts_perturbation(
-                    &net,
-                    noise,
-                    sdarts.epsilon(progress),
-                    attack_steps,
-                    &batch,
-                )?;
+                let delta = sdarts_perturbation(&net, noise, epsilon, attack_steps, &batch)?;
                 net.set_perturbation(Some(delta));
             }
             let stepped = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip);

@@ -242,7 +242,7 @@ fn robust_methods_refuse_meaningless_combinations() {
     c.network.relaxation = aca_space::Relaxation::Sigmoid;
     let e = c.validate().unwrap_err().to_string();
     assert!(
-        e.contains("network.relaxation") && e.contains("darts uses Softmax"),
+        e.contains("network.relaxation = sigmoid") && e.contains("darts uses softmax"),
         "{e}"
     );
     let mut c = SearchConfig::tiny(MethodKind::FairDarts);

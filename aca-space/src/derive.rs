@@ -51,6 +51,15 @@ pub enum Relaxation {
 }
 
 impl Relaxation {
+    /// The name in configuration files: `softmax`, `sigmoid` or `dirichlet`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Softmax => "softmax",
+            Self::Sigmoid => "sigmoid",
+            Self::Dirichlet => "dirichlet",
+        }
+    }
+
     /// Whether this is DARTS's softmax (the default, left out of saved files).
     pub fn is_softmax(&self) -> bool {
         *self == Self::Softmax
@@ -363,6 +372,20 @@ mod tests {
         );
         assert!(g.normal_concat.is_range());
         assert_eq!(g.normal_concat.states(), &[2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn relaxation_names_are_their_config_names() {
+        for r in [
+            Relaxation::Softmax,
+            Relaxation::Sigmoid,
+            Relaxation::Dirichlet,
+        ] {
+            assert_eq!(
+                serde_json::to_string(&r).unwrap(),
+                format!("\"{}\"", r.name())
+            );
+        }
     }
 
     #[test]

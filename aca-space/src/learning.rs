@@ -175,4 +175,21 @@ mod tests {
         assert!(l.entropy_normal < 8f64.ln());
         assert!(l.max_weight > 0.99);
     }
+
+    #[test]
+    fn sigmoid_weights_count_as_shares_of_their_edge() {
+        // Two ops: sigmoid(0) = 0.5 and sigmoid(ln 3) = 0.75, i.e. shares 0.4 and 0.6.
+        let mut a = Array2::<f32>::zeros((14, 2));
+        a.column_mut(1).fill(3f32.ln());
+        let mut p = params(a);
+        p.relaxation = Relaxation::Sigmoid;
+        let l = ArchLearning::measure(&p, &p);
+        assert!((l.max_weight - 0.6).abs() < 1e-6, "{}", l.max_weight);
+        let want = -(0.4f64 * 0.4f64.ln() + 0.6 * 0.6f64.ln());
+        assert!(
+            (l.entropy_normal - want).abs() < 1e-6,
+            "{}",
+            l.entropy_normal
+        );
+    }
 }

@@ -37,8 +37,12 @@ def mean_std(values):
 def main():
     runs = Path(sys.argv[1]) / "runs"
     by_method = {}
+    if not runs.is_dir():
+        sys.exit(f"analyse.py: {runs} is not a sweep's runs folder")
     for d in sorted(runs.iterdir()):
-        fields = dict(kv.split("=", 1) for kv in d.name.split(","))
+        fields = dict(kv.split("=", 1) for kv in d.name.split(",") if "=" in kv)
+        if "method" not in fields or "seed" not in fields:
+            continue
         results = d / "train" / "results.json"
         if not results.is_file():
             continue
