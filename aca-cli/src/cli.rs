@@ -41,6 +41,10 @@ pub(crate) enum Command {
     Train(Box<TrainArgs>),
     /// Re-evaluate a trained network on its test set.
     Test(TestArgs),
+    /// The top classes of image files (PNG, JPEG) by a trained network, for a check by hand.
+    Predict(PredictArgs),
+    /// Write a trained network's weights out for PyTorch (safetensors, DARTS's names).
+    Export(ExportArgs),
     /// Print a network's parameter count and multiply-adds.
     Inspect(InspectArgs),
     /// Grids of runs: plan, run (locally or on Slurm), follow and collect them.
@@ -156,7 +160,7 @@ pub(crate) struct RunArgs {
     /// Dataset [default: the preset's].
     #[arg(
         long,
-        value_name = "fashion-mnist|mnist|cifar10|cifar100",
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
         conflicts_with = "resume"
     )]
     pub dataset: Option<String>,
@@ -164,6 +168,11 @@ pub(crate) struct RunArgs {
     /// Folder of the dataset's files.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub data_dir: Option<PathBuf>,
+
+    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
+    /// centre) [default: the preset's]
+    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
+    pub resize: Option<usize>,
 
     /// Seed of every stage.
     #[arg(long, value_name = "S", conflicts_with = "resume")]
@@ -281,12 +290,17 @@ pub(crate) struct TrainArgs {
     pub preset: String,
 
     /// Dataset [default: the preset's].
-    #[arg(long, value_name = "fashion-mnist|mnist|cifar10|cifar100")]
+    #[arg(long, value_name = "fashion-mnist|mnist|cifar10|cifar100|folder")]
     pub dataset: Option<String>,
 
     /// Folder of the dataset's files.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
+    /// centre) [default: the preset's]
+    #[arg(long, value_name = "SIZE")]
+    pub resize: Option<usize>,
 
     /// Epochs.
     #[arg(long, value_name = "N")]
@@ -341,6 +355,47 @@ pub(crate) struct TestArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A finished training run directory (`train/` of an `aca run`).
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Format: `safetensors`, a state dict whose names and shapes are those of the original
+    /// DARTS `NetworkCIFAR`/`NetworkImageNet` for a full-channel plan (aca's names when the plan
+    /// refills channels with identity); `genotype.py` is written beside it.
+    #[arg(long, default_value = "safetensors", value_name = "safetensors")]
+    pub format: String,
+
+    /// Output file [default: model.safetensors in the training run].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PredictArgs {
+    /// A finished training run directory (`train/` of an `aca run`).
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Image files, read as the run's images were: grey or colour as the network takes them,
+    /// shorter side resized to its input size, the centre kept.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+
+    /// Classes shown per image.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub top: usize,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: String,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct SearchArgs {
     /// Configuration preset: `tiny` (minutes on a CPU, Fashion-MNIST) or `paper` (DARTS's CIFAR-10
     /// search; a GPU job).
@@ -364,7 +419,7 @@ pub(crate) struct SearchArgs {
     /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
     #[arg(
         long,
-        value_name = "fashion-mnist|mnist|cifar10|cifar100",
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
         conflicts_with = "resume"
     )]
     pub dataset: Option<String>,
@@ -372,6 +427,11 @@ pub(crate) struct SearchArgs {
     /// Folder of the dataset's files.
     #[arg(long, value_name = "DIR", conflicts_with = "resume")]
     pub data_dir: Option<PathBuf>,
+
+    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
+    /// centre) [default: the preset's]
+    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
+    pub resize: Option<usize>,
 
     /// Search epochs.
     #[arg(long, value_name = "N", conflicts_with = "resume")]
@@ -489,12 +549,12 @@ pub(crate) struct DataArgs {
     #[arg(
         long,
         default_value = "fashion-mnist",
-        value_name = "fashion-mnist|mnist|cifar10|cifar100"
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder"
     )]
     pub dataset: String,
 
     /// Folder of the dataset's files [default: Debian's /usr/share/datasets/fashion-mnist for
-    /// Fashion-MNIST, data/mnist for MNIST, data/ for CIFAR]
+    /// Fashion-MNIST, data/mnist for MNIST, data/ for CIFAR, data/images for an image folder]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 

@@ -7,7 +7,7 @@ use aca_eval::{
 };
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{AllocateArgs, TestArgs, TrainArgs};
+use crate::cli::{AllocateArgs, ExportArgs, PredictArgs, TestArgs, TrainArgs};
 use crate::progress::EpochBar;
 use crate::search::{default_out, device_name};
 
@@ -89,6 +89,9 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     }
     if let Some(v) = &args.data_dir {
         c.data.data_dir = Some(v.clone());
+    }
+    if let Some(v) = args.resize {
+        c.data.resize = Some(v);
     }
     if let Some(v) = args.epochs {
         c.epochs = v;
@@ -201,5 +204,53 @@ pub(crate) fn test(args: TestArgs) -> Result<()> {
         100.0 * top1,
         100.0 * top5
     );
+    Ok(())
+}
+
+pub(crate) fn predict(args: PredictArgs) -> Result<()> {
+    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let predictions = aca_eval::predict(&args.run, &args.images, args.top, device)
+        .with_context(|| format!("predicting with {}", args.run.display()))?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&predictions)?);
+        return Ok(());
+    }
+    let mut text = String::new();
+    for p in &predictions {
+        text.push_str(&format!("{}\n", p.path.display()));
+        for (rank, (label, name, prob)) in p.top.iter().enumerate() {
+            text.push_str(&format!(
+                "  {}. {name:<20} {:>6.2} %  (label {label})\n",
+                rank + 1,
+                100.0 * prob
+            ));
+        }
+    }
+    out!("{text}");
+    Ok(())
+}
+
+pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
+    if args.format != "safetensors" {
+        bail!("--format {}: expected safetensors", args.format);
+    }
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| args.run.join("model.safetensors"));
+    let done = aca_eval::export_safetensors(&args.run, &out)
+        .with_context(|| format!("exporting {}", args.run.display()))?;
+    if !quiet {
+        outln!(
+            "{} tensors written to {} ({} names), genotype to {}",
+            done.tensors,
+            done.weights.display(),
+            match done.naming {
+                aca_eval::Naming::Darts => "the original DARTS code's",
+                aca_eval::Naming::Aca => "aca's",
+            },
+            done.genotype.display()
+        );
+    }
     Ok(())
 }

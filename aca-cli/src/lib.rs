@@ -67,6 +67,14 @@ pub fn run() -> anyhow::Result<()> {
             init_tracing(cli.quiet, None)?;
             eval::test(args)
         }
+        cli::Command::Export(args) => {
+            init_tracing(cli.quiet, None)?;
+            eval::export(args, cli.quiet)
+        }
+        cli::Command::Predict(args) => {
+            init_tracing(cli.quiet, None)?;
+            eval::predict(args)
+        }
         cli::Command::Sweep(cmd) => {
             init_tracing(cli.quiet, None)?;
             sweep::run(cmd, cli.quiet)

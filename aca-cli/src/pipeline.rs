@@ -134,6 +134,10 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         config.search.data.data_dir = Some(dir.clone());
         config.train.data.data_dir = Some(dir.clone());
     }
+    if let Some(size) = args.resize {
+        config.search.data.resize = Some(size);
+        config.train.data.resize = Some(size);
+    }
     if let Some(seed) = args.seed {
         config.search.seed = seed;
         config.train.seed = seed;

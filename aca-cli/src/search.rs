@@ -131,6 +131,9 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     if let Some(v) = &args.data_dir {
         c.data.data_dir = Some(v.clone());
     }
+    if let Some(v) = args.resize {
+        c.data.resize = Some(v);
+    }
     if let Some(v) = args.epochs {
         c.epochs = v;
     }
@@ -246,7 +249,8 @@ pub(crate) fn device_name(device: tch::Device) -> String {
 }
 
 /// Points a stage's data at another dataset: the dataset's flip default, and no resize for the
-/// 32x32 colour datasets (small presets resize the 28x28 ones).
+/// 32x32 colour datasets (small presets resize the 28x28 ones, and image folders, whose images
+/// need one size).
 pub(crate) fn switch_dataset(
     dataset: &mut aca_data::DatasetKind,
     augment: &mut aca_data::Augment,
@@ -255,7 +259,7 @@ pub(crate) fn switch_dataset(
 ) {
     *dataset = kind;
     augment.hflip = kind.default_hflip();
-    if kind.channels() == 3 {
+    if kind.channels() == Some(3) {
         *resize = None;
     }
 }

@@ -74,12 +74,153 @@ fn data_errors_are_one_clear_line() {
     assert!(!ok);
     assert_eq!(
         err,
-        "error: dataset = imagenet: expected fashion-mnist, mnist, cifar10 or cifar100\n"
+        "error: dataset = imagenet: expected fashion-mnist, mnist, cifar10, cifar100 or folder\n"
     );
     let (ok, _, err) = aca(&["data", "fetch", "mnist", "--dir", d]);
     assert!(!ok);
     assert!(
         err.contains("mnist has no official archive to fetch"),
+        "{err}"
+    );
+}
+
+/// An image folder of two colour classes, `train` 30 and `val` 8 PNGs each, 12x10 pixels: the
+/// classes differ in brightness, so a few steps learn something.
+fn write_image_folder(dir: &std::path::Path) {
+    for (split, n) in [("train", 30u32), ("val", 8)] {
+        for (c, class) in ["dark", "light"].into_iter().enumerate() {
+            let folder = dir.join(split).join(class);
+            std::fs::create_dir_all(&folder).unwrap();
+            for i in 0..n {
+                let img = image::RgbImage::from_fn(12, 10, |x, y| {
+                    let base = 40 + 150 * c as u32;
+                    let v = |k: u32| (base + (x * 7 + y * 3 + i * 5 + k * 11) % 50) as u8;
+                    image::Rgb([v(0), v(1), v(2)])
+                });
+                img.save(folder.join(format!("{i:03}.png"))).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn an_image_folder_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("images");
+    write_image_folder(&data);
+    let d = data.to_str().unwrap();
+    let (ok, out, err) = aca(&[
+        "data",
+        "info",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        d,
+        "--resize",
+        "8",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("dark, light"), "{out}");
+    assert!(out.contains("train     60 (30 per class)"), "{out}");
+    assert!(out.contains("test      16 (8 per class)"), "{out}");
+    assert!(out.contains("3 x 8 x 8"), "{out}");
+    // The whole pipeline on it: search, allocate, train, test, report.
+    let cfg = dir.path().join("small.json");
+    std::fs::write(
+        &cfg,
+        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 16, "valid_limit": 16}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 1},
+  "train": {"epochs": 1, "data": {"batch_size": 16, "train_limit": 32}, "network": {"channels": 4, "layers": 3}}}"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("run");
+    let (ok, out, err) = aca(&[
+        "run",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        d,
+        "--resize",
+        "8",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("folder"), "{out}");
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("train/results.json")).unwrap())
+            .unwrap();
+    assert!(results["params"].as_u64().unwrap() > 0, "{results}");
+    assert!(out_dir.join("summary.txt").is_file());
+    assert!(data.join(aca_data::STATS_CACHE).is_file());
+    // `aca predict` reads images as the run did: its top-1 over val/ is the test accuracy.
+    let mut images = Vec::new();
+    for class in ["dark", "light"] {
+        for i in 0..8 {
+            images.push((class, data.join(format!("val/{class}/{i:03}.png"))));
+        }
+    }
+    let mut args = vec!["predict", "--json", "--run"];
+    let train_dir = out_dir.join("train");
+    args.push(train_dir.to_str().unwrap());
+    args.extend(images.iter().map(|(_, p)| p.to_str().unwrap()));
+    let (ok, out, err) = aca(&args);
+    assert!(ok, "{err}");
+    let predictions: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(predictions.len(), 16);
+    let hits = predictions
+        .iter()
+        .zip(&images)
+        .filter(|(p, (class, _))| p["top"][0][1] == *class)
+        .count();
+    assert_eq!(
+        predictions[0]["top"].as_array().unwrap().len(),
+        2,
+        "top-5 clamps to 2 classes"
+    );
+    assert!(
+        (hits as f64 / 16.0 - results["test_top1"].as_f64().unwrap()).abs() < 1e-9,
+        "{hits} of 16 against {}",
+        results["test_top1"]
+    );
+    let (ok, out, err) = aca(&[
+        "predict",
+        "--run",
+        train_dir.to_str().unwrap(),
+        images[0].1.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("000.png\n  1. ") && out.contains(" %  (label "),
+        "{out}"
+    );
+    // The weights out: an ACA plan that refills channels keeps aca's names, a full one DARTS's.
+    let (ok, out, err) = aca(&["export", "--run", train_dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("names), genotype to"), "{out}");
+    assert!(train_dir.join("model.safetensors").is_file());
+    assert!(train_dir.join("genotype.py").is_file());
+    let (ok, _, err) = aca(&["export", "--run", d]);
+    assert!(!ok);
+    assert!(err.contains("config.json"), "{err}");
+    // A broken image stops the run with one line naming it.
+    std::fs::write(data.join("train/dark/bad.png"), "not a png").unwrap();
+    let (ok, _, err) = aca(&[
+        "data",
+        "info",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        d,
+        "--resize",
+        "8",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("bad.png") && err.contains("cannot decode"),
         "{err}"
     );
 }

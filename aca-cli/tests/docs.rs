@@ -1,10 +1,12 @@
-const COMMANDS: [&[&str]; 13] = [
+const COMMANDS: [&[&str]; 15] = [
     &[],
     &["run"],
     &["search"],
     &["allocate"],
     &["train"],
     &["test"],
+    &["predict"],
+    &["export"],
     &["report"],
     &["inspect"],
     &["genotype", "show"],

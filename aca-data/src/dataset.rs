@@ -7,6 +7,7 @@ use tracing::info;
 
 use crate::cifar::read_cifar_files;
 use crate::error::{DataError, Result};
+use crate::folder::{cached_stats, read_folder, store_stats, CachedStats, STATS_CACHE};
 use crate::idx::read_idx_pair;
 use crate::kind::{DatasetInfo, DatasetKind};
 use crate::raw::{find_plain_or_gz, RawImages};
@@ -145,6 +146,13 @@ impl Dataset {
             });
         }
         if let Some(size) = opts.resize {
+            if size == 0 {
+                return Err(DataError::Config {
+                    field: "resize",
+                    value: "0".into(),
+                    reason: "expected an image size of at least 1".into(),
+                });
+            }
             if size > MAX_RESIZE {
                 return Err(DataError::Config {
                     field: "resize",
@@ -153,7 +161,15 @@ impl Dataset {
                 });
             }
         }
+        let mut fingerprint = None;
         let (train, test, classes, names) = match kind {
+            DatasetKind::Folder => {
+                // Resized while decoding: memory holds the images at their final size only.
+                let folder = read_folder(&dir, opts.resize)?;
+                fingerprint = Some(folder.fingerprint);
+                let classes = folder.class_names.len();
+                (folder.train, folder.test, classes, Some(folder.class_names))
+            }
             DatasetKind::FashionMnist | DatasetKind::Mnist => {
                 let file = |name: &str| {
                     find_plain_or_gz(&dir, name).ok_or_else(|| not_found(kind, &dir, name))
@@ -232,9 +248,29 @@ impl Dataset {
         }
         let train = ImageSet::from_raw(train)?;
         let test = ImageSet::from_raw(test)?;
-        let (mean, std, stats_source) = match kind.published_stats() {
-            Some((m, s)) => (m, s, "published".to_string()),
-            None => {
+        let channels = train.images.size()[1] as usize;
+        let (mean, std, stats_source) = match (kind.published_stats(), &fingerprint) {
+            (Some((m, s)), _) => (m, s, "published".to_string()),
+            (None, Some(fp)) => match cached_stats(&dir, fp, opts.resize) {
+                Some(c) if c.channels == channels => (
+                    c.mean,
+                    c.std,
+                    format!("cached in {}", dir.join(STATS_CACHE).display()),
+                ),
+                _ => {
+                    let (m, s) = train.stats()?;
+                    let cache = CachedStats {
+                        fingerprint: fp.clone(),
+                        resize: opts.resize,
+                        channels,
+                        mean: m.clone(),
+                        std: s.clone(),
+                    };
+                    store_stats(&dir, &cache);
+                    (m, s, "computed from the training set".to_string())
+                }
+            },
+            (None, None) => {
                 let (m, s) = train.stats()?;
                 (m, s, "computed from the training set".to_string())
             }
@@ -245,7 +281,7 @@ impl Dataset {
             info: DatasetInfo {
                 kind,
                 dir,
-                channels: kind.channels(),
+                channels,
                 size: original_size,
                 original_size,
                 classes,
@@ -258,13 +294,6 @@ impl Dataset {
             test,
         };
         if let Some(size) = opts.resize {
-            if size == 0 {
-                return Err(DataError::Config {
-                    field: "resize",
-                    value: "0".into(),
-                    reason: "expected an image size of at least 1".into(),
-                });
-            }
             if size != original_size {
                 data.train = data.train.resized(size)?;
                 data.test = data.test.resized(size)?;
@@ -332,6 +361,7 @@ fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {
         DatasetKind::Cifar10 | DatasetKind::Cifar100 => format!(
             "missing {file}; pass --data-dir DIR holding the binary version, or download it with `aca data fetch {kind} --dir DIR`"
         ),
+        DatasetKind::Folder => format!("missing {file}"),
     };
     DataError::NotFound {
         dataset: kind.name().into(),

@@ -52,7 +52,9 @@ impl Archive {
                     "cifar-100-binary",
                     &["train.bin", "test.bin"],
                 ),
-                DatasetKind::FashionMnist | DatasetKind::Mnist => return None,
+                DatasetKind::FashionMnist | DatasetKind::Mnist | DatasetKind::Folder => {
+                    return None
+                }
             };
         Some(Self {
             dataset: kind,

@@ -23,6 +23,10 @@ pub enum DatasetKind {
     /// CIFAR-100 (32x32 colour, 100 fine or 20 coarse classes).
     #[serde(rename = "cifar100")]
     Cifar100,
+    /// An image folder in torchvision's `ImageFolder` layout (`train/CLASS/*.png`, `val/...`):
+    /// the user's own data.
+    #[serde(rename = "folder")]
+    Folder,
 }
 
 /// Where Debian's `dataset-fashion-mnist` puts the files.
@@ -72,11 +76,12 @@ const CIFAR10_CLASSES: [&str; 10] = [
 
 impl DatasetKind {
     /// All datasets, as `--dataset` lists them.
-    pub const ALL: [DatasetKind; 4] = [
+    pub const ALL: [DatasetKind; 5] = [
         Self::FashionMnist,
         Self::Mnist,
         Self::Cifar10,
         Self::Cifar100,
+        Self::Folder,
     ];
 
     /// The command-line name.
@@ -86,24 +91,27 @@ impl DatasetKind {
             Self::Mnist => "mnist",
             Self::Cifar10 => "cifar10",
             Self::Cifar100 => "cifar100",
+            Self::Folder => "folder",
         }
     }
 
     /// The default data directory: Debian's for Fashion-MNIST, `data/NAME` otherwise (where
-    /// `aca data fetch` puts CIFAR by default).
+    /// `aca data fetch` puts CIFAR by default; `data/images` for an image folder).
     pub fn default_dir(self) -> PathBuf {
         match self {
             Self::FashionMnist => PathBuf::from(DEBIAN_FASHION_MNIST),
             Self::Mnist => PathBuf::from("data/mnist"),
             Self::Cifar10 | Self::Cifar100 => PathBuf::from("data"),
+            Self::Folder => PathBuf::from("data/images"),
         }
     }
 
-    /// Image channels.
-    pub fn channels(self) -> usize {
+    /// Image channels, where the dataset fixes them (an image folder's come from its files).
+    pub fn channels(self) -> Option<usize> {
         match self {
-            Self::FashionMnist | Self::Mnist => 1,
-            Self::Cifar10 | Self::Cifar100 => 3,
+            Self::FashionMnist | Self::Mnist => Some(1),
+            Self::Cifar10 | Self::Cifar100 => Some(3),
+            Self::Folder => None,
         }
     }
 
@@ -121,7 +129,7 @@ impl DatasetKind {
             // uses them. DARTS has no CIFAR-100 pipeline, and PC-DARTS normalises CIFAR-100 with
             // CIFAR-10's values; we choose the dataset's own (docs/method.md, deviations).
             Self::Cifar100 => Some((vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762])),
-            Self::FashionMnist | Self::Mnist => None,
+            Self::FashionMnist | Self::Mnist | Self::Folder => None,
         }
     }
 
@@ -131,7 +139,7 @@ impl DatasetKind {
             Self::FashionMnist => FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
             Self::Mnist => (0..10).map(|d| d.to_string()).collect(),
             Self::Cifar10 => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
-            Self::Cifar100 => return None,
+            Self::Cifar100 | Self::Folder => return None,
         };
         Some(names)
     }
@@ -153,7 +161,7 @@ impl FromStr for DatasetKind {
             .ok_or_else(|| DataError::Config {
                 field: "dataset",
                 value: s.into(),
-                reason: "expected fashion-mnist, mnist, cifar10 or cifar100".into(),
+                reason: "expected fashion-mnist, mnist, cifar10, cifar100 or folder".into(),
             })
     }
 }

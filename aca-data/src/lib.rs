@@ -1,7 +1,8 @@
 //! Image datasets for `aca`.
 //!
 //! - Readers of the official files: CIFAR-10/100 binary versions and MNIST-style IDX (plain or
-//!   gzipped), with errors that name the file and what is wrong ([`Dataset::load`]).
+//!   gzipped), and image folders in torchvision's `ImageFolder` layout (PNG, JPEG), with errors
+//!   that name the file and what is wrong ([`Dataset::load`]).
 //! - [`DatasetInfo`]: channels, size, classes, class names and normalisation statistics.
 //! - DARTS's split of the training set ([`darts_split`]) with class-balanced seeded limits.
 //! - Seeded augmentation as tensor operations ([`Augment`]) and batching into tch tensors
@@ -28,6 +29,7 @@ mod cifar;
 mod dataset;
 mod error;
 mod fetch;
+mod folder;
 mod idx;
 mod kind;
 mod loader;
@@ -41,6 +43,7 @@ pub use cifar::{encode_cifar, read_cifar_file};
 pub use dataset::{Dataset, ImageSet, LoadOptions};
 pub use error::{DataError, Result};
 pub use fetch::{fetch, Archive, Fetched};
+pub use folder::{read_image, IMAGE_EXTENSIONS, MAX_FOLDER_CLASSES, STATS_CACHE};
 pub use idx::{encode_idx, read_idx_pair, write_synthetic_mnist};
 pub use kind::{fashion_mnist_for_tests, DatasetInfo, DatasetKind, DEBIAN_FASHION_MNIST};
 pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 mod batching;
 mod fetch;
+mod folder;
 mod formats;
 mod properties;
 mod split;

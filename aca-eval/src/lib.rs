@@ -7,20 +7,26 @@
 //! - [`ChannelScorer`] ([`Taylor`]) ranks channels on the final search network; [`Allocator`]
 //!   ([`Otsu`], [`All`], [`Fixed`]) turns scores into op shares; [`allocate_run`] writes a search
 //!   run's `plan.json`.
-//! - [`train`] trains a plan from scratch (DARTS's recipe), resumable; [`test_run`] re-evaluates.
+//! - [`train`] trains a plan from scratch (DARTS's recipe), resumable; [`test_run`] re-evaluates;
+//!   [`predict`] gives the top classes of image files; [`export_safetensors`] writes the weights
+//!   under the original DARTS code's names.
 #![warn(missing_docs)]
 
 mod allocate;
 mod error;
+mod export;
 mod network;
 mod plan;
+mod predict;
 mod scorer;
 mod stages;
 
 pub use allocate::{allocate, otsu_split, strategy, All, Allocator, Fixed, Otsu};
 pub use error::{EvalError, Result};
+pub use export::{darts_names, export_safetensors, state_dict, Exported, Naming};
 pub use network::{EvalNetConfig, EvalNetwork, Output, Setting};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
+pub use predict::{predict, run_dataset, Prediction};
 pub use scorer::{kept_edges, scorer, BnGamma, ChannelScorer, ScoringContext, Taylor};
 pub use stages::{
     allocate_run, files, test_accuracy, test_run, train, AllocateOptions, Quiet, TrainConfig,

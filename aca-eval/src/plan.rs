@@ -56,6 +56,11 @@ impl ChannelPlan {
         }
     }
 
+    /// Whether every op keeps all its channels (no identity refill): DARTS's own network.
+    pub fn is_full(&self) -> bool {
+        self.normal.iter().chain(&self.reduce).all(|&f| f >= 1.0)
+    }
+
     /// Op shares of one cell type.
     pub fn fractions(&self, cell: CellType) -> &[f64] {
         match cell {

@@ -38,6 +38,8 @@ pub mod files {
     pub const MODEL: &str = "model.ot";
     /// Final test accuracy, parameters, multiply-adds.
     pub const RESULTS: &str = "results.json";
+    /// The dataset's facts (classes, names, size, normalisation), for predictions later.
+    pub const DATASET: &str = "dataset.json";
 }
 
 fn run_dir_error(dir: &Path, reason: impl Into<String>) -> EvalError {
@@ -47,7 +49,7 @@ fn run_dir_error(dir: &Path, reason: impl Into<String>) -> EvalError {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| run_dir_error(path, e.to_string()))?;
     serde_json::from_str(&text).map_err(|e| run_dir_error(path, e.to_string()))
 }
@@ -440,6 +442,7 @@ pub fn train(
     } else {
         write_json_atomic(&dir.join(files::CONFIG), &config)?;
         write_json_atomic(&dir.join(files::PLAN), plan)?;
+        write_json_atomic(&dir.join(files::DATASET), &data.info)?;
     }
     seed_everything(config.seed);
     let mut net = EvalNetwork::new(plan, &config.network, device)?;

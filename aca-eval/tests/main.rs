@@ -1,5 +1,6 @@
 //! Integration tests of `aca-eval`.
 #![allow(clippy::unwrap_used)]
+mod export;
 mod network;
 mod stages;
 
