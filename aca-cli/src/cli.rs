@@ -43,7 +43,7 @@ pub(crate) enum Command {
     Test(TestArgs),
     /// The top classes of image files (PNG, JPEG) by a trained network, for a check by hand.
     Predict(PredictArgs),
-    /// Write a trained network's weights out for PyTorch (safetensors, DARTS's names).
+    /// Write a trained network out: ONNX, or safetensors under the original DARTS names.
     Export(ExportArgs),
     /// Print a network's parameter count and multiply-adds.
     Inspect(InspectArgs),
@@ -360,13 +360,15 @@ pub(crate) struct ExportArgs {
     #[arg(long, value_name = "TRAIN_DIR")]
     pub run: PathBuf,
 
-    /// Format: `safetensors`, a state dict whose names and shapes are those of the original
-    /// DARTS `NetworkCIFAR`/`NetworkImageNet` for a full-channel plan (aca's names when the plan
-    /// refills channels with identity); `genotype.py` is written beside it.
-    #[arg(long, default_value = "safetensors", value_name = "safetensors")]
+    /// Format: `onnx`, the network in inference mode (no auxiliary head, no drop path) with
+    /// input `images` (N, C, H, W) and output `logits`, dynamic batch size (opset 13); or
+    /// `safetensors`, a state dict whose names and shapes are those of the original DARTS
+    /// `NetworkCIFAR`/`NetworkImageNet` for a full-channel plan (aca's names when the plan refills
+    /// channels with identity), with `genotype.py` beside it.
+    #[arg(long, default_value = "onnx", value_name = "onnx|safetensors")]
     pub format: String,
 
-    /// Output file [default: model.safetensors in the training run].
+    /// Output file [default: model.onnx or model.safetensors in the training run].
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }

@@ -231,26 +231,37 @@ pub(crate) fn predict(args: PredictArgs) -> Result<()> {
 }
 
 pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
-    if args.format != "safetensors" {
-        bail!("--format {}: expected safetensors", args.format);
-    }
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| args.run.join("model.safetensors"));
-    let done = aca_eval::export_safetensors(&args.run, &out)
-        .with_context(|| format!("exporting {}", args.run.display()))?;
-    if !quiet {
-        outln!(
-            "{} tensors written to {} ({} names), genotype to {}",
-            done.tensors,
-            done.weights.display(),
-            match done.naming {
-                aca_eval::Naming::Darts => "the original DARTS code's",
-                aca_eval::Naming::Aca => "aca's",
-            },
-            done.genotype.display()
-        );
+    let out = |name: &str| args.out.clone().unwrap_or_else(|| args.run.join(name));
+    match args.format.as_str() {
+        "onnx" => {
+            let out = out("model.onnx");
+            aca_eval::export_onnx(&args.run, &out)
+                .with_context(|| format!("exporting {}", args.run.display()))?;
+            if !quiet {
+                outln!(
+                    "ONNX model (opset {}, input `images`, output `logits`) written to {}",
+                    aca_eval::ONNX_OPSET,
+                    out.display()
+                );
+            }
+        }
+        "safetensors" => {
+            let done = aca_eval::export_safetensors(&args.run, &out("model.safetensors"))
+                .with_context(|| format!("exporting {}", args.run.display()))?;
+            if !quiet {
+                outln!(
+                    "{} tensors written to {} ({} names), genotype to {}",
+                    done.tensors,
+                    done.weights.display(),
+                    match done.naming {
+                        aca_eval::Naming::Darts => "the original DARTS code's",
+                        aca_eval::Naming::Aca => "aca's",
+                    },
+                    done.genotype.display()
+                );
+            }
+        }
+        other => bail!("--format {other}: expected onnx or safetensors"),
     }
     Ok(())
 }

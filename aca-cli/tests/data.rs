@@ -198,9 +198,19 @@ fn an_image_folder_runs_end_to_end() {
         "{out}"
     );
     // The weights out: an ACA plan that refills channels keeps aca's names, a full one DARTS's.
-    let (ok, out, err) = aca(&["export", "--run", train_dir.to_str().unwrap()]);
+    let (ok, out, err) = aca(&[
+        "export",
+        "--run",
+        train_dir.to_str().unwrap(),
+        "--format",
+        "safetensors",
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("names), genotype to"), "{out}");
+    let (ok, out, err) = aca(&["export", "--run", train_dir.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.contains("model.onnx"), "{out}");
+    assert!(train_dir.join("model.onnx").is_file());
     assert!(train_dir.join("model.safetensors").is_file());
     assert!(train_dir.join("genotype.py").is_file());
     let (ok, _, err) = aca(&["export", "--run", d]);

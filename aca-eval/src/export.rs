@@ -147,6 +147,25 @@ pub fn state_dict(
     Ok(out)
 }
 
+/// The trained network of the training run `dir` (its final weights) and its plan.
+pub(crate) fn load_trained(dir: &Path, device: tch::Device) -> Result<(EvalNetwork, ChannelPlan)> {
+    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
+    let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
+    let model = dir.join(files::MODEL);
+    if !model.is_file() {
+        return Err(EvalError::RunDir {
+            dir: dir.into(),
+            reason:
+                "no model.ot: the training has not finished (resume it with `aca train --resume`)"
+                    .into(),
+        });
+    }
+    let mut net = EvalNetwork::new(&plan, &config.network, device)?;
+    let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
+    net.load_named_tensors(&tensors)?;
+    Ok((net, plan))
+}
+
 /// What [`export_safetensors`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 mod export;
 mod network;
+mod onnx;
 mod stages;
 
 /// libtorch's random generator is global to the process. Tests that seed it and draw from it
