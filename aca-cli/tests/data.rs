@@ -109,16 +109,19 @@ fn an_image_folder_runs_end_to_end() {
     let data = dir.path().join("images");
     write_image_folder(&data);
     let d = data.to_str().unwrap();
-    let (ok, out, err) = aca(&[
-        "data",
-        "info",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        d,
-        "--resize",
-        "8",
-    ]);
+    let info = || {
+        aca(&[
+            "data",
+            "info",
+            "--dataset",
+            "folder",
+            "--data-dir",
+            d,
+            "--resize",
+            "8",
+        ])
+    };
+    let (ok, out, err) = info();
     assert!(ok, "{err}");
     assert!(out.contains("dark, light"), "{out}");
     assert!(out.contains("train     60 (30 per class)"), "{out}");
@@ -218,16 +221,7 @@ fn an_image_folder_runs_end_to_end() {
     assert!(err.contains("config.json"), "{err}");
     // A broken image stops the run with one line naming it.
     std::fs::write(data.join("train/dark/bad.png"), "not a png").unwrap();
-    let (ok, _, err) = aca(&[
-        "data",
-        "info",
-        "--dataset",
-        "folder",
-        "--data-dir",
-        d,
-        "--resize",
-        "8",
-    ]);
+    let (ok, _, err) = info();
     assert!(!ok);
     assert!(
         err.contains("bad.png") && err.contains("cannot decode"),

@@ -5,13 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use aca_core::{load_checkpoint, write_atomic};
+use aca_core::write_atomic;
 use tch::{Kind, Tensor};
 
 use crate::error::{EvalError, Result};
 use crate::network::EvalNetwork;
 use crate::plan::ChannelPlan;
-use crate::stages::{files, read_json, TrainConfig};
 
 /// How the exported tensors are named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,25 +146,6 @@ pub fn state_dict(
     Ok(out)
 }
 
-/// The trained network of the training run `dir` (its final weights) and its plan.
-pub(crate) fn load_trained(dir: &Path, device: tch::Device) -> Result<(EvalNetwork, ChannelPlan)> {
-    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
-    let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
-    let model = dir.join(files::MODEL);
-    if !model.is_file() {
-        return Err(EvalError::RunDir {
-            dir: dir.into(),
-            reason:
-                "no model.ot: the training has not finished (resume it with `aca train --resume`)"
-                    .into(),
-        });
-    }
-    let mut net = EvalNetwork::new(&plan, &config.network, device)?;
-    let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
-    net.load_named_tensors(&tensors)?;
-    Ok((net, plan))
-}
-
 /// What [`export_safetensors`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
@@ -182,20 +162,7 @@ pub struct Exported {
 /// Writes the trained network of the training run `dir` to `out` as safetensors (DARTS names for
 /// a full-channel plan, `aca`'s otherwise) and its genotype as `genotype.py` beside it.
 pub fn export_safetensors(dir: &Path, out: &Path) -> Result<Exported> {
-    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
-    let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
-    let model = dir.join(files::MODEL);
-    if !model.is_file() {
-        return Err(EvalError::RunDir {
-            dir: dir.into(),
-            reason:
-                "no model.ot: the training has not finished (resume it with `aca train --resume`)"
-                    .into(),
-        });
-    }
-    let mut net = EvalNetwork::new(&plan, &config.network, tch::Device::Cpu)?;
-    let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
-    net.load_named_tensors(&tensors)?;
+    let (net, plan) = crate::stages::load_trained(dir, tch::Device::Cpu)?;
     let naming = if plan.is_full() {
         Naming::Darts
     } else {

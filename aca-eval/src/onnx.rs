@@ -518,7 +518,7 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
 
 /// Writes the trained network of the training run `dir` to `out` as ONNX (temp file, then rename).
 pub fn export_onnx(dir: &Path, out: &Path) -> Result<()> {
-    let (net, plan) = crate::export::load_trained(dir, tch::Device::Cpu)?;
+    let (net, plan) = crate::stages::load_trained(dir, tch::Device::Cpu)?;
     let info = crate::predict::run_dataset(dir)?;
     let bytes = onnx_model(&net, &plan, info.size as i64)?;
     write_atomic(out, &bytes)?;

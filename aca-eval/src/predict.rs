@@ -2,13 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use aca_core::load_checkpoint;
 use aca_data::DatasetInfo;
 use tch::{Device, Kind, Tensor};
 
-use crate::error::{EvalError, Result};
-use crate::network::EvalNetwork;
-use crate::plan::ChannelPlan;
+use crate::error::Result;
 use crate::stages::{files, read_json, TrainConfig};
 
 /// The `k` most likely classes of one image.
@@ -39,21 +36,8 @@ pub fn predict(
     k: usize,
     device: Device,
 ) -> Result<Vec<Prediction>> {
-    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
-    let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
-    let model = dir.join(files::MODEL);
-    if !model.is_file() {
-        return Err(EvalError::RunDir {
-            dir: dir.into(),
-            reason:
-                "no model.ot: the training has not finished (resume it with `aca train --resume`)"
-                    .into(),
-        });
-    }
+    let (net, _) = crate::stages::load_trained(dir, device)?;
     let info = run_dataset(dir)?;
-    let mut net = EvalNetwork::new(&plan, &config.network, device)?;
-    let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
-    net.load_named_tensors(&tensors)?;
     let c = info.channels as i64;
     let s = info.size as i64;
     let mean = Tensor::f_from_slice(&info.mean)?.f_view([1, c, 1, 1])?;

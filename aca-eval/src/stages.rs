@@ -640,8 +640,8 @@ pub(crate) fn train_epoch(
     Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
 }
 
-/// Re-evaluates a finished training run on its test set: (top-1, top-5, loss, test images).
-pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
+/// The trained network of the training run `dir` (its final weights) and its plan.
+pub(crate) fn load_trained(dir: &Path, device: tch::Device) -> Result<(EvalNetwork, ChannelPlan)> {
     let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
     let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
     let model = dir.join(files::MODEL);
@@ -651,10 +651,17 @@ pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
             "no model.ot: the training has not finished (resume it with `aca train --resume`)",
         ));
     }
-    let data = config.data.load()?;
     let mut net = EvalNetwork::new(&plan, &config.network, device)?;
     let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;
     net.load_named_tensors(&tensors)?;
+    Ok((net, plan))
+}
+
+/// Re-evaluates a finished training run on its test set: (top-1, top-5, loss, test images).
+pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
+    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
+    let (net, _) = load_trained(dir, device)?;
+    let data = config.data.load()?;
     let loader = Loader::sequential(&data.test, &data.info, 256, device)?;
     let (top1, top5, loss) = test_accuracy(&net, &loader)?;
     Ok((top1, top5, loss, data.test.len()))
