@@ -47,7 +47,9 @@ pub(crate) fn run_state(run: &Path) -> RunStatus {
         "finished".to_string()
     } else if run.join("train").join("results.json").is_file() {
         "test".to_string()
-    } else if trained > 0 || run.join("plan.json").is_file() {
+    } else if trained > 0
+        || (run.join("plan.json").is_file() && run.join("search").join("genotype.json").is_file())
+    {
         format!("train {trained}/{train_epochs}")
     } else {
         format!("search {searched}/{search_epochs}")
