@@ -6,14 +6,7 @@ use tch::Device;
 
 fn net(setting: Setting, c: i64, layers: usize, classes: i64) -> (EvalNetwork, ChannelPlan) {
     let plan = ChannelPlan::full(published("darts_v2").unwrap());
-    let cfg = EvalNetConfig {
-        channels: c,
-        layers,
-        classes,
-        auxiliary: true,
-        setting,
-        ..Default::default()
-    };
+    let cfg = crate::net_config(c, layers, classes, setting);
     (EvalNetwork::new(&plan, &cfg, Device::Cpu).unwrap(), plan)
 }
 

@@ -12,3 +12,20 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// An evaluation network with the auxiliary head, 3 image channels unless changed.
+pub fn net_config(
+    channels: i64,
+    layers: usize,
+    classes: i64,
+    setting: aca_eval::Setting,
+) -> aca_eval::EvalNetConfig {
+    aca_eval::EvalNetConfig {
+        channels,
+        layers,
+        classes,
+        auxiliary: true,
+        setting,
+        ..Default::default()
+    }
+}

@@ -50,14 +50,7 @@ fn reference(g: &Genotype, c: i64, layers: usize, classes: i64, imagenet: bool) 
 }
 
 fn counts(g: &Genotype, c: i64, layers: usize, classes: i64, setting: Setting) -> (i64, i64) {
-    let cfg = EvalNetConfig {
-        channels: c,
-        layers,
-        classes,
-        auxiliary: true,
-        setting,
-        ..Default::default()
-    };
+    let cfg = crate::net_config(c, layers, classes, setting);
     let net = EvalNetwork::new(&ChannelPlan::full(g.clone()), &cfg, Device::Cpu).unwrap();
     (net.param_count(), net.aux_param_count())
 }

@@ -73,12 +73,8 @@ type Tensor4 = tract_onnx::prelude::Tensor;
 
 fn cfg(channels: i64, layers: usize, setting: Setting, image_channels: i64) -> EvalNetConfig {
     EvalNetConfig {
-        channels,
-        layers,
-        classes: 10,
         image_channels,
-        auxiliary: true,
-        setting,
+        ..crate::net_config(channels, layers, 10, setting)
     }
 }
 
