@@ -379,8 +379,8 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "TRAIN_DIR")]
     pub run: PathBuf,
 
-    /// Image files, read as the run's images were: grey or colour as the network takes them,
-    /// shorter side resized to its input size, the centre kept.
+    /// Image files: grey or colour as the network takes them, shorter side resized to its input
+    /// size and the centre kept, as an image folder is read.
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
 

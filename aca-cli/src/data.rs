@@ -118,7 +118,12 @@ pub(crate) fn render_info(
 fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
     let kind: DatasetKind = args.dataset.parse()?;
     let mut archive = Archive::official(kind).ok_or_else(|| {
-        anyhow!("{kind} has no official archive to fetch; it comes from Debian's packages (scripts/setup) or your own files (--data-dir)")
+        match kind {
+            aca_data::DatasetKind::Folder => anyhow!(
+                "folder is your own images: point --data-dir at a folder of train/CLASS/ and val/CLASS/ image files"
+            ),
+            _ => anyhow!("{kind} has no official archive to fetch; it comes from Debian's packages (scripts/setup) or your own files (--data-dir)"),
+        }
     })?;
     if let Some(url) = args.url {
         archive.url = url;

@@ -82,6 +82,9 @@ fn data_errors_are_one_clear_line() {
         err.contains("mnist has no official archive to fetch"),
         "{err}"
     );
+    let (ok, _, err) = aca(&["data", "fetch", "folder", "--dir", d]);
+    assert!(!ok);
+    assert!(err.contains("folder is your own images"), "{err}");
 }
 
 /// An image folder of two colour classes, `train` 30 and `val` 8 PNGs each, 12x10 pixels: the

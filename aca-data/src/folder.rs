@@ -211,13 +211,18 @@ struct Decoded {
     size: [usize; 2],
 }
 
-fn decode(path: &Path, resize: Option<usize>) -> Result<Decoded> {
+/// Opens an image file, resized (shorter side, then the centre) when `resize` is given.
+fn open(path: &Path, resize: Option<usize>) -> Result<DynamicImage> {
     let img = image::open(path)
         .map_err(|e| DataError::format(path, format!("cannot decode this image: {e}")))?;
-    let img = match resize {
+    Ok(match resize {
         Some(s) => resize_and_crop(img, s as u32),
         None => img,
-    };
+    })
+}
+
+fn decode(path: &Path, resize: Option<usize>) -> Result<Decoded> {
+    let img = open(path, resize)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (pixels, channels) = if img.color().has_color() {
         (hwc_to_chw(img.to_rgb8().as_raw(), 3), 3)
@@ -233,7 +238,8 @@ fn decode(path: &Path, resize: Option<usize>) -> Result<Decoded> {
 
 /// Decodes one image file as a network trained on `channels x size x size` inputs takes it:
 /// colour turned grey (luma) or grey copied to three channels as needed, the shorter side resized
-/// to `size` and the centre kept, as an image folder is read. CHW bytes.
+/// to `size` and the centre kept, as an image folder is read (datasets resized at load, such as
+/// the tiny preset's Fashion-MNIST, use libtorch's bilinear filter instead). CHW bytes.
 pub fn read_image(path: &Path, channels: usize, size: usize) -> Result<Vec<u8>> {
     if size == 0 || size > crate::dataset::MAX_RESIZE {
         return Err(DataError::Config {
@@ -242,9 +248,7 @@ pub fn read_image(path: &Path, channels: usize, size: usize) -> Result<Vec<u8>> 
             reason: format!("expected 1..={}", crate::dataset::MAX_RESIZE),
         });
     }
-    let img = image::open(path)
-        .map_err(|e| DataError::format(path, format!("cannot decode this image: {e}")))?;
-    let img = resize_and_crop(img, size as u32);
+    let img = open(path, Some(size))?;
     match channels {
         1 => Ok(img.to_luma8().into_raw()),
         3 => Ok(hwc_to_chw(img.to_rgb8().as_raw(), 3)),

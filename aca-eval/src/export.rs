@@ -172,7 +172,10 @@ pub fn export_safetensors(dir: &Path, out: &Path) -> Result<Exported> {
     // Temp file, then rename: never a half-written export.
     let tmp = out.with_extension("safetensors.tmp");
     let named: Vec<(&str, &Tensor)> = dict.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    Tensor::write_safetensors(&named, &tmp)?;
+    if let Err(e) = Tensor::write_safetensors(&named, &tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
     std::fs::rename(&tmp, out).map_err(|e| EvalError::RunDir {
         dir: out.into(),
         reason: e.to_string(),

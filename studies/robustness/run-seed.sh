@@ -8,7 +8,8 @@
 set -euo pipefail
 aca=$1 dir=$2 seed=$3
 here=$(cd "$(dirname "$0")" && pwd)
-[ -d "$dir/runs" ] || { timeout -s INT 5 "$aca" --quiet sweep run "$here/sweep.toml" --dir "$dir" --jobs 1 || true; }
+# Lays the runs out without running any (the Slurm backend's dry run only writes its script).
+[ -d "$dir/runs" ] || "$aca" --quiet sweep run "$here/sweep.toml" --dir "$dir" --backend slurm --dry-run
 run() {
   local name="eval_epoch=$1,seed=$seed,space=$2,strategy=$3"
   [ -f "$dir/runs/$name/summary.txt" ] && return 0
