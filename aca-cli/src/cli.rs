@@ -100,7 +100,7 @@ pub(crate) struct SweepRunArgs {
 
     /// Device of every run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 
     /// Slurm: only write sweep.sbatch, do not submit it.
     #[arg(long)]
@@ -145,34 +145,20 @@ pub(crate) struct RunArgs {
         value_name = "tiny|paper",
         conflicts_with = "resume"
     )]
-    pub preset: String,
+    pub preset: aca_search::Preset,
 
     /// Op set searched: `aca` (skip-free, channels allocated by ACA) or `darts` (the baseline,
     /// trained with every channel on its op) [default: the config file's, else aca].
     #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
-    pub space: Option<String>,
+    pub space: Option<aca_space::Space>,
 
     /// Search method: darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv,
     /// fair-darts, drnas or random (docs/method.md) [default: the config file's, else darts].
     #[arg(long, value_name = "METHOD", conflicts_with = "resume")]
-    pub method: Option<String>,
+    pub method: Option<aca_search::MethodKind>,
 
-    /// Dataset [default: the preset's].
-    #[arg(
-        long,
-        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
-        conflicts_with = "resume"
-    )]
-    pub dataset: Option<String>,
-
-    /// Folder of the dataset's files.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
-    /// centre) [default: the preset's]
-    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
-    pub resize: Option<usize>,
+    #[command(flatten)]
+    pub data: StageDataArgs,
 
     /// Seed of every stage.
     #[arg(long, value_name = "S", conflicts_with = "resume")]
@@ -180,11 +166,11 @@ pub(crate) struct RunArgs {
 
     /// Channel scorer [default: the config file's, else taylor].
     #[arg(long, value_name = "taylor|bn-gamma", conflicts_with = "resume")]
-    pub scorer: Option<String>,
+    pub scorer: Option<aca_eval::ScorerKind>,
 
     /// Allocation strategy [default: otsu for --space aca, all for --space darts].
     #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]
-    pub strategy: Option<String>,
+    pub strategy: Option<aca_eval::Strategy>,
 
     #[command(flatten)]
     pub snapshots: SnapshotArgs,
@@ -201,7 +187,7 @@ pub(crate) struct RunArgs {
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 
     /// Run directory [default: a new folder under runs/].
     #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
@@ -214,6 +200,42 @@ pub(crate) struct RunArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+/// The dataset of a search, a training or both.
+#[derive(Debug, Args)]
+pub(crate) struct StageDataArgs {
+    /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
+    #[arg(
+        long,
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
+        conflicts_with = "resume"
+    )]
+    pub dataset: Option<aca_data::DatasetKind>,
+
+    /// Folder of the dataset's files.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
+    /// centre) [default: the preset's]
+    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
+    pub resize: Option<usize>,
+}
+
+impl StageDataArgs {
+    /// The flags onto a stage's data configuration (a new dataset first, with its defaults).
+    pub(crate) fn apply(&self, data: &mut aca_data::DataConfig) {
+        if let Some(kind) = self.dataset {
+            data.switch_dataset(kind);
+        }
+        if let Some(dir) = &self.data_dir {
+            data.data_dir = Some(dir.clone());
+        }
+        if let Some(size) = self.resize {
+            data.resize = Some(size);
+        }
+    }
 }
 
 /// Snapshots of the search, for allocation and training from an earlier epoch.
@@ -250,11 +272,11 @@ pub(crate) struct AllocateArgs {
     /// Channel scorer: `taylor` (first-order Taylor importance on the final search network) or
     /// `bn-gamma` (|gamma| of the last BN in an evaluation network warmed up for 2 epochs).
     #[arg(long, default_value = "taylor", value_name = "taylor|bn-gamma")]
-    pub scorer: String,
+    pub scorer: aca_eval::ScorerKind,
 
     /// Allocation strategy: `otsu` (parameter-free), `all` (plain DARTS), `fixed:F`.
     #[arg(long, default_value = "otsu", value_name = "otsu|all|fixed:F")]
-    pub strategy: String,
+    pub strategy: aca_eval::Strategy,
 
     /// Score on at most N validation batches [default: the whole validation split].
     #[arg(long, value_name = "N")]
@@ -271,64 +293,59 @@ pub(crate) struct AllocateArgs {
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct TrainArgs {
     /// A channel plan (plan.json).
-    #[arg(long, value_name = "FILE", conflicts_with = "genotype", required_unless_present_any = ["genotype", "resume"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["genotype", "resume"], required_unless_present_any = ["genotype", "resume"])]
     pub plan: Option<PathBuf>,
 
     /// A genotype (published name or file): trained as DARTS does, every channel on its op.
-    #[arg(long, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "resume")]
     pub genotype: Option<String>,
 
     /// Configuration preset: `tiny` (minutes on a CPU) or `paper` (DARTS's 600-epoch CIFAR-10
     /// training; a GPU job).
-    #[arg(long, default_value = "tiny", value_name = "tiny|paper")]
-    pub preset: String,
+    #[arg(
+        long,
+        default_value = "tiny",
+        value_name = "tiny|paper",
+        conflicts_with = "resume"
+    )]
+    pub preset: aca_search::Preset,
 
-    /// Dataset [default: the preset's].
-    #[arg(long, value_name = "fashion-mnist|mnist|cifar10|cifar100|folder")]
-    pub dataset: Option<String>,
-
-    /// Folder of the dataset's files.
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
-    /// centre) [default: the preset's]
-    #[arg(long, value_name = "SIZE")]
-    pub resize: Option<usize>,
+    #[command(flatten)]
+    pub data: StageDataArgs,
 
     /// Epochs.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub epochs: Option<usize>,
 
     /// Seed.
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", conflicts_with = "resume")]
     pub seed: Option<u64>,
 
     /// Batch size.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub batch_size: Option<usize>,
 
     /// Initial channels C.
-    #[arg(long, value_name = "C")]
+    #[arg(long, value_name = "C", conflicts_with = "resume")]
     pub channels: Option<i64>,
 
     /// Cells.
-    #[arg(long, value_name = "L")]
+    #[arg(long, value_name = "L", conflicts_with = "resume")]
     pub layers: Option<usize>,
 
     /// Train on a class-balanced subset of N training images.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub train_limit: Option<usize>,
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 
     /// Run directory [default: a new folder under runs/].
     #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
@@ -351,7 +368,7 @@ pub(crate) struct TestArgs {
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 }
 
 #[derive(Debug, Args)]
@@ -394,7 +411,7 @@ pub(crate) struct PredictArgs {
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 }
 
 #[derive(Debug, Args)]
@@ -407,33 +424,19 @@ pub(crate) struct SearchArgs {
         value_name = "tiny|paper",
         conflicts_with = "resume"
     )]
-    pub preset: String,
+    pub preset: aca_search::Preset,
 
     /// Op set searched: `aca` has no skip_connect; `darts` is the baseline that collapses.
     #[arg(long, value_name = "aca|darts", conflicts_with = "resume")]
-    pub space: Option<String>,
+    pub space: Option<aca_space::Space>,
 
     /// Search method: darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv,
     /// fair-darts, drnas or random (docs/method.md) [default: the config file's, else darts].
     #[arg(long, value_name = "METHOD", conflicts_with = "resume")]
-    pub method: Option<String>,
+    pub method: Option<aca_search::MethodKind>,
 
-    /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
-    #[arg(
-        long,
-        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
-        conflicts_with = "resume"
-    )]
-    pub dataset: Option<String>,
-
-    /// Folder of the dataset's files.
-    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
-    pub data_dir: Option<PathBuf>,
-
-    /// Resize images to SIZE x SIZE once at load (an image folder: shorter side, then the
-    /// centre) [default: the preset's]
-    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
-    pub resize: Option<usize>,
+    #[command(flatten)]
+    pub data: StageDataArgs,
 
     /// Search epochs.
     #[arg(long, value_name = "N", conflicts_with = "resume")]
@@ -472,7 +475,7 @@ pub(crate) struct SearchArgs {
 
     /// Where to run.
     #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
-    pub device: String,
+    pub device: aca_core::DeviceChoice,
 
     /// Run directory [default: a new folder under runs/].
     #[arg(long, value_name = "DIR", required_if_eq("resume", "true"))]
@@ -509,7 +512,7 @@ pub(crate) struct InspectArgs {
 
     /// Op set.
     #[arg(long, default_value = "darts", value_name = "darts|aca")]
-    pub space: String,
+    pub space: aca_space::Space,
 
     /// Initial channels C [default: 16 for the supernet, 36 for CIFAR, 48 for ImageNet].
     #[arg(long)]
@@ -553,7 +556,7 @@ pub(crate) struct DataArgs {
         default_value = "fashion-mnist",
         value_name = "fashion-mnist|mnist|cifar10|cifar100|folder"
     )]
-    pub dataset: String,
+    pub dataset: aca_data::DatasetKind,
 
     /// Folder of the dataset's files [default: Debian's /usr/share/datasets/fashion-mnist for
     /// Fashion-MNIST, data/mnist for MNIST, data/ for CIFAR, data/images for an image folder]
@@ -587,7 +590,7 @@ pub(crate) struct InfoArgs {
 pub(crate) struct FetchArgs {
     /// Dataset to download.
     #[arg(value_name = "cifar10|cifar100")]
-    pub dataset: String,
+    pub dataset: aca_data::DatasetKind,
 
     /// Folder to put it in.
     #[arg(long, default_value = "data", value_name = "DIR")]
@@ -614,7 +617,7 @@ pub(crate) enum GenotypeCommand {
 pub(crate) struct RandomArgs {
     /// Op set to draw from (`none` is never drawn).
     #[arg(long, value_name = "darts|aca", default_value = "aca")]
-    pub space: String,
+    pub space: aca_space::Space,
 
     /// Seed: the same seed gives the same genotype.
     #[arg(long, value_name = "S", default_value_t = 0)]
@@ -637,7 +640,7 @@ pub(crate) struct ShowArgs {
 
     /// Also check the genotype against an op set (e.g. `aca` rejects skip_connect).
     #[arg(long, value_name = "darts|aca")]
-    pub space: Option<String>,
+    pub space: Option<aca_space::Space>,
 }
 
 #[derive(Debug, Args)]
@@ -649,7 +652,7 @@ pub(crate) struct DeriveArgs {
 
     /// Op set that fixes the alpha columns.
     #[arg(long, value_name = "darts|aca", default_value = "aca")]
-    pub space: String,
+    pub space: aca_space::Space,
 
     /// Output form.
     #[arg(long, value_enum, default_value_t = Format::Table)]

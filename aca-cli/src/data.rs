@@ -1,8 +1,6 @@
 use std::fmt::Write as _;
 
-use aca_data::{
-    darts_split, fetch, Archive, Dataset, DatasetKind, Fetched, LoadOptions, SplitConfig,
-};
+use aca_data::{darts_split, fetch, Archive, Dataset, Fetched, LoadOptions, SplitConfig};
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -16,17 +14,13 @@ pub(crate) fn run(cmd: DataCommand, quiet: bool) -> Result<()> {
 }
 
 impl DataArgs {
-    pub(crate) fn kind(&self) -> Result<DatasetKind> {
-        Ok(self.dataset.parse()?)
-    }
-
     pub(crate) fn load(&self, resize: Option<usize>) -> Result<Dataset> {
         let opts = LoadOptions {
             data_dir: self.data_dir.clone(),
             coarse_labels: self.coarse,
             resize,
         };
-        Ok(Dataset::load(self.kind()?, &opts)?)
+        Ok(Dataset::load(self.dataset, &opts)?)
     }
 }
 
@@ -116,7 +110,7 @@ pub(crate) fn render_info(
 }
 
 fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
-    let kind: DatasetKind = args.dataset.parse()?;
+    let kind = args.dataset;
     let mut archive = Archive::official(kind).ok_or_else(|| {
         match kind {
             aca_data::DatasetKind::Folder => anyhow!(

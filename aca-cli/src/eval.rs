@@ -3,16 +3,16 @@ use std::path::Path;
 use aca_core::DeviceChoice;
 use aca_eval::{
     allocate_run, files, test_run, train as train_run, AllocateOptions, ChannelPlan, TrainConfig,
-    TrainObserver, TrainRecord, TrainResults,
+    TrainRecord, TrainResults,
 };
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{AllocateArgs, ExportArgs, PredictArgs, TestArgs, TrainArgs};
-use crate::progress::EpochBar;
+use crate::progress::{Bars, EpochBar};
 use crate::search::{default_out, device_name};
 
 pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let device = args.device.resolve()?;
     let opts = AllocateOptions {
         scorer: args.scorer,
         strategy: args.strategy,
@@ -30,27 +30,6 @@ pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
         outln!("plan written to {}", plan_path.display());
     }
     Ok(())
-}
-
-/// Training progress on an [`EpochBar`].
-pub(crate) struct Bars<'a>(&'a EpochBar);
-
-impl<'a> Bars<'a> {
-    pub(crate) fn new(bar: &'a EpochBar) -> Self {
-        Self(bar)
-    }
-}
-
-impl TrainObserver for Bars<'_> {
-    fn epoch_started(&self, epoch: usize, epochs: usize, steps: usize) {
-        self.0.start(format!("train {}/{epochs}", epoch + 1), steps);
-    }
-    fn step_done(&self) {
-        self.0.step();
-    }
-    fn epoch_done(&self, r: &TrainRecord) {
-        self.0.line(train_line(r));
-    }
 }
 
 /// The summary line of a training epoch.
@@ -78,21 +57,11 @@ pub(crate) fn plan_from(plan: Option<&Path>, genotype: Option<&str>) -> Result<C
 }
 
 pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
-    let mut c = match args.preset.as_str() {
-        "tiny" => TrainConfig::tiny(),
-        "paper" => TrainConfig::paper(),
-        other => bail!("preset = {other}: expected tiny or paper"),
+    let mut c = match args.preset {
+        aca_search::Preset::Tiny => TrainConfig::tiny(),
+        aca_search::Preset::Paper => TrainConfig::paper(),
     };
-    if let Some(v) = &args.dataset {
-        let d = &mut c.data;
-        crate::search::switch_dataset(&mut d.dataset, &mut d.augment, &mut d.resize, v.parse()?);
-    }
-    if let Some(v) = &args.data_dir {
-        c.data.data_dir = Some(v.clone());
-    }
-    if let Some(v) = args.resize {
-        c.data.resize = Some(v);
-    }
+    args.data.apply(&mut c.data);
     if let Some(v) = args.epochs {
         c.epochs = v;
     }
@@ -115,28 +84,21 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     Ok(c)
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
-}
-
 /// Runs (or resumes) a training into `out`, with progress bars.
 pub(crate) fn run_training(
     plan: &ChannelPlan,
     config: &TrainConfig,
     out: &Path,
-    device_arg: &str,
+    device: DeviceChoice,
     resume: bool,
     quiet: bool,
     no_progress: bool,
 ) -> Result<TrainResults> {
-    let device = device_arg.parse::<DeviceChoice>()?.resolve()?;
+    let device = device.resolve()?;
     let bar = EpochBar::new(quiet, no_progress);
-    let bars = Bars(&bar);
-    bars.0.line(format!(
+    bar.line(format!(
         "training {} on {} ({} epochs, C={}, {} cells, {}) -> {}",
-        if plan.strategy == "all" {
+        if plan.is_full() {
             "the genotype"
         } else {
             "the channel plan"
@@ -148,8 +110,8 @@ pub(crate) fn run_training(
         device_name(device),
         out.display()
     ));
-    let results = train_run(plan, config, out, device, resume, &bars)?;
-    bars.0.finish();
+    let results = train_run(plan, config, out, device, resume, &Bars::new(&bar))?;
+    bar.finish();
     Ok(results)
 }
 
@@ -157,8 +119,8 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out("train"));
     let (plan, config) = if args.resume {
         (
-            read_json::<ChannelPlan>(&out.join(files::PLAN))?,
-            read_json::<TrainConfig>(&out.join(files::CONFIG))?,
+            crate::read_json::<ChannelPlan>(&out.join(files::PLAN), " to resume")?,
+            crate::read_json::<TrainConfig>(&out.join(files::CONFIG), " to resume")?,
         )
     } else {
         (
@@ -166,7 +128,7 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             train_config(&args)?,
         )
     };
-    args.device.parse::<DeviceChoice>()?.resolve()?;
+    args.device.resolve()?;
     let r = crate::in_run_dir(&out, || {
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
@@ -174,7 +136,7 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             &plan,
             &config,
             &out,
-            &args.device,
+            args.device,
             args.resume,
             quiet,
             args.no_progress,
@@ -196,19 +158,20 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
 }
 
 pub(crate) fn test(args: TestArgs) -> Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
-    let (top1, top5, loss, n) =
+    let device = args.device.resolve()?;
+    let (acc, n) =
         test_run(&args.run, device).with_context(|| format!("testing {}", args.run.display()))?;
     outln!(
-        "test top-1 {:.2}%  top-5 {:.2}%  loss {loss:.4}  ({n} test images)",
-        100.0 * top1,
-        100.0 * top5
+        "test top-1 {:.2}%  top-5 {:.2}%  loss {:.4}  ({n} test images)",
+        100.0 * acc.top1,
+        100.0 * acc.top5.unwrap_or(f64::NAN),
+        acc.loss
     );
     Ok(())
 }
 
 pub(crate) fn predict(args: PredictArgs) -> Result<()> {
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let device = args.device.resolve()?;
     let predictions = aca_eval::predict(&args.run, &args.images, args.top, device)
         .with_context(|| format!("predicting with {}", args.run.display()))?;
     if args.json {

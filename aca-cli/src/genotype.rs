@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use aca_space::{published, Genotype, OpSet, PUBLISHED};
+use aca_space::{published, Genotype, PUBLISHED};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{Format, GenotypeCommand};
@@ -10,7 +10,7 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
         GenotypeCommand::Show(args) => {
             let genotype = resolve(&args.genotype)?;
             if let Some(space) = &args.space {
-                let ops = OpSet::by_name(space)?;
+                let ops = space.op_set();
                 genotype.validate_for(&ops).with_context(|| {
                     format!("checking `{}` against op set `{space}`", args.genotype)
                 })?;
@@ -18,7 +18,7 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
             out!("{}", render(&genotype, args.format));
         }
         GenotypeCommand::Derive(args) => {
-            let ops = OpSet::by_name(&args.space)?;
+            let ops = args.space.op_set();
             let params = aca_space::ArchParams::read(&args.alphas)?;
             let genotype = params
                 .derive(&ops)
@@ -26,7 +26,7 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
             out!("{}", render(&genotype, args.format));
         }
         GenotypeCommand::Random(args) => {
-            let ops = OpSet::by_name(&args.space)?;
+            let ops = args.space.op_set();
             out!(
                 "{}",
                 render(&Genotype::random(&ops, args.seed)?, args.format)

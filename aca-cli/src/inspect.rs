@@ -1,6 +1,5 @@
 use aca_eval::{EvalNetConfig, EvalNetwork, Setting};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
-use aca_space::OpSet;
 use anyhow::{bail, Result};
 
 use crate::cli::InspectArgs;
@@ -11,7 +10,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
     }
     let plan = crate::eval::plan_from(args.plan.as_deref(), args.genotype.as_deref())?;
     // As `genotype show --space` does: a genotype is checked against the op set named.
-    let ops = OpSet::by_name(&args.space)?;
+    let ops = args.space.op_set();
     plan.genotype.validate_for(&ops).map_err(|e| {
         anyhow::anyhow!("checking the genotype against op set `{}`: {e}", args.space)
     })?;
@@ -57,7 +56,7 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
 }
 
 fn supernet(args: &InspectArgs) -> Result<()> {
-    let ops = OpSet::by_name(&args.space)?;
+    let ops = args.space.op_set();
     let (channels, layers, classes) = (
         args.channels.unwrap_or(16),
         args.layers.unwrap_or(8),

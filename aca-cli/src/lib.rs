@@ -34,56 +34,63 @@ pub use cli::Cli;
 
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A value our own types refuse (a method, strategy or dataset name): their message names
+        // the field, the value and what was expected, and is printed as one line like any error.
+        Err(e) if e.kind() == clap::error::ErrorKind::ValueValidation => {
+            use std::error::Error as _;
+            match e.source() {
+                Some(reason) => anyhow::bail!("{reason}"),
+                None => e.exit(),
+            }
+        }
+        Err(e) => e.exit(),
+    };
     if let Some(n) = cli.threads {
         anyhow::ensure!(n >= 1, "--threads {n}: expected at least 1");
         tch::set_num_threads(n);
     }
+    // Commands that write a run directory start logging into its log.txt themselves.
+    let writes_run_dir = matches!(
+        cli.command,
+        cli::Command::Run(_) | cli::Command::Search(_) | cli::Command::Train(_)
+    );
+    if !writes_run_dir {
+        init_tracing(cli.quiet, None)?;
+    }
     match cli.command {
         cli::Command::Run(args) => pipeline::run(*args, cli.quiet),
         cli::Command::Report(args) => {
-            init_tracing(cli.quiet, None)?;
             let index = report::render(&args.run)?;
             if !cli.quiet {
                 outln!("report written to {}", index.display());
             }
             Ok(())
         }
-        cli::Command::Genotype(cmd) => {
-            init_tracing(cli.quiet, None)?;
-            genotype::run(cmd)
-        }
-        cli::Command::Data(cmd) => {
-            init_tracing(cli.quiet, None)?;
-            data::run(cmd, cli.quiet)
-        }
+        cli::Command::Genotype(cmd) => genotype::run(cmd),
+        cli::Command::Data(cmd) => data::run(cmd, cli.quiet),
         cli::Command::Search(args) => search::run(*args, cli.quiet),
-        cli::Command::Allocate(args) => {
-            init_tracing(cli.quiet, None)?;
-            eval::allocate(args, cli.quiet)
-        }
+        cli::Command::Allocate(args) => eval::allocate(args, cli.quiet),
         cli::Command::Train(args) => eval::train(*args, cli.quiet),
-        cli::Command::Test(args) => {
-            init_tracing(cli.quiet, None)?;
-            eval::test(args)
-        }
-        cli::Command::Export(args) => {
-            init_tracing(cli.quiet, None)?;
-            eval::export(args, cli.quiet)
-        }
-        cli::Command::Predict(args) => {
-            init_tracing(cli.quiet, None)?;
-            eval::predict(args)
-        }
-        cli::Command::Sweep(cmd) => {
-            init_tracing(cli.quiet, None)?;
-            sweep::run(cmd, cli.quiet)
-        }
-        cli::Command::Inspect(args) => {
-            init_tracing(cli.quiet, None)?;
-            inspect::run(args)
-        }
+        cli::Command::Test(args) => eval::test(args),
+        cli::Command::Export(args) => eval::export(args, cli.quiet),
+        cli::Command::Predict(args) => eval::predict(args),
+        cli::Command::Sweep(cmd) => sweep::run(cmd, cli.quiet),
+        cli::Command::Inspect(args) => inspect::run(args),
     }
+}
+
+/// Reads a JSON file into `T`; errors name the file and, with `why` (e.g. " to resume"), what
+/// it was read for.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    why: &str,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {}{why}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Events with this target go to the run's `log.txt` only, never to the terminal.

@@ -4,20 +4,21 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aca_core::{write_atomic, write_json_atomic, CoreError, DeviceChoice, RunLock};
+use aca_core::{write_atomic, write_json_atomic, CoreError, RunLock};
 use aca_eval::{
-    allocate_run, files as train_files, test_run, AllocateOptions, ChannelPlan, TrainConfig,
+    allocate_run, files as train_files, test_run, AllocateOptions, ChannelPlan, RunLayout,
+    Strategy, TrainConfig,
 };
 use aca_search::{
     files as search_files, search, search_at_epoch, MethodKind, Preset, SearchConfig, SearchError,
 };
-use aca_space::CellType;
+use aca_space::{CellType, Space};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::RunArgs;
 use crate::progress::EpochBar;
-use crate::search::{default_out, device_name, switch_dataset};
+use crate::search::{default_out, device_name};
 
 /// Every stage's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,17 +51,20 @@ pub(crate) struct StageSeconds {
     pub report: f64,
 }
 
-pub(crate) const RUN_JSON: &str = "run.json";
-const SUMMARY: &str = "summary.txt";
+pub(crate) const RUN_JSON: &str = RunLayout::RUN_JSON;
 
 impl RunConfig {
     /// A preset's configuration of every stage for `method` and op set `space` (allocation
     /// `otsu` for the skip-free space, `all` for DARTS's).
-    pub(crate) fn preset(preset: Preset, method: MethodKind, space: &str) -> Self {
+    pub(crate) fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
         let mut search = SearchConfig::preset(preset, method);
-        search.space = space.to_string();
+        search.space = space;
         let allocate = AllocateOptions {
-            strategy: if space == "darts" { "all" } else { "otsu" }.into(),
+            strategy: if space == Space::Darts {
+                Strategy::All
+            } else {
+                Strategy::Otsu
+            },
             ..AllocateOptions::default()
         };
         Self {
@@ -82,8 +86,6 @@ impl RunConfig {
         }
         self.search.validate()?;
         self.train.validate()?;
-        aca_eval::strategy(&self.allocate.strategy)?;
-        aca_eval::scorer(&self.allocate.scorer)?;
         Ok(())
     }
 }
@@ -91,25 +93,21 @@ impl RunConfig {
 /// The run configuration, by one precedence: explicit flags > config file > preset defaults (the
 /// preset of the method the flags or the file name).
 fn run_config(args: &RunArgs) -> Result<RunConfig> {
-    let preset: Preset = args.preset.parse()?;
+    let preset = args.preset;
     let patch = args
         .config
         .as_deref()
         .map(crate::search::read_patch)
         .transpose()?;
-    let method =
-        crate::search::chosen_method(args.method.as_deref(), patch.as_ref(), "/search/method")?;
+    let method = crate::search::chosen_method(args.method, patch.as_ref(), "/search/method")?;
     let file_space = patch
         .as_ref()
         .and_then(|p| p.pointer("/search/space"))
         .and_then(|m| m.as_str())
-        .map(String::from);
-    let space = args
-        .space
-        .clone()
-        .or(file_space)
-        .unwrap_or_else(|| "aca".into());
-    let mut config = RunConfig::preset(preset, method, &space);
+        .map(|s| s.parse::<Space>())
+        .transpose()?;
+    let space = args.space.or(file_space).unwrap_or_default();
+    let mut config = RunConfig::preset(preset, method, space);
     if let (Some(path), Some(patch)) = (&args.config, patch) {
         let mut value = serde_json::to_value(&config)?;
         crate::search::merge(&mut value, patch);
@@ -119,25 +117,13 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     config.search.method = method;
     config.search.space = space;
     if let Some(s) = &args.scorer {
-        config.allocate.scorer = s.clone();
+        config.allocate.scorer = *s;
     }
     if let Some(s) = &args.strategy {
-        config.allocate.strategy = s.clone();
+        config.allocate.strategy = *s;
     }
-    if let Some(d) = &args.dataset {
-        let kind: aca_data::DatasetKind = d.parse()?;
-        let (s, t) = (&mut config.search.data, &mut config.train.data);
-        switch_dataset(&mut s.dataset, &mut s.augment, &mut s.resize, kind);
-        switch_dataset(&mut t.dataset, &mut t.augment, &mut t.resize, kind);
-    }
-    if let Some(dir) = &args.data_dir {
-        config.search.data.data_dir = Some(dir.clone());
-        config.train.data.data_dir = Some(dir.clone());
-    }
-    if let Some(size) = args.resize {
-        config.search.data.resize = Some(size);
-        config.train.data.resize = Some(size);
-    }
+    args.data.apply(&mut config.search.data);
+    args.data.apply(&mut config.train.data);
     if let Some(seed) = args.seed {
         config.search.seed = seed;
         config.train.seed = seed;
@@ -151,10 +137,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
 }
 
 fn read_state(out: &Path) -> Result<RunState> {
-    let path = out.join(RUN_JSON);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} to resume", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    crate::read_json(&out.join(RUN_JSON), " to resume")
 }
 
 /// Everything the final summary shows.
@@ -255,7 +238,7 @@ pub(crate) fn render_summary(s: &Summary) -> String {
 }
 
 /// A failed run's error, first line first (removed when the run starts again).
-pub(crate) const ERROR_FILE: &str = "error.txt";
+pub(crate) const ERROR_FILE: &str = RunLayout::ERROR;
 
 pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out("run"));
@@ -275,8 +258,9 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
 
 fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     let out = out.to_path_buf();
+    let layout = RunLayout::new(&out);
     // Everything is checked before the run directory is touched.
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let device = args.device.resolve()?;
     let fresh = if args.resume {
         None
     } else {
@@ -294,14 +278,14 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     let _ = std::fs::remove_file(out.join(ERROR_FILE));
     let mut state = match fresh {
         Some(config) => RunState {
-            preset: args.preset.clone(),
+            preset: args.preset.to_string(),
             config,
             seconds: StageSeconds::default(),
         },
         None => read_state(&out)?,
     };
     write_json_atomic(&out.join(RUN_JSON), &state)?;
-    crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
+    crate::init_tracing(quiet, Some(&layout.file(RunLayout::LOG)))?;
     let bar = EpochBar::new(quiet, args.no_progress);
     let cfg = state.config.clone();
     bar.line(format!(
@@ -316,16 +300,16 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
 
     // 1. Search. `search/` may be a sweep's search shared by several runs (a link): while
     // another run works on it, wait, then continue from where it is.
-    let search_dir = out.join("search");
-    while !search_dir.join(search_files::GENOTYPE_JSON).exists() {
+    let search_dir = layout.search_dir();
+    while !layout.search_done() {
         let t = Instant::now();
-        let resume = search_dir.join(search_files::CHECKPOINT).exists();
+        let resume = layout.search_started();
         bar.line(format!(
             "[1/5] search: {} epochs{}",
             cfg.search.epochs,
             if resume { " (resuming)" } else { "" }
         ));
-        let bars = crate::search::Bars::new(&bar);
+        let bars = crate::progress::Bars::new(&bar);
         match search(&cfg.search, &search_dir, device, resume, &bars) {
             Err(SearchError::Core(CoreError::Locked { holder, .. })) => {
                 bar.line(format!(
@@ -343,7 +327,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     }
     let eval_dir = search_at_epoch(&search_dir, cfg.eval_epoch)?;
     // 2. Allocate.
-    let plan_path = out.join(train_files::PLAN);
+    let plan_path = layout.plan();
     if !plan_path.exists() {
         let t = Instant::now();
         bar.line(format!(
@@ -361,16 +345,16 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     }
     let plan = ChannelPlan::read(&plan_path)?;
     // 3. Train.
-    let train_dir = out.join("train");
-    if !train_dir.join(train_files::RESULTS).exists() {
+    let train_dir = layout.train_dir();
+    if !layout.train_done() {
         let t = Instant::now();
-        let resume = train_dir.join(train_files::CHECKPOINT).exists();
+        let resume = layout.train_started();
         bar.line(format!(
             "[3/5] train: {} epochs{}",
             cfg.train.epochs,
             if resume { " (resuming)" } else { "" }
         ));
-        let bars = crate::eval::Bars::new(&bar);
+        let bars = crate::progress::Bars::new(&bar);
         aca_eval::train(&plan, &cfg.train, &train_dir, device, resume, &bars)
             .context("training stage")?;
         state.seconds.train += t.elapsed().as_secs_f64();
@@ -379,7 +363,8 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     // 4. Test.
     let t = Instant::now();
     bar.line("[4/5] test".into());
-    let (top1, top5, _, test_images) = test_run(&train_dir, device).context("test stage")?;
+    let (test, test_images) = test_run(&train_dir, device).context("test stage")?;
+    let (top1, top5) = (test.top1, test.top5.unwrap_or(f64::NAN));
     state.seconds.test = t.elapsed().as_secs_f64();
     // 5. Report.
     let t = Instant::now();
@@ -394,7 +379,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     )?)?;
     let summary = Summary {
         dataset: cfg.search.data.dataset.to_string(),
-        space: cfg.search.space.clone(),
+        space: cfg.search.space.to_string(),
         method: cfg.search.method.to_string(),
         preset: state.preset.clone(),
         genotype: plan.genotype.to_darts(),
@@ -412,7 +397,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         report,
     };
     let text = render_summary(&summary);
-    write_atomic(&out.join(SUMMARY), text.as_bytes())?;
+    write_atomic(&layout.file(RunLayout::SUMMARY), text.as_bytes())?;
     if !quiet {
         out!("{text}");
     }
@@ -495,9 +480,9 @@ mod tests {
         let c = run_config(&run_args(&["--config", f])).unwrap();
         assert_eq!(c.search.method, MethodKind::PcDarts);
         assert_eq!(c.search.network.partial_channels, Some(2));
-        assert_eq!(c.search.space, "darts");
+        assert_eq!(c.search.space, Space::Darts);
         assert_eq!(c.search.epochs, 7);
-        assert_eq!(c.allocate.strategy, "fixed:0.5");
+        assert_eq!(c.allocate.strategy, Strategy::Fixed(0.5));
         assert_eq!(c.train.epochs, TrainConfig::tiny().epochs);
         // Explicit flags win over the file.
         let c = run_config(&run_args(&[
@@ -511,8 +496,8 @@ mod tests {
             "4",
         ]))
         .unwrap();
-        assert_eq!(c.search.space, "aca");
-        assert_eq!(c.allocate.strategy, "otsu");
+        assert_eq!(c.search.space, Space::Aca);
+        assert_eq!(c.allocate.strategy, Strategy::Otsu);
         assert_eq!((c.search.seed, c.train.seed), (4, 4));
         // A key named twice is refused, naming it.
         std::fs::write(&file, r#"{"search": {"epochs": 3, "epochs": 4}}"#).unwrap();

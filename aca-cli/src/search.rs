@@ -1,33 +1,10 @@
 use std::path::{Path, PathBuf};
 
-use aca_core::DeviceChoice;
-use aca_search::{files, search, EpochRecord, MethodKind, Observer, Preset, SearchConfig};
+use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig};
 use anyhow::{Context, Result};
 
 use crate::cli::SearchArgs;
-use crate::progress::EpochBar;
-
-/// Search progress on an [`EpochBar`].
-pub(crate) struct Bars<'a>(&'a EpochBar);
-
-impl<'a> Bars<'a> {
-    pub(crate) fn new(bar: &'a EpochBar) -> Self {
-        Self(bar)
-    }
-}
-
-impl Observer for Bars<'_> {
-    fn epoch_started(&self, epoch: usize, epochs: usize, steps: usize) {
-        self.0
-            .start(format!("search {}/{epochs}", epoch + 1), steps);
-    }
-    fn step_done(&self, _step: usize) {
-        self.0.step();
-    }
-    fn epoch_done(&self, r: &EpochRecord) {
-        self.0.line(epoch_line(r));
-    }
-}
+use crate::progress::{Bars, EpochBar};
 
 /// The summary line of a search epoch.
 pub(crate) fn epoch_line(r: &EpochRecord) -> String {
@@ -79,14 +56,17 @@ pub(crate) fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
 /// The search method by the one precedence: the flag, else the config file's (at `pointer`), else
 /// DARTS. The method decides the preset the file patches.
 pub(crate) fn chosen_method(
-    flag: Option<&str>,
+    flag: Option<MethodKind>,
     patch: Option<&serde_json::Value>,
     pointer: &str,
 ) -> Result<MethodKind> {
+    if let Some(m) = flag {
+        return Ok(m);
+    }
     let file = patch
         .and_then(|p| p.pointer(pointer))
         .and_then(|m| m.as_str());
-    Ok(match flag.or(file) {
+    Ok(match file {
         Some(m) => m.parse()?,
         None => MethodKind::Darts,
     })
@@ -103,9 +83,9 @@ pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
 /// The search configuration, by one precedence: explicit flags > config file > preset defaults
 /// (the preset of the method the flags or the file name).
 pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
-    let preset: Preset = args.preset.parse()?;
+    let preset = args.preset;
     let patch = args.config.as_deref().map(read_patch).transpose()?;
-    let method = chosen_method(args.method.as_deref(), patch.as_ref(), "/method")?;
+    let method = chosen_method(args.method, patch.as_ref(), "/method")?;
     let mut value = serde_json::to_value(SearchConfig::preset(preset, method))?;
     if let Some(patch) = patch {
         merge(&mut value, patch);
@@ -117,23 +97,10 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         )
     })?;
     c.method = method;
-    if let Some(v) = &args.space {
-        c.space = v.clone();
+    if let Some(v) = args.space {
+        c.space = v;
     }
-    if let Some(v) = &args.dataset {
-        switch_dataset(
-            &mut c.data.dataset,
-            &mut c.data.augment,
-            &mut c.data.resize,
-            v.parse()?,
-        );
-    }
-    if let Some(v) = &args.data_dir {
-        c.data.data_dir = Some(v.clone());
-    }
-    if let Some(v) = args.resize {
-        c.data.resize = Some(v);
-    }
+    args.data.apply(&mut c.data);
     if let Some(v) = args.epochs {
         c.epochs = v;
     }
@@ -150,10 +117,10 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         c.network.layers = v;
     }
     if let Some(v) = args.train_limit {
-        c.data.split.train_limit = Some(v);
+        c.data.split_mut().train_limit = Some(v);
     }
     if let Some(v) = args.valid_limit {
-        c.data.split.valid_limit = Some(v);
+        c.data.split_mut().valid_limit = Some(v);
     }
     apply_snapshots(&mut c, &args.snapshots);
     c.validate()?;
@@ -171,10 +138,7 @@ pub(crate) fn apply_snapshots(c: &mut SearchConfig, args: &crate::cli::SnapshotA
 }
 
 pub(crate) fn load_saved_config(dir: &Path) -> Result<SearchConfig> {
-    let path = dir.join(files::CONFIG);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} to resume", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    crate::read_json(&dir.join(files::CONFIG), " to resume")
 }
 
 pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
@@ -184,7 +148,7 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
     } else {
         config_from(&args)?
     };
-    let device = args.device.parse::<DeviceChoice>()?.resolve()?;
+    let device = args.device.resolve()?;
     crate::in_run_dir(&out, || run_in(&out, args, config, device, quiet))
 }
 
@@ -199,8 +163,8 @@ fn run_in(
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
     let bar = EpochBar::new(quiet, args.no_progress);
-    let bars = Bars(&bar);
-    bars.0.line(format!(
+    let bars = Bars::new(&bar);
+    bar.line(format!(
         "searching {} with {} on {} ({} epochs, {}) -> {}",
         config.space,
         config.method,
@@ -210,7 +174,7 @@ fn run_in(
         out.display()
     ));
     let outcome = search(&config, &out, device, args.resume, &bars)?;
-    bars.0.finish();
+    bar.finish();
     if !quiet {
         outln!("genotype: {}", outcome.genotype.to_darts());
         out!("{}", outcome.genotype.to_table());
@@ -245,21 +209,5 @@ pub(crate) fn device_name(device: tch::Device) -> String {
     match device {
         tch::Device::Cuda(i) => format!("cuda:{i}"),
         _ => "cpu".into(),
-    }
-}
-
-/// Points a stage's data at another dataset: the dataset's flip default, and no resize for the
-/// 32x32 colour datasets (small presets resize the 28x28 ones, and image folders, whose images
-/// need one size).
-pub(crate) fn switch_dataset(
-    dataset: &mut aca_data::DatasetKind,
-    augment: &mut aca_data::Augment,
-    resize: &mut Option<usize>,
-    kind: aca_data::DatasetKind,
-) {
-    *dataset = kind;
-    augment.hflip = kind.default_hflip();
-    if kind.channels() == Some(3) {
-        *resize = None;
     }
 }

@@ -283,7 +283,7 @@ fn kill_9_at_any_moment_of_any_stage_resumes_to_identical_results() {
 fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = small_config(tmp.path());
-    // Invalid values are refused before the run directory is touched.
+    // Invalid values are refused before the run directory is touched, in one line.
     for (args, expected) in [
         (vec!["search", "--channels", "0"], "channels"),
         (vec!["run", "--device", "cuda"], "cuda"),
@@ -297,7 +297,7 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
                 "--strategy",
                 "median",
             ],
-            "median",
+            "strategy = median: expected otsu, all or fixed:F",
         ),
     ] {
         let out = tmp.path().join("never");

@@ -41,9 +41,18 @@ fn search_flags_are_checked() {
         err,
         "error: search config: method = enas: expected one of darts, darts2, pc-darts, beta-darts, darts-minus, sdarts-rs, sdarts-adv, fair-darts, drnas, random\n"
     );
-    let (ok, _, err) = aca(&["search", "--resume", "--epochs", "3", "--out", "x"]);
-    assert!(!ok);
-    assert!(err.contains("cannot be used with"), "{err}");
+    // A resume continues with the run's saved configuration: flags that would change it are
+    // refused, not silently ignored.
+    for args in [
+        ["search", "--resume", "--epochs", "3", "--out", "x"],
+        ["train", "--resume", "--epochs", "3", "--out", "x"],
+        ["train", "--resume", "--dataset", "mnist", "--out", "x"],
+        ["run", "--resume", "--resize", "8", "--out", "x"],
+    ] {
+        let (ok, _, err) = aca(&args);
+        assert!(!ok, "{args:?}");
+        assert!(err.contains("cannot be used with"), "{args:?}: {err}");
+    }
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = aca(&["search", "--resume", "--out", dir.path().to_str().unwrap()]);
     assert!(!ok);

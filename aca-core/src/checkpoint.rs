@@ -36,7 +36,9 @@ pub fn save_checkpoint<S: Serialize>(
         path: path.to_path_buf(),
         reason: format!("cannot serialise: {}", torch_message(&e)),
     })?;
-    write_atomic(path, &bytes)
+    write_atomic(path, &bytes)?;
+    tracing::debug!(path = %path.display(), tensors = tensors.len(), bytes = bytes.len(), "checkpoint written");
+    Ok(())
 }
 
 /// The first line of a libtorch error, without its C++ stack frames.

@@ -50,6 +50,31 @@ pub enum CoreError {
         /// Who holds it: host and pid.
         holder: String,
     },
+    /// A run directory that cannot be used as asked (a new run in a used folder, a resume
+    /// under another configuration).
+    #[error("{}: {reason}", dir.display())]
+    RunDir {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the {run} diverged; the last good checkpoint ({epochs_done} epochs completed) is kept; try a lower learning rate")]
+    Diverged {
+        /// `search` or `training`.
+        run: &'static str,
+        /// `weight`, `architecture`, `validation`, `training` or `test`.
+        which: &'static str,
+        /// The value.
+        value: f64,
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Step in the epoch.
+        step: usize,
+        /// Epochs completed in the checkpoint kept.
+        epochs_done: usize,
+    },
     /// A libtorch error.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

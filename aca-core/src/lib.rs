@@ -1,6 +1,7 @@
 //! Shared ground of the tch-based `aca` crates: device choice and seeding, optimizers with
 //! exportable state and PyTorch's exact update rules, the DARTS cosine schedule, gradient
-//! clipping, atomic checkpoints, metrics logs, atomic file writes and run-directory locks.
+//! clipping, atomic checkpoints, metrics logs and accuracy tallies, atomic file writes, and the
+//! run directory every stage shares (lock, pinned configuration, checkpoint, metrics).
 #![warn(missing_docs)]
 
 mod checkpoint;
@@ -10,6 +11,7 @@ mod fsutil;
 mod lock;
 mod metrics;
 mod optim;
+mod run_dir;
 mod schedule;
 
 pub use checkpoint::{
@@ -21,8 +23,9 @@ pub use fsutil::{
     json_differences, parse_json_strict, remove_stale_temps, write_atomic, write_json_atomic,
 };
 pub use lock::{RunLock, LOCK_FILE};
-pub use metrics::MetricsLog;
+pub use metrics::{Accuracy, MetricsLog, Tally};
 pub use optim::{
     clip_grad_norm, Adam, AdamConfig, BadValue, OptimizerState, Sgd, SgdConfig, MAX_LR,
 };
+pub use run_dir::{check_finite, files, NoState, Observer, Resumed, RunDir, Silent};
 pub use schedule::Cosine;

@@ -70,3 +70,85 @@ impl MetricsLog {
         })
     }
 }
+
+/// Loss and accuracy over a pass through a loader.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+pub struct Accuracy {
+    /// Mean loss per example.
+    pub loss: f64,
+    /// Top-1 accuracy.
+    pub top1: f64,
+    /// Top-5 accuracy (`None` when not counted).
+    pub top5: Option<f64>,
+}
+
+/// Sums losses and correct predictions batch by batch: the one bookkeeping of every training,
+/// validation and test loop.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    loss: f64,
+    top1: i64,
+    top5: Option<i64>,
+    seen: i64,
+}
+
+impl Tally {
+    /// Counts top-1 only (the prediction is the argmax).
+    pub fn top1() -> Self {
+        Self::default()
+    }
+
+    /// Counts top-1 and top-5 (the five largest logits, sorted).
+    pub fn top5() -> Self {
+        Self {
+            top5: Some(0),
+            ..Self::default()
+        }
+    }
+
+    /// Adds one batch: its mean `loss`, its `logits` (N, classes) and `labels` (N).
+    pub fn add(&mut self, loss: f64, logits: &tch::Tensor, labels: &tch::Tensor) -> Result<()> {
+        use tch::Kind;
+        let n = labels.size()[0];
+        self.loss += loss * n as f64;
+        tch::no_grad(|| -> Result<()> {
+            match &mut self.top5 {
+                None => {
+                    self.top1 += logits
+                        .f_argmax(-1, false)?
+                        .f_eq_tensor(labels)?
+                        .f_sum(Kind::Int64)?
+                        .f_int64_value(&[])?;
+                }
+                Some(top5) => {
+                    let k = logits.size()[1].min(5);
+                    let (_, idx) = logits.f_topk(k, -1, true, true)?;
+                    let hits = idx.f_eq_tensor(&labels.unsqueeze(1))?;
+                    self.top1 += hits
+                        .f_narrow(1, 0, 1)?
+                        .f_sum(Kind::Int64)?
+                        .f_int64_value(&[])?;
+                    *top5 += hits.f_sum(Kind::Int64)?.f_int64_value(&[])?;
+                }
+            }
+            Ok(())
+        })?;
+        self.seen += n;
+        Ok(())
+    }
+
+    /// Examples counted so far.
+    pub fn seen(&self) -> i64 {
+        self.seen
+    }
+
+    /// The means over everything added (NaN when nothing was).
+    pub fn finish(&self) -> Accuracy {
+        let n = self.seen as f64;
+        Accuracy {
+            loss: self.loss / n,
+            top1: self.top1 as f64 / n,
+            top5: self.top5.map(|t| t as f64 / n),
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! - Readers of the official files: CIFAR-10/100 binary versions and MNIST-style IDX (plain or
 //!   gzipped), and image folders in torchvision's `ImageFolder` layout (PNG, JPEG), with errors
 //!   that name the file and what is wrong ([`Dataset::load`]).
+//! - [`DataConfig`]: the data configuration every stage shares, with the paper's defaults.
 //! - [`DatasetInfo`]: channels, size, classes, class names and normalisation statistics.
 //! - DARTS's split of the training set ([`darts_split`]) with class-balanced seeded limits.
 //! - Seeded augmentation as tensor operations ([`Augment`]) and batching into tch tensors
@@ -26,6 +27,7 @@
 
 mod augment;
 mod cifar;
+mod config;
 mod dataset;
 mod error;
 mod fetch;
@@ -40,6 +42,7 @@ pub mod streams;
 
 pub use augment::{apply as augment_batch, Augment, Draws, Normalize};
 pub use cifar::{encode_cifar, read_cifar_file};
+pub use config::DataConfig;
 pub use dataset::{Dataset, ImageSet, LoadOptions};
 pub use error::{DataError, Result};
 pub use fetch::{fetch, Archive, Fetched};

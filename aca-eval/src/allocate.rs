@@ -1,11 +1,23 @@
-//! Allocation strategies: from each edge's channel scores to the share of channels its op keeps.
+//! Allocation: from each edge's channel scores to the share of channels its op keeps
+//! (strategies), and the allocation stage (a search run -> plan.json).
 
 use std::fmt;
 
 use aca_space::{CellType, Genotype};
+use std::path::Path;
+
+use aca_core::{load_checkpoint, write_json_atomic};
+use aca_data::darts_split;
+use aca_search::{files as search_files, SearchConfig};
+use aca_space::nn::SearchNetwork;
+use serde::{Deserialize, Serialize};
+use tch::Device;
+use tracing::info;
 
 use crate::error::{EvalError, Result};
 use crate::plan::{ChannelPlan, EdgeScores};
+use crate::scorer::{ScorerKind, ScoringContext};
+use crate::train::{read_json, run_dir_error};
 
 /// Decides, from one edge's channel scores in one cell, the share of channels the op keeps.
 pub trait Allocator: fmt::Debug {
@@ -93,28 +105,78 @@ pub fn otsu_split(values: &[f64]) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
-/// Parses `otsu`, `all` or `fixed:F` (0 < F <= 1).
-pub fn strategy(text: &str) -> Result<Box<dyn Allocator>> {
-    let bad = |reason: &str| EvalError::Config {
-        field: "strategy",
-        value: text.into(),
-        reason: reason.into(),
-    };
-    match text {
-        "otsu" => Ok(Box::new(Otsu)),
-        "all" => Ok(Box::new(All)),
-        _ => {
-            let f = text
-                .strip_prefix("fixed:")
-                .ok_or_else(|| bad("expected otsu, all or fixed:F"))?
-                .parse::<f64>()
-                .map_err(|_| bad("fixed:F needs a number F"))?;
-            if f.is_finite() && f > 0.0 && f <= 1.0 {
-                Ok(Box::new(Fixed(f)))
-            } else {
-                Err(bad("F must be in (0, 1]"))
+/// An allocation strategy, as `--strategy` and configs write it: `otsu`, `all` or `fixed:F`
+/// (0 < F <= 1).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Strategy {
+    /// [`Otsu`]: parameter-free (ACA).
+    Otsu,
+    /// [`All`]: every channel on its op (plain DARTS).
+    All,
+    /// [`Fixed`]: a hand-set share for every edge.
+    Fixed(f64),
+}
+
+impl Strategy {
+    /// The allocator that carries the strategy out.
+    pub fn allocator(self) -> Box<dyn Allocator> {
+        match self {
+            Self::Otsu => Box::new(Otsu),
+            Self::All => Box::new(All),
+            Self::Fixed(f) => Box::new(Fixed(f)),
+        }
+    }
+}
+
+impl std::str::FromStr for Strategy {
+    type Err = EvalError;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let bad = |reason: &str| EvalError::Config {
+            field: "strategy",
+            value: text.into(),
+            reason: reason.into(),
+        };
+        match text {
+            "otsu" => Ok(Self::Otsu),
+            "all" => Ok(Self::All),
+            _ => {
+                let f = text
+                    .strip_prefix("fixed:")
+                    .ok_or_else(|| bad("expected otsu, all or fixed:F"))?
+                    .parse::<f64>()
+                    .map_err(|_| bad("fixed:F needs a number F"))?;
+                if f.is_finite() && f > 0.0 && f <= 1.0 {
+                    Ok(Self::Fixed(f))
+                } else {
+                    Err(bad("F must be in (0, 1]"))
+                }
             }
         }
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Otsu => f.write_str("otsu"),
+            Self::All => f.write_str("all"),
+            Self::Fixed(share) => write!(f, "fixed:{share}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Strategy {
+    type Error = EvalError;
+    fn try_from(text: String) -> Result<Self> {
+        text.parse()
+    }
+}
+
+impl From<Strategy> for String {
+    fn from(s: Strategy) -> Self {
+        s.to_string()
     }
 }
 
@@ -157,6 +219,87 @@ pub fn allocate(
     Ok(plan)
 }
 
+/// How `allocate` ranks and allocates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AllocateOptions {
+    /// The channel scorer.
+    pub scorer: ScorerKind,
+    /// The allocation strategy.
+    pub strategy: Strategy,
+    /// At most this many validation batches (the whole validation split by default).
+    pub batches: Option<usize>,
+}
+
+impl Default for AllocateOptions {
+    fn default() -> Self {
+        Self {
+            scorer: ScorerKind::Taylor,
+            strategy: Strategy::Otsu,
+            batches: None,
+        }
+    }
+}
+
+/// Ranks the channels of a finished search (a search run directory, or one of its snapshots) and
+/// writes the plan to `plan_path`.
+pub fn allocate_run(
+    search_dir: &Path,
+    plan_path: &Path,
+    opts: &AllocateOptions,
+    device: Device,
+) -> Result<ChannelPlan> {
+    let allocator = opts.strategy.allocator();
+    let scorer = opts.scorer.build();
+    if opts.batches == Some(0) {
+        return Err(EvalError::Config {
+            field: "batches",
+            value: "0".into(),
+            reason: "expected at least 1".into(),
+        });
+    }
+    let genotype_path = search_dir.join(search_files::GENOTYPE_JSON);
+    if !genotype_path.is_file() {
+        return Err(run_dir_error(
+            search_dir,
+            "no genotype.json: not a finished search run (run or resume `aca search` first)",
+        ));
+    }
+    let genotype = Genotype::read(&genotype_path)?;
+    let plan = if opts.strategy == Strategy::All {
+        let mut plan = ChannelPlan::full(genotype);
+        plan.strategy = "all".into();
+        plan
+    } else {
+        let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
+        let ops = config.op_set()?;
+        let data = config.data.load()?;
+        let split = darts_split(
+            data.train.label_list(),
+            data.info.classes,
+            &config.data.split(),
+            config.seed,
+        )?;
+        let mut net = SearchNetwork::new(&config.network, &ops, device)?;
+        let (tensors, _): (_, serde_json::Value) =
+            load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
+        net.load_named_tensors(&tensors)?;
+        let ctx = ScoringContext {
+            config: &config,
+            genotype: &genotype,
+            supernet: &net,
+            data: &data,
+            split: &split,
+            device,
+            batches: opts.batches,
+        };
+        let scores = scorer.score(&ctx)?;
+        allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
+    };
+    write_json_atomic(plan_path, &plan)?;
+    info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
+    Ok(plan)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,9 +330,26 @@ mod tests {
 
     #[test]
     fn strategies_parse() {
-        assert_eq!(strategy("otsu").unwrap().name(), "otsu");
-        assert_eq!(strategy("fixed:0.25").unwrap().fraction(&[1.0]), 0.25);
-        assert_eq!(strategy("all").unwrap().fraction(&[1.0, 0.0]), 1.0);
+        let strategy = |s: &str| s.parse::<Strategy>();
+        assert_eq!(strategy("otsu").unwrap().allocator().name(), "otsu");
+        assert_eq!(
+            strategy("fixed:0.25").unwrap().allocator().fraction(&[1.0]),
+            0.25
+        );
+        assert_eq!(
+            strategy("all").unwrap().allocator().fraction(&[1.0, 0.0]),
+            1.0
+        );
+        for s in ["otsu", "all", "fixed:0.25", "fixed:1"] {
+            assert_eq!(strategy(s).unwrap().to_string(), s);
+            let json = serde_json::to_string(&strategy(s).unwrap()).unwrap();
+            assert_eq!(json, format!("\"{s}\""));
+            assert_eq!(
+                serde_json::from_str::<Strategy>(&json).unwrap(),
+                strategy(s).unwrap()
+            );
+        }
+        assert!(serde_json::from_str::<Strategy>("\"fixed:2\"").is_err());
         assert!(strategy("fixed:0")
             .unwrap_err()
             .to_string()

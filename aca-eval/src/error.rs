@@ -22,16 +22,6 @@ pub enum EvalError {
         /// What was expected.
         reason: String,
     },
-    /// The loss became NaN or infinite.
-    #[error("the training loss is {value} at epoch {epoch}, step {step}: training diverged; the last good checkpoint is kept")]
-    Diverged {
-        /// The value.
-        value: f64,
-        /// Epoch (0-based).
-        epoch: usize,
-        /// Step.
-        step: usize,
-    },
     /// A run directory that cannot be used.
     #[error("{}: {reason}", dir.display())]
     RunDir {

@@ -162,7 +162,7 @@ pub struct Exported {
 /// Writes the trained network of the training run `dir` to `out` as safetensors (DARTS names for
 /// a full-channel plan, `aca`'s otherwise) and its genotype as `genotype.py` beside it.
 pub fn export_safetensors(dir: &Path, out: &Path) -> Result<Exported> {
-    let (net, plan) = crate::stages::load_trained(dir, tch::Device::Cpu)?;
+    let (net, plan) = crate::train::load_trained(dir, tch::Device::Cpu)?;
     let naming = if plan.is_full() {
         Naming::Darts
     } else {

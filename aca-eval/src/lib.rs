@@ -10,27 +10,30 @@
 //! - [`train`] trains a plan from scratch (DARTS's recipe), resumable; [`test_run`] re-evaluates;
 //!   [`predict`] gives the top classes of image files; [`export_safetensors`] writes the weights
 //!   under the original DARTS code's names.
+//! - [`RunLayout`] and [`RunContents`]: an `aca run` directory's layout, and what any run
+//!   directory holds, read through the stages' types.
 #![warn(missing_docs)]
 
 mod allocate;
 mod error;
 mod export;
+mod layout;
 mod network;
 mod onnx;
 mod plan;
 mod predict;
 mod scorer;
-mod stages;
+mod train;
 
-pub use allocate::{allocate, otsu_split, strategy, All, Allocator, Fixed, Otsu};
+pub use allocate::{
+    allocate, allocate_run, otsu_split, All, AllocateOptions, Allocator, Fixed, Otsu, Strategy,
+};
 pub use error::{EvalError, Result};
 pub use export::{darts_names, export_safetensors, state_dict, Exported, Naming};
+pub use layout::{RunContents, RunLayout};
 pub use network::{EvalNetConfig, EvalNetwork, Output, Setting};
 pub use onnx::{export_onnx, onnx_model, ONNX_OPSET};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
 pub use predict::{predict, run_dataset, Prediction};
-pub use scorer::{kept_edges, scorer, BnGamma, ChannelScorer, ScoringContext, Taylor};
-pub use stages::{
-    allocate_run, files, test_accuracy, test_run, train, AllocateOptions, Quiet, TrainConfig,
-    TrainData, TrainObserver, TrainRecord, TrainResults,
-};
+pub use scorer::{kept_edges, BnGamma, ChannelScorer, ScorerKind, ScoringContext, Taylor};
+pub use train::{files, test_accuracy, test_run, train, TrainConfig, TrainRecord, TrainResults};

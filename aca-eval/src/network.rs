@@ -3,9 +3,10 @@
 //! input's channels passed through skip (identity, or FactorizedReduce at stride 2).
 
 use aca_space::nn::ops::{
-    conv2d, conv_apply, count_macs, linear, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+    batch_norm, conv2d, conv_apply, count_macs, linear, linear_apply, FactorizedReduce, Op, OpSpec,
+    Preprocess, ReluConvBn,
 };
-use aca_space::topology::{reduction_cells, INPUTS};
+use aca_space::topology::{cell_slots, INPUTS};
 use aca_space::{CellType, Genotype};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
@@ -103,13 +104,9 @@ fn drop_path(x: &Tensor, p: f64) -> Tensor {
 }
 
 #[derive(Debug)]
-enum Preprocess {
-    Reduce(FactorizedReduce),
-    Conv(ReluConvBn),
-}
-
-#[derive(Debug)]
 struct EvalCell {
+    cell_type: CellType,
+    width: i64,
     pre0: Preprocess,
     pre1: ReluConvBn,
     edges: Vec<Edge>,
@@ -133,11 +130,7 @@ impl EvalCell {
         } else {
             CellType::Normal
         };
-        let pre0 = if reduction_prev {
-            Preprocess::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c, true)?)
-        } else {
-            Preprocess::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1, 0, true))
-        };
+        let pre0 = Preprocess::new(&p / "pre0", c_pp, c, reduction_prev, true)?;
         let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, true);
         let mut edges = Vec::new();
         for (i, (&(prim, input), &f)) in genotype.cell(cell).iter().zip(fractions).enumerate() {
@@ -174,14 +167,13 @@ impl EvalCell {
             pre1,
             edges,
             concat: genotype.concat(cell).states().to_vec(),
+            cell_type: cell,
+            width: c,
         })
     }
 
     fn forward_t(&self, s0: &Tensor, s1: &Tensor, drop_prob: f64, train: bool) -> Tensor {
-        let s0 = match &self.pre0 {
-            Preprocess::Reduce(m) => m.forward_t(s0, train),
-            Preprocess::Conv(m) => m.forward_t(s0, train),
-        };
+        let s0 = self.pre0.forward_t(s0, train);
         let mut states = vec![s0, self.pre1.forward_t(s1, train)];
         for pair in self.edges.chunks(2) {
             let h1 = pair[0].forward_t(&states[pair[0].input], drop_prob, train);
@@ -223,7 +215,7 @@ impl AuxHead {
                 },
             )
         };
-        let bn = |p: nn::Path, c| aca_space_bn(p, c);
+        let bn = |p: nn::Path, c| batch_norm(p, c, true);
         Self {
             conv1: conv(&p / "conv1", c, 128, 1),
             bn1: bn(&p / "bn1", 128),
@@ -255,18 +247,6 @@ impl AuxHead {
         };
         linear_apply(&x.relu().flatten(1, -1), &self.classifier)
     }
-}
-
-fn aca_space_bn(p: nn::Path, c: i64) -> nn::BatchNorm {
-    nn::batch_norm2d(
-        p,
-        c,
-        nn::BatchNormConfig {
-            ws_init: nn::Init::Const(1.0),
-            bs_init: nn::Init::Const(0.0),
-            ..Default::default()
-        },
-    )
 }
 
 #[derive(Debug)]
@@ -344,13 +324,13 @@ impl EvalNetwork {
                 },
             )
         };
-        let (stem, mut c_pp, mut c_p, mut reduction_prev) = match config.setting {
+        let (stem, c_pp, c_p, stem_reduces) = match config.setting {
             Setting::Cifar => {
                 let s = &root / "stem";
                 (
                     Stem::Cifar {
                         conv: conv(&s / "conv", config.image_channels, 3 * c, 3, 1),
-                        bn: aca_space_bn(&s / "bn", 3 * c),
+                        bn: batch_norm(&s / "bn", 3 * c, true),
                     },
                     3 * c,
                     3 * c,
@@ -362,11 +342,11 @@ impl EvalNetwork {
                 (
                     Stem::Imagenet {
                         c0a: conv(&s / "c0a", config.image_channels, c / 2, 3, 2),
-                        b0a: aca_space_bn(&s / "b0a", c / 2),
+                        b0a: batch_norm(&s / "b0a", c / 2, true),
                         c0b: conv(&s / "c0b", c / 2, c, 3, 2),
-                        b0b: aca_space_bn(&s / "b0b", c),
+                        b0b: batch_norm(&s / "b0b", c, true),
                         c1: conv(&s / "c1", c, c, 3, 2),
-                        b1: aca_space_bn(&s / "b1", c),
+                        b1: batch_norm(&s / "b1", c, true),
                     },
                     c,
                     c,
@@ -374,38 +354,26 @@ impl EvalNetwork {
                 )
             }
         };
-        let reductions = reduction_cells(config.layers);
         let aux_after = 2 * config.layers / 3;
-        let mut c_curr = c;
+        let slots = cell_slots(config.layers, c, (c_pp, c_p, stem_reduces), |r| {
+            plan.genotype.concat(CellType::of(r)).states().len() as i64
+        });
         let mut cells = Vec::with_capacity(config.layers);
-        let mut c_aux = 0;
-        for i in 0..config.layers {
-            let reduction = reductions.contains(&i);
-            if reduction {
-                c_curr *= 2;
-            }
-            let cell_type = if reduction {
-                CellType::Reduce
-            } else {
-                CellType::Normal
-            };
+        for s in &slots {
+            let cell_type = CellType::of(s.reduction);
             cells.push(EvalCell::new(
-                &root / format!("cell{i}"),
+                &root / format!("cell{}", s.index),
                 &plan.genotype,
                 plan.fractions(cell_type),
-                c_pp,
-                c_p,
-                c_curr,
-                reduction,
-                reduction_prev,
+                s.c_prev_prev,
+                s.c_prev,
+                s.c,
+                s.reduction,
+                s.reduction_prev,
             )?);
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = plan.genotype.concat(cell_type).states().len() as i64 * c_curr;
-            if i == aux_after {
-                c_aux = c_p;
-            }
         }
+        let c_aux = slots[aux_after].c_out;
+        let c_last = slots.last().map_or(c_p, |s| s.c_out);
         let aux = config.auxiliary.then(|| {
             AuxHead::new(
                 &root / "aux",
@@ -414,7 +382,7 @@ impl EvalNetwork {
                 config.setting == Setting::Imagenet,
             )
         });
-        let classifier = linear(&root / "classifier", c_p, config.classes);
+        let classifier = linear(&root / "classifier", c_last, config.classes);
         Ok(Self {
             config: config.clone(),
             vs,
@@ -430,6 +398,24 @@ impl EvalNetwork {
     /// The configuration.
     pub fn config(&self) -> &EvalNetConfig {
         &self.config
+    }
+
+    /// Per cell in network order: its type, its width C, and per edge (genotype order) the
+    /// weight (gamma) of the BN that ends the edge's op, or `None` for an op without one (pools,
+    /// the identity).
+    pub fn edge_bn_gammas(&self) -> Vec<(CellType, i64, Vec<Option<Tensor>>)> {
+        self.cells
+            .iter()
+            .map(|cell| {
+                let gammas = cell
+                    .edges
+                    .iter()
+                    .map(|e| e.op.last_bn().and_then(|bn| bn.ws.as_ref()))
+                    .map(|ws| ws.map(Tensor::shallow_clone))
+                    .collect();
+                (cell.cell_type, cell.width, gammas)
+            })
+            .collect()
     }
 
     /// Forward pass.
@@ -520,31 +506,6 @@ impl EvalNetwork {
 
     /// Copies saved tensors into the network; every tensor must be present with its shape.
     pub fn load_named_tensors(&mut self, saved: &[(String, Tensor)]) -> Result<()> {
-        tch::no_grad(|| {
-            for (name, mut t) in self.named_tensors() {
-                let src = saved
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, s)| s)
-                    .ok_or_else(|| EvalError::Config {
-                        field: "checkpoint",
-                        value: name.clone(),
-                        reason: "missing from the saved state".into(),
-                    })?;
-                if src.size() != t.size() {
-                    return Err(EvalError::Config {
-                        field: "checkpoint",
-                        value: name.clone(),
-                        reason: format!(
-                            "shape {:?} saved, {:?} in the network",
-                            src.size(),
-                            t.size()
-                        ),
-                    });
-                }
-                t.f_copy_(&src.f_to_device(t.device())?)?;
-            }
-            Ok(())
-        })
+        Ok(aca_space::nn::copy_named(self.named_tensors(), saved)?)
     }
 }

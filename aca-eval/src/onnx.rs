@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use aca_core::write_atomic;
-use aca_space::topology::{reduction_cells, INPUTS};
+use aca_space::topology::{cell_slots, INPUTS};
 use aca_space::{CellType, Primitive};
 use tch::Tensor;
 
@@ -360,7 +360,7 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
         count: 0,
     };
     let c = config.channels;
-    let (mut s0, mut s1, mut spatial, mut reduction_prev) = match config.setting {
+    let (mut s0, mut s1, mut spatial, stem_reduces) = match config.setting {
         Setting::Cifar => {
             let conv = g.conv("images", "stem.conv", 1, 1, 1, 1)?;
             let stem = g.bn(&conv, "stem.bn")?;
@@ -387,20 +387,12 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
             down(down(size))
         }
     };
-    let reductions = reduction_cells(config.layers);
-    let mut c_curr = c;
-    for i in 0..config.layers {
-        let reduction = reductions.contains(&i);
-        if reduction {
-            c_curr *= 2;
-        }
-        let cell = if reduction {
-            CellType::Reduce
-        } else {
-            CellType::Normal
-        };
-        let p = format!("cell{i}");
-        let pre0 = if reduction_prev {
+    // Only the layout's kinds and widths matter here (channel counts come with the weights).
+    for slot in cell_slots(config.layers, c, (0, 0, stem_reduces), |_| 0) {
+        let (reduction, c_curr) = (slot.reduction, slot.c);
+        let cell = CellType::of(reduction);
+        let p = format!("cell{}", slot.index);
+        let pre0 = if slot.reduction_prev {
             g.factorized_reduce(&s0, &format!("{p}.pre0"), spatial_s0)?
         } else {
             g.relu_conv_bn(&s0, &format!("{p}.pre0"))?
@@ -459,7 +451,6 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
         }
         s0 = s1;
         s1 = out;
-        reduction_prev = reduction;
     }
     let pooled = match config.setting {
         Setting::Imagenet if spatial >= 7 => g.node(
@@ -518,7 +509,7 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
 
 /// Writes the trained network of the training run `dir` to `out` as ONNX (temp file, then rename).
 pub fn export_onnx(dir: &Path, out: &Path) -> Result<()> {
-    let (net, plan) = crate::stages::load_trained(dir, tch::Device::Cpu)?;
+    let (net, plan) = crate::train::load_trained(dir, tch::Device::Cpu)?;
     let info = crate::predict::run_dataset(dir)?;
     let bytes = onnx_model(&net, &plan, info.size as i64)?;
     write_atomic(out, &bytes)?;

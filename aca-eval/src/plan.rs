@@ -47,8 +47,8 @@ impl ChannelPlan {
     /// The plain DARTS plan of a genotype: every channel on its op.
     pub fn full(genotype: Genotype) -> Self {
         Self {
-            normal: vec![1.0; genotype.normal.len()],
-            reduce: vec![1.0; genotype.reduce.len()],
+            normal: vec![1.0; genotype.cell(CellType::Normal).len()],
+            reduce: vec![1.0; genotype.cell(CellType::Reduce).len()],
             genotype,
             scorer: none(),
             strategy: all(),

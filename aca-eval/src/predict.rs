@@ -6,7 +6,7 @@ use aca_data::DatasetInfo;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::Result;
-use crate::stages::{files, read_json, TrainConfig};
+use crate::train::{files, read_json, TrainConfig};
 
 /// The `k` most likely classes of one image.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -36,7 +36,7 @@ pub fn predict(
     k: usize,
     device: Device,
 ) -> Result<Vec<Prediction>> {
-    let (net, _) = crate::stages::load_trained(dir, device)?;
+    let (net, _) = crate::train::load_trained(dir, device)?;
     let info = run_dataset(dir)?;
     let c = info.channels as i64;
     let s = info.size as i64;

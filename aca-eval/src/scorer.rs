@@ -6,8 +6,9 @@ use aca_core::{seed_everything, Cosine, Sgd};
 use aca_data::{Augment, Batch, Dataset, Loader, LoaderOptions, Split};
 use aca_search::SearchConfig;
 use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::topology::{node_offset, reduction_cells, INPUTS};
+use aca_space::topology::{node_offset, INPUTS};
 use aca_space::{CellType, Genotype, Primitive};
+use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{EvalError, Result};
@@ -103,7 +104,11 @@ impl Taylor {
         batches: &mut dyn Iterator<Item = Result<Batch>>,
     ) -> Result<[EdgeScores; 2]> {
         let kept = kept_edges(genotype)?;
-        let cell_types: Vec<usize> = net.cell_types().iter().map(|&r| usize::from(r)).collect();
+        let cell_types: Vec<usize> = net
+            .cell_types()
+            .iter()
+            .map(|&t| usize::from(t == CellType::Reduce))
+            .collect();
         let mut scores: [EdgeScores; 2] = Default::default();
         let mut seen = 0;
         for batch in batches {
@@ -215,7 +220,7 @@ impl ChannelScorer for BnGamma {
         };
         for epoch in 0..self.warmup_epochs {
             sgd.config.lr = schedule.lr(epoch);
-            crate::stages::train_epoch(
+            crate::train::train_epoch(
                 &net,
                 &weights,
                 &mut sgd,
@@ -226,51 +231,17 @@ impl ChannelScorer for BnGamma {
                 || {},
             )?;
         }
-        let named = net.named_tensors();
-        let gamma = |name: &str| {
-            named
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, t)| t.shallow_clone())
-        };
-        let reductions = reduction_cells(c.network.layers);
         let mut scores: [EdgeScores; 2] = Default::default();
         for (k, cell) in CellType::BOTH.into_iter().enumerate() {
             scores[k] = vec![Vec::new(); ctx.genotype.cell(cell).len()];
         }
-        let mut width = c.network.channels;
-        for i in 0..c.network.layers {
-            let reduction = reductions.contains(&i);
-            if reduction {
-                width *= 2;
-            }
-            let (k, cell) = if reduction {
-                (1, CellType::Reduce)
-            } else {
-                (0, CellType::Normal)
-            };
-            for (j, (op, input)) in ctx.genotype.cell(cell).iter().enumerate() {
-                let last_bn = match op {
-                    Primitive::SepConv3x3 | Primitive::SepConv5x5 => "bn2",
-                    _ => "bn",
-                };
-                let name = format!("cell{i}.edge{j}.{}.{last_bn}.weight", op.name());
-                let s = match gamma(&name) {
+        for (cell, width, gammas) in net.edge_bn_gammas() {
+            let k = usize::from(cell == CellType::Reduce);
+            for (j, gamma) in gammas.into_iter().enumerate() {
+                let s = match gamma {
                     Some(g) => Vec::<f32>::try_from(g.detach().abs().to_device(Device::Cpu))?,
                     // Pools and the identity have no BN: all their channels score the same.
-                    // (A reduction cell's edges from its two inputs have stride 2.)
-                    None if !has_last_bn(*op, reduction && *input < 2) => {
-                        vec![1.0; width as usize]
-                    }
-                    None => {
-                        return Err(EvalError::Config {
-                            field: "scorer",
-                            value: "bn-gamma".into(),
-                            reason: format!(
-                                "the warmed-up network has no BN `{name}` for {op}: the scorer and the evaluation network disagree on parameter names"
-                            ),
-                        })
-                    }
+                    None => vec![1.0; width as usize],
                 };
                 scores[k][j].push(s);
             }
@@ -279,29 +250,53 @@ impl ChannelScorer for BnGamma {
     }
 }
 
-/// Whether `op` ends with a BN in the evaluation network (its convolutions, and skip_connect on a
-/// strided edge, which is a FactorizedReduce).
-fn has_last_bn(op: Primitive, strided: bool) -> bool {
-    match op {
-        Primitive::SepConv3x3
-        | Primitive::SepConv5x5
-        | Primitive::DilConv3x3
-        | Primitive::DilConv5x5 => true,
-        Primitive::SkipConnect => strided,
-        _ => false,
+/// A channel scorer, as `--scorer` and configs name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScorerKind {
+    /// [`Taylor`]: first-order Taylor importance on the final search network.
+    Taylor,
+    /// [`BnGamma`]: |gamma| of the last BN of each op in a briefly trained evaluation network.
+    BnGamma,
+}
+
+impl ScorerKind {
+    /// The scorer.
+    pub fn build(self) -> Box<dyn ChannelScorer> {
+        match self {
+            Self::Taylor => Box::new(Taylor),
+            Self::BnGamma => Box::new(BnGamma::default()),
+        }
+    }
+
+    /// The name as `--scorer` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Taylor => "taylor",
+            Self::BnGamma => "bn-gamma",
+        }
     }
 }
 
-/// A scorer by name: `taylor` or `bn-gamma`.
-pub fn scorer(name: &str) -> Result<Box<dyn ChannelScorer>> {
-    match name {
-        "taylor" => Ok(Box::new(Taylor)),
-        "bn-gamma" => Ok(Box::new(BnGamma::default())),
-        _ => Err(EvalError::Config {
-            field: "scorer",
-            value: name.into(),
-            reason: "expected taylor or bn-gamma".into(),
-        }),
+impl std::str::FromStr for ScorerKind {
+    type Err = EvalError;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "taylor" => Ok(Self::Taylor),
+            "bn-gamma" => Ok(Self::BnGamma),
+            _ => Err(EvalError::Config {
+                field: "scorer",
+                value: name.into(),
+                reason: "expected taylor or bn-gamma".into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ScorerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -311,14 +306,60 @@ mod tests {
 
     #[test]
     fn convolutions_and_strided_skips_end_with_a_bn() {
+        use aca_space::nn::ops::{Op, OpSpec};
         use Primitive as P;
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let ends_with_bn = |op: Primitive, stride: i64| {
+            let spec = OpSpec {
+                c_in: 4,
+                c_out: 4,
+                stride,
+                affine: true,
+            };
+            let op = Op::new(vs.root() / format!("{op}{stride}"), op, spec, false).unwrap();
+            op.last_bn().and_then(|bn| bn.ws.as_ref()).is_some()
+        };
         for op in [P::SepConv3x3, P::SepConv5x5, P::DilConv3x3, P::DilConv5x5] {
-            assert!(has_last_bn(op, false) && has_last_bn(op, true), "{op}");
+            assert!(ends_with_bn(op, 1) && ends_with_bn(op, 2), "{op}");
         }
-        assert!(has_last_bn(P::SkipConnect, true));
-        assert!(!has_last_bn(P::SkipConnect, false));
+        assert!(ends_with_bn(P::SkipConnect, 2));
+        assert!(!ends_with_bn(P::SkipConnect, 1));
         for op in [P::MaxPool3x3, P::AvgPool3x3, P::None] {
-            assert!(!has_last_bn(op, false) && !has_last_bn(op, true), "{op}");
+            assert!(!ends_with_bn(op, 1) && !ends_with_bn(op, 2), "{op}");
+        }
+    }
+
+    #[test]
+    fn every_edge_of_the_evaluation_network_reports_its_bn() {
+        let genotype = aca_space::published("darts_v2").unwrap();
+        let config = EvalNetConfig {
+            channels: 4,
+            layers: 5,
+            classes: 3,
+            image_channels: 1,
+            auxiliary: false,
+            setting: Setting::Cifar,
+        };
+        let net =
+            EvalNetwork::new(&ChannelPlan::full(genotype.clone()), &config, Device::Cpu).unwrap();
+        let cells = net.edge_bn_gammas();
+        let kinds: Vec<CellType> = cells.iter().map(|c| c.0).collect();
+        use CellType::{Normal as N, Reduce as R};
+        assert_eq!(kinds, [N, R, N, R, N]);
+        let widths: Vec<i64> = cells.iter().map(|c| c.1).collect();
+        assert_eq!(widths, [4, 8, 8, 16, 16]);
+        for (cell, _, gammas) in cells {
+            let ops = genotype.cell(cell);
+            assert_eq!(gammas.len(), ops.len());
+            for (&(op, input), g) in ops.iter().zip(&gammas) {
+                let strided = cell == R && input < 2;
+                let has = match op {
+                    Primitive::MaxPool3x3 | Primitive::AvgPool3x3 => false,
+                    Primitive::SkipConnect => strided,
+                    _ => true,
+                };
+                assert_eq!(g.is_some(), has, "{cell} {op} from {input}");
+            }
         }
     }
 }

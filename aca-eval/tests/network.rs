@@ -29,7 +29,7 @@ fn reference(g: &Genotype, c: i64, layers: usize, classes: i64, imagenet: bool) 
             cc *= 2;
         }
         total += cpp * cc + 2 * cc + cp * cc + 2 * cc;
-        let cell = if red { &g.reduce } else { &g.normal };
+        let cell = g.cell(aca_space::CellType::of(red));
         for &(p, input) in cell {
             total += op(p, cc, if red && input < 2 { 2 } else { 1 });
         }

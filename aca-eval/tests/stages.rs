@@ -1,9 +1,7 @@
 use std::path::Path;
 
 use aca_data::Batch;
-use aca_eval::{
-    files, kept_edges, test_run, train, ChannelPlan, Taylor, TrainConfig, TrainObserver,
-};
+use aca_eval::{files, kept_edges, test_run, train, ChannelPlan, Taylor, TrainConfig};
 use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
 use aca_space::{Concat, Genotype, OpSet, Primitive};
 use tch::{Device, Kind, Tensor};
@@ -165,12 +163,12 @@ fn training_resume_is_bit_identical() {
         whole.path(),
         Device::Cpu,
         false,
-        &aca_eval::Quiet,
+        &aca_core::Silent,
     )
     .unwrap();
 
     struct StopAtEpoch1;
-    impl TrainObserver for StopAtEpoch1 {
+    impl aca_core::Observer<aca_eval::TrainRecord> for StopAtEpoch1 {
         fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
             if epoch == 1 {
                 std::panic::panic_any("interrupted");
@@ -189,7 +187,7 @@ fn training_resume_is_bit_identical() {
         split.path(),
         Device::Cpu,
         true,
-        &aca_eval::Quiet,
+        &aca_core::Silent,
     )
     .unwrap();
     assert_eq!(r1, r2);
@@ -207,8 +205,11 @@ fn training_resume_is_bit_identical() {
     };
     assert_eq!(strip(&m1), strip(&m2));
     // `aca test` reproduces the final numbers.
-    let (top1, top5, _, n) = test_run(whole.path(), Device::Cpu).unwrap();
-    assert_eq!((top1, top5, n), (r1.test_top1, r1.test_top5, 100));
+    let (acc, n) = test_run(whole.path(), Device::Cpu).unwrap();
+    assert_eq!(
+        (acc.top1, acc.top5, n),
+        (r1.test_top1, Some(r1.test_top5), 100)
+    );
     // Another plan in the same folder is refused.
     let err = train(
         &ChannelPlan::full(aca_space::published("pc_darts").unwrap()),
@@ -216,7 +217,7 @@ fn training_resume_is_bit_identical() {
         whole.path(),
         Device::Cpu,
         true,
-        &aca_eval::Quiet,
+        &aca_core::Silent,
     )
     .unwrap_err();
     assert!(err.to_string().contains("differs"), "{err}");
@@ -240,7 +241,7 @@ fn tiny_train_on_real_fashion_mnist_learns() {
         dir.path(),
         Device::Cpu,
         false,
-        &aca_eval::Quiet,
+        &aca_core::Silent,
     )
     .unwrap();
     assert_eq!(r.test_images, 10_000);
@@ -273,13 +274,13 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
     cfg.data.data_dir = Some(data.path().into());
     cfg.data.resize = Some(8);
     cfg.data.batch_size = 16;
-    cfg.data.split.train_limit = Some(32);
-    cfg.data.split.valid_limit = Some(32);
+    cfg.data.split_mut().train_limit = Some(32);
+    cfg.data.split_mut().valid_limit = Some(32);
     cfg.network.channels = 4;
     cfg.network.layers = 3;
     let run = tempfile::tempdir().unwrap();
     let found =
-        aca_search::search(&cfg, run.path(), Device::Cpu, false, &aca_search::Silent).unwrap();
+        aca_search::search(&cfg, run.path(), Device::Cpu, false, &aca_core::Silent).unwrap();
     for (scorer, strategy) in [
         ("taylor", "otsu"),
         ("bn-gamma", "otsu"),
@@ -287,8 +288,8 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
         ("taylor", "all"),
     ] {
         let opts = aca_eval::AllocateOptions {
-            scorer: scorer.into(),
-            strategy: strategy.into(),
+            scorer: scorer.parse().unwrap(),
+            strategy: strategy.parse().unwrap(),
             batches: Some(1),
         };
         let plan_path = run.path().join("plan.json");

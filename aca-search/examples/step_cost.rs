@@ -68,7 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         step.step(&ctx, &mut adam, &train, &valid)?;
         let a = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        weight_step(&net, &mut sgd, &weights, &train, 5.0)?;
+        let _ = weight_step(&net, &mut sgd, &weights, &train, 5.0)?;
         let w = t.elapsed().as_secs_f64();
         if i > 0 || steps == 1 {
             a_time += a;

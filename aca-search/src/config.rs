@@ -1,63 +1,13 @@
 //! Search configuration: serde structs whose defaults are DARTS's CIFAR-10 values, and presets.
 
-use std::path::PathBuf;
-
 use aca_core::{AdamConfig, SgdConfig};
-use aca_data::{Augment, DatasetInfo, DatasetKind, SplitConfig};
+use aca_data::{Augment, DataConfig, DatasetInfo, DatasetKind};
 use aca_space::nn::SearchNetConfig;
-use aca_space::OpSet;
+use aca_space::{OpSet, Space};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
 use crate::method::{MethodKind, MethodOptions};
-
-/// The data a search reads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DataConfig {
-    /// Dataset. DARTS: CIFAR-10.
-    pub dataset: DatasetKind,
-    /// Folder of its files; `None` for the dataset's default folder.
-    pub data_dir: Option<PathBuf>,
-    /// CIFAR-100's coarse labels.
-    pub coarse_labels: bool,
-    /// Resize images once at load (small CPU presets).
-    pub resize: Option<usize>,
-    /// DARTS's train/validation split of the training set (portion 0.5).
-    pub split: SplitConfig,
-    /// Batch size. DARTS: 64.
-    pub batch_size: usize,
-    /// Augmentation of both search streams (DARTS: crop 32 with padding 4, flip).
-    pub augment: Augment,
-}
-
-impl DataConfig {
-    /// Reads the dataset as configured.
-    pub fn load(&self) -> aca_data::Result<aca_data::Dataset> {
-        aca_data::Dataset::load(
-            self.dataset,
-            &aca_data::LoadOptions {
-                data_dir: self.data_dir.clone(),
-                coarse_labels: self.coarse_labels,
-                resize: self.resize,
-            },
-        )
-    }
-}
-
-impl Default for DataConfig {
-    fn default() -> Self {
-        Self {
-            dataset: DatasetKind::Cifar10,
-            data_dir: None,
-            coarse_labels: false,
-            resize: None,
-            split: SplitConfig::default(),
-            batch_size: 64,
-            augment: Augment::default(),
-        }
-    }
-}
 
 /// A whole search. `SearchConfig::default()` is DARTS's first-order CIFAR-10 search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +16,7 @@ pub struct SearchConfig {
     /// Seed of every random choice (DARTS: 2).
     pub seed: u64,
     /// Op set searched: `aca` (skip-free) or `darts`.
-    pub space: String,
+    pub space: Space,
     /// Search method.
     pub method: MethodKind,
     /// Search epochs. DARTS: 50.
@@ -102,10 +52,10 @@ impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             seed: 2,
-            space: "aca".into(),
+            space: Space::Aca,
             method: MethodKind::Darts,
             epochs: 50,
-            data: DataConfig::default(),
+            data: DataConfig::search(),
             network: SearchNetConfig::default(),
             weight_optimizer: SgdConfig::default(),
             lr_min: 0.001,
@@ -127,6 +77,15 @@ pub enum Preset {
     Tiny,
     /// The papers' configuration on CIFAR-10 (a GPU job).
     Paper,
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tiny => "tiny",
+            Self::Paper => "paper",
+        })
+    }
 }
 
 impl std::str::FromStr for Preset {
@@ -203,8 +162,8 @@ impl SearchConfig {
         // the op weights clearly off uniform; at DARTS's 3e-4 the tiny search did not learn.
         c.data.batch_size = 16;
         c.arch_optimizer.lr = 3e-2;
-        c.data.split.train_limit = Some(1600);
-        c.data.split.valid_limit = Some(1600);
+        c.data.split_mut().train_limit = Some(1600);
+        c.data.split_mut().valid_limit = Some(1600);
         c.data.augment = Augment {
             crop_padding: 2,
             hflip: true,
@@ -239,7 +198,7 @@ impl SearchConfig {
 
     /// The op set.
     pub fn op_set(&self) -> Result<OpSet> {
-        Ok(OpSet::by_name(&self.space)?)
+        Ok(self.space.op_set())
     }
 
     /// Checks the values that the types do not.
@@ -257,6 +216,13 @@ impl SearchConfig {
         }
         if self.data.batch_size == 0 {
             return bad("data.batch_size", "0".into(), "expected at least 1");
+        }
+        if let Some(limit) = self.data.train_limit {
+            return bad(
+                "data.train_limit",
+                limit.to_string(),
+                "a training setting; the search limits its images with data.split.train_limit and data.split.valid_limit",
+            );
         }
         if let Err((field, value, reason)) = self.weight_optimizer.check() {
             let field = match field {

@@ -14,20 +14,6 @@ pub enum SearchError {
         /// What was expected.
         reason: String,
     },
-    /// The loss became NaN or infinite; the last good checkpoint is kept.
-    #[error("the {which} loss is {value} at epoch {epoch}, step {step}: the search diverged; the last good checkpoint ({epochs_done} epochs completed) is kept; try a lower learning rate")]
-    Diverged {
-        /// `weight`, `architecture` or `validation`.
-        which: &'static str,
-        /// The value.
-        value: f64,
-        /// Epoch (0-based).
-        epoch: usize,
-        /// Step in the epoch.
-        step: usize,
-        /// Epochs completed in the checkpoint kept.
-        epochs_done: usize,
-    },
     /// A run directory that cannot be resumed.
     #[error("cannot resume {}: {reason}", dir.display())]
     Resume {

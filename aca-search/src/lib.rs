@@ -14,7 +14,7 @@ mod error;
 mod method;
 mod run;
 
-pub use config::{DataConfig, Preset, SearchConfig};
+pub use config::{Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{
     beta_decay, dirichlet_kl_to_uniform, ArchStep, BetaDartsConfig, DartsMinusConfig, DrnasConfig,
@@ -23,5 +23,5 @@ pub use method::{
 };
 pub use run::{
     clip_edges, evaluate, files, not_learned_message, sdarts_perturbation, search, search_at_epoch,
-    snapshot_dir, uniform_noise, weight_step, EpochRecord, Observer, SearchOutcome, Silent,
+    snapshot_dir, uniform_noise, weight_step, EpochRecord, SearchOutcome,
 };

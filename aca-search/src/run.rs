@@ -4,14 +4,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aca_core::{
-    clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
-    write_atomic, write_json_atomic, Adam, Cosine, MetricsLog, RunLock, Sgd,
+    clip_grad_norm, prefixed, save_checkpoint, seed_everything, with_prefix, write_atomic,
+    write_json_atomic, Accuracy, Adam, Cosine, Observer, RunDir, Sgd, Tally,
 };
 use aca_data::{darts_split, Batch, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::{cross_entropy, SearchNetwork};
 use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpSet, Relaxation};
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 use tracing::{info, warn};
 
 use crate::config::SearchConfig;
@@ -20,12 +20,7 @@ use crate::method::{MethodKind, StepContext};
 
 /// File names of a search run directory.
 pub mod files {
-    /// The resolved configuration.
-    pub const CONFIG: &str = "config.json";
-    /// One JSON object per epoch.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// The latest end-of-epoch checkpoint.
-    pub const CHECKPOINT: &str = "checkpoint.ot";
+    pub use aca_core::files::{CHECKPOINT, CONFIG, METRICS};
     /// The final genotype, JSON form.
     pub const GENOTYPE_JSON: &str = "genotype.json";
     /// The final genotype, DARTS's text form.
@@ -148,21 +143,6 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
-/// Progress hooks for a front end (progress bars); every method has an empty default.
-pub trait Observer {
-    /// An epoch of `steps` steps starts (`start` of them already done when resuming mid-way).
-    fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
-    /// A step ended.
-    fn step_done(&self, _step: usize) {}
-    /// An epoch ended.
-    fn epoch_done(&self, _record: &EpochRecord) {}
-}
-
-/// An observer that does nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Silent;
-impl Observer for Silent {}
-
 /// What a finished search leaves.
 #[derive(Debug, Clone)]
 pub struct SearchOutcome {
@@ -182,14 +162,10 @@ pub struct SearchOutcome {
     pub learning: ArchLearning,
 }
 
+/// What a search's checkpoint keeps beside its tensors.
 #[derive(Debug, Serialize, Deserialize)]
-struct CheckpointState {
-    epochs_done: usize,
+struct SearchState {
     valid_stream: StreamState,
-    /// The resolved configuration the checkpoint was made with: a resume under another one (an
-    /// edited config.json) is refused.
-    #[serde(default)]
-    config: Option<serde_json::Value>,
 }
 
 /// Runs (or, with `resume`, continues) the search in `dir`.
@@ -198,7 +174,7 @@ pub fn search(
     dir: &Path,
     device: Device,
     resume: bool,
-    observer: &dyn Observer,
+    observer: &dyn Observer<EpochRecord>,
 ) -> Result<SearchOutcome> {
     let started = Instant::now();
     config.validate()?;
@@ -207,48 +183,9 @@ pub fn search(
     // Once on the device: the three loaders below then share it instead of copying it.
     data.to_device(device)?;
     let config = config.resolved(&data.info);
-    let checkpoint_path = dir.join(files::CHECKPOINT);
-    let config_path = dir.join(files::CONFIG);
     // One process per run directory, held until the search returns.
-    let _lock = if resume {
-        RunLock::acquire(dir)?
-    } else {
-        if checkpoint_path.exists() {
-            return Err(SearchError::Resume {
-                dir: dir.into(),
-                reason: "it already holds a search; pass --resume to continue it, or choose another output folder".into(),
-            });
-        }
-        std::fs::create_dir_all(dir).map_err(|source| aca_core::CoreError::Io {
-            path: dir.into(),
-            source,
-        })?;
-        RunLock::acquire(dir)?
-    };
-    if resume {
-        let saved: serde_json::Value = std::fs::read_to_string(&config_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .ok_or_else(|| SearchError::Resume {
-                dir: dir.into(),
-                reason: format!("no readable {}", files::CONFIG),
-            })?;
-        let mine = serde_json::to_value(&config).map_err(|e| SearchError::Resume {
-            dir: dir.into(),
-            reason: e.to_string(),
-        })?;
-        if saved != mine {
-            return Err(SearchError::Resume {
-                dir: dir.into(),
-                reason: format!(
-                    "its {} differs from this search's configuration",
-                    files::CONFIG
-                ),
-            });
-        }
-    } else {
-        write_json_atomic(&config_path, &config)?;
-    }
+    let run = RunDir::open(dir, resume, "search")?;
+    run.pin(files::CONFIG, &config)?;
 
     seed_everything(config.seed);
     let mut net = SearchNetwork::new(&config.network, &ops, device)?;
@@ -261,7 +198,7 @@ pub fn search(
     let split = darts_split(
         data.train.label_list(),
         data.info.classes,
-        &config.data.split,
+        &config.data.split(),
         config.seed,
     )?;
     let stream_opts = |stream| LoaderOptions {
@@ -300,33 +237,16 @@ pub fn search(
 
     let mut start_epoch = 0;
     let mut stream_state = StreamState::default();
-    if resume && checkpoint_path.exists() {
-        let (tensors, state): (_, CheckpointState) = load_checkpoint(&checkpoint_path)?;
-        if let Some(saved) = &state.config {
-            let mine = serde_json::to_value(&config).map_err(|e| SearchError::Resume {
-                dir: dir.into(),
-                reason: e.to_string(),
-            })?;
-            let differ = aca_core::json_differences(saved, &mine);
-            if !differ.is_empty() {
-                return Err(SearchError::Resume {
-                    dir: dir.into(),
-                    reason: format!(
-                        "its checkpoint was made with another configuration (fields: {}); a resume continues the run exactly as it started, so restore {} or start a new run",
-                        differ.join(", "),
-                        files::CONFIG
-                    ),
-                });
-            }
-        }
+    if let Some(resumed) = run.load_checkpoint::<SearchState, _>(&config)? {
+        let tensors = resumed.tensors;
         net.load_named_tensors(&with_prefix(&tensors, "net"))?;
         sgd.load_state(&to_device(with_prefix(&tensors, "sgd"), device)?)?;
         adam.load_state(&to_device(with_prefix(&tensors, "adam"), device)?)?;
-        start_epoch = state.epochs_done;
-        stream_state = state.valid_stream;
+        start_epoch = resumed.epochs_done;
+        stream_state = resumed.state.valid_stream;
         info!(epoch = start_epoch, "resuming search");
     }
-    let metrics = MetricsLog::open(&dir.join(files::METRICS), start_epoch)?;
+    let metrics = run.metrics(start_epoch)?;
     let schedule = Cosine {
         base: config.weight_optimizer.lr,
         min: config.lr_min,
@@ -346,8 +266,8 @@ pub fn search(
             net.set_auxiliary_skip(config.method_options.darts_minus.beta(progress));
         }
         observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
-        let (mut loss_sum, mut correct, mut seen, mut arch_loss_sum, mut arch_steps) =
-            (0.0, 0i64, 0i64, 0.0, 0usize);
+        let mut tally = Tally::top1();
+        let (mut arch_loss_sum, mut arch_steps) = (0.0, 0usize);
         for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
             let batch = batch?;
             let valid = stream.next_batch()?;
@@ -381,17 +301,15 @@ pub fn search(
             }
             let stepped = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip);
             net.set_perturbation(None);
-            let (loss, hits) = stepped?;
+            let (loss, logits) = stepped?;
             check_finite(loss, "weight", epoch, step)?;
-            let n = batch.labels.size()[0];
-            loss_sum += loss * n as f64;
-            correct += hits;
-            seen += n;
-            observer.step_done(step);
+            tally.add(loss, &logits, &batch.labels)?;
+            observer.step_done();
         }
-        let (valid_loss, valid_acc) = evaluate(&net, &eval_loader)?;
+        let train = tally.finish();
+        let valid = evaluate(&net, &eval_loader)?;
         check_finite(
-            valid_loss,
+            valid.loss,
             "validation",
             epoch,
             train_loader.batches_per_epoch(),
@@ -402,11 +320,11 @@ pub fn search(
             epoch,
             lr,
             arch_updates,
-            train_loss: loss_sum / seen as f64,
-            train_acc: correct as f64 / seen as f64,
+            train_loss: train.loss,
+            train_acc: train.top1,
             arch_loss: (arch_steps > 0).then(|| arch_loss_sum / arch_steps as f64),
-            valid_loss,
-            valid_acc,
+            valid_loss: valid.loss,
+            valid_acc: valid.top1,
             genotype: genotype.to_darts(),
             skip_normal: genotype.skip_count(CellType::Normal),
             skip_reduce: genotype.skip_count(CellType::Reduce),
@@ -429,10 +347,8 @@ pub fn search(
         let mut tensors = prefixed("net", net.named_tensors());
         tensors.extend(prefixed("sgd", sgd.state()));
         tensors.extend(prefixed("adam", adam.state()));
-        let state = CheckpointState {
-            epochs_done: epoch + 1,
+        let state = SearchState {
             valid_stream: stream.state(),
-            config: serde_json::to_value(&config).ok(),
         };
         if config.keeps_snapshot(epoch + 1) {
             write_search_results(
@@ -445,7 +361,7 @@ pub fn search(
                 &arch_params,
             )?;
         }
-        save_checkpoint(&checkpoint_path, &tensors, &state)?;
+        run.save_checkpoint(&tensors, epoch + 1, &state, &config)?;
         info!(
             epoch,
             lr,
@@ -571,47 +487,34 @@ fn write_search_results(
 }
 
 /// One weight step: loss on the training batch, gradients of the weights only, clipping, SGD.
-/// Returns the loss and the number of correct predictions.
+/// Returns the loss and the logits (for the accuracy tally).
 pub fn weight_step(
     net: &SearchNetwork,
     sgd: &mut Sgd,
     weights: &[Tensor],
     batch: &Batch,
     clip: f64,
-) -> Result<(f64, i64)> {
+) -> Result<(f64, Tensor)> {
     let logits = net.forward_t(&batch.images, true);
     let loss = cross_entropy(&logits, &batch.labels);
     let value = loss.f_double_value(&[])?;
     let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
     clip_grad_norm(&grads, clip)?;
     sgd.step(weights, &grads)?;
-    let hits = tch::no_grad(|| {
-        logits
-            .argmax(-1, false)
-            .eq_tensor(&batch.labels)
-            .sum(Kind::Int64)
-            .int64_value(&[])
-    });
-    Ok((value, hits))
+    Ok((value, logits.detach()))
 }
 
-/// Loss and accuracy over a loader, evaluation mode, without gradients.
-pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<(f64, f64)> {
+/// Loss and top-1 accuracy over a loader, evaluation mode, without gradients.
+pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<Accuracy> {
     tch::no_grad(|| {
-        let (mut loss, mut correct, mut seen) = (0.0, 0i64, 0i64);
+        let mut tally = Tally::top1();
         for batch in loader.epoch(0) {
             let batch = batch?;
             let logits = net.forward_t(&batch.images, false);
-            let n = batch.labels.size()[0];
-            loss += cross_entropy(&logits, &batch.labels).f_double_value(&[])? * n as f64;
-            correct += logits
-                .argmax(-1, false)
-                .eq_tensor(&batch.labels)
-                .sum(Kind::Int64)
-                .int64_value(&[]);
-            seen += n;
+            let loss = cross_entropy(&logits, &batch.labels).f_double_value(&[])?;
+            tally.add(loss, &logits, &batch.labels)?;
         }
-        Ok((loss / seen as f64, correct as f64 / seen as f64))
+        Ok(tally.finish())
     })
 }
 
@@ -705,20 +608,8 @@ pub fn sdarts_perturbation(
     Ok(delta)
 }
 
-/// A NaN or infinite loss at `epoch` stops the run; the checkpoint on disk is the one written at
-/// the end of the previous epoch (`epoch` epochs completed).
 fn check_finite(value: f64, which: &'static str, epoch: usize, step: usize) -> Result<()> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(SearchError::Diverged {
-            which,
-            value,
-            epoch,
-            step,
-            epochs_done: epoch,
-        })
-    }
+    Ok(aca_core::check_finite(value, "search", which, epoch, step)?)
 }
 
 fn rows(a: &ndarray::Array2<f32>) -> Vec<Vec<f32>> {

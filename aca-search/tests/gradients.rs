@@ -83,7 +83,7 @@ fn second_order_gradient_matches_exact_hessian_vector_product() {
     let mut sgd = Sgd::new(SgdConfig::default(), weights.len());
     let (train, valid) = (batch(Kind::Double, 6), batch(Kind::Double, 6));
     // One weight step first, so that the momentum buffer enters the virtual step.
-    weight_step(&net, &mut sgd, &weights, &train, 5.0).unwrap();
+    let _ = weight_step(&net, &mut sgd, &weights, &train, 5.0).unwrap();
     let eta = 0.05;
     let ctx = StepContext {
         net: &net,

@@ -1,7 +1,8 @@
 use std::path::Path;
 
+use aca_core::{CoreError, Silent};
 use aca_data::DatasetKind;
-use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig, SearchError, Silent};
+use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig, SearchError};
 use aca_space::{Genotype, OpSet};
 use tch::Device;
 
@@ -12,8 +13,8 @@ fn small_config(data_dir: &Path, method: MethodKind, epochs: usize) -> SearchCon
     c.data.data_dir = Some(data_dir.into());
     c.data.resize = Some(8);
     c.data.batch_size = 16;
-    c.data.split.train_limit = Some(48);
-    c.data.split.valid_limit = Some(40);
+    c.data.split_mut().train_limit = Some(48);
+    c.data.split_mut().valid_limit = Some(40);
     c.network.channels = 4;
     c.network.layers = 3;
     c
@@ -46,7 +47,7 @@ fn resume_is_bit_identical() {
         let mut cfg = small_config(data.path(), method, 2);
         cfg.arch_start_epoch = 0;
         if method == MethodKind::DartsMinus {
-            cfg.space = "darts".into();
+            cfg.space = aca_space::Space::Darts;
         }
         let whole = tempfile::tempdir().unwrap();
         search(&cfg, whole.path(), Device::Cpu, false, &Silent).unwrap();
@@ -117,7 +118,7 @@ fn poison_checkpoint(path: &Path, suffix: &str, value: f64) {
 
 fn interrupt_after_one_epoch(cfg: &SearchConfig, dir: &Path) {
     struct StopAtEpoch1;
-    impl aca_search::Observer for StopAtEpoch1 {
+    impl aca_core::Observer<EpochRecord> for StopAtEpoch1 {
         fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
             if epoch == 1 {
                 std::panic::panic_any("interrupted");
@@ -143,7 +144,10 @@ fn resume_with_another_config_is_refused() {
     let mut other = cfg.clone();
     other.seed = 99;
     let err = search(&other, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
-    assert!(matches!(err, SearchError::Resume { .. }), "{err}");
+    assert!(
+        matches!(err, SearchError::Core(CoreError::RunDir { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("config.json differs"), "{err}");
 
     // An edited config.json (what `aca search --resume` reads) is refused too, naming the fields.
@@ -178,7 +182,10 @@ fn divergence_stops_with_a_clear_error_and_keeps_the_checkpoint() {
     let (cfg, dir, path) = poisoned_after_one_epoch(data.path(), "classifier.weight", f64::NAN);
     let before = std::fs::read(&path).unwrap();
     let err = search(&cfg, dir.path(), Device::Cpu, true, &Silent).unwrap_err();
-    assert!(matches!(err, SearchError::Diverged { .. }), "{err}");
+    assert!(
+        matches!(err, SearchError::Core(CoreError::Diverged { .. })),
+        "{err}"
+    );
     let text = err.to_string();
     assert!(
         text.contains("the search diverged") && text.contains("1 epochs completed"),
@@ -205,10 +212,10 @@ fn a_nan_validation_loss_stops_the_search_too() {
     assert!(
         matches!(
             err,
-            SearchError::Diverged {
+            SearchError::Core(CoreError::Diverged {
                 which: "validation",
                 ..
-            }
+            })
         ),
         "{text}"
     );
@@ -223,7 +230,7 @@ fn a_nan_validation_loss_stops_the_search_too() {
 fn robust_methods_refuse_meaningless_combinations() {
     let mut c = SearchConfig::tiny(MethodKind::DartsMinus);
     assert!(c.network.auxiliary_skip);
-    c.space = "aca".into();
+    c.space = aca_space::Space::Aca;
     let e = c.validate().unwrap_err().to_string();
     assert!(
         e.contains("meaningless") && e.contains("skip_connect"),
@@ -258,7 +265,7 @@ fn robust_methods_refuse_meaningless_combinations() {
         if m != MethodKind::DartsMinus {
             for space in ["aca", "darts"] {
                 let mut c = SearchConfig::tiny(m);
-                c.space = space.into();
+                c.space = space.parse().unwrap();
                 c.validate()
                     .unwrap_or_else(|e| panic!("{m} in {space}: {e}"));
             }
@@ -269,13 +276,16 @@ fn robust_methods_refuse_meaningless_combinations() {
 #[test]
 fn bad_configs_are_named() {
     let _serial = crate::serial();
-    let mut c = SearchConfig::tiny(MethodKind::Darts);
-    c.space = "nasbench".into();
-    assert!(c
-        .validate()
+    // An unknown space is refused where it is read, naming it.
+    let e = serde_json::from_str::<SearchConfig>(r#"{"space": "nasbench"}"#)
         .unwrap_err()
-        .to_string()
-        .contains("unknown op set `nasbench`"));
+        .to_string();
+    assert!(e.contains("unknown variant `nasbench`"), "{e}");
+    let e = "nasbench"
+        .parse::<aca_space::Space>()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown op set `nasbench`"), "{e}");
     let mut c = SearchConfig::tiny(MethodKind::Darts);
     c.network.partial_channels = Some(4);
     assert!(c
@@ -321,7 +331,7 @@ fn paper_presets_hold_the_papers_values() {
         ),
         (3e-4, (0.5, 0.999), 1e-3)
     );
-    assert_eq!(d.data.split.portion, 0.5);
+    assert_eq!(d.data.split().portion, 0.5);
     let p = SearchConfig::paper(MethodKind::PcDarts);
     assert_eq!(
         (
@@ -376,8 +386,8 @@ fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
     }
     let mut cfg = SearchConfig::tiny(MethodKind::Darts);
     cfg.epochs = 3;
-    cfg.data.split.train_limit = Some(320);
-    cfg.data.split.valid_limit = Some(320);
+    cfg.data.split_mut().train_limit = Some(320);
+    cfg.data.split_mut().valid_limit = Some(320);
     cfg.network.channels = 4;
     cfg.network.layers = 3;
     let dir = tempfile::tempdir().unwrap();

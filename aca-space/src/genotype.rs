@@ -23,6 +23,15 @@ impl CellType {
     /// Both cell types, normal first.
     pub const BOTH: [CellType; 2] = [CellType::Normal, CellType::Reduce];
 
+    /// The type of a cell that reduces (`true`) or not.
+    pub fn of(reduction: bool) -> Self {
+        if reduction {
+            CellType::Reduce
+        } else {
+            CellType::Normal
+        }
+    }
+
     /// `normal` or `reduce`.
     pub fn name(self) -> &'static str {
         match self {
@@ -106,16 +115,19 @@ pub type GenePair = (Primitive, usize);
 ///
 /// `normal[2*i]` and `normal[2*i + 1]` feed intermediate node `i` (state `i + 2`); a pair's
 /// number is the state it reads: 0 = cell k-2, 1 = cell k-1, 2..5 = intermediate nodes.
+///
+/// A genotype is valid by construction: [`Genotype::new`], the text forms and the derivation
+/// rule check it, and its parts are read through [`Genotype::cell`] and [`Genotype::concat`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Genotype {
     /// Edges of the normal cell.
-    pub normal: Vec<GenePair>,
+    pub(crate) normal: Vec<GenePair>,
     /// States concatenated into the normal cell's output.
-    pub normal_concat: Concat,
+    pub(crate) normal_concat: Concat,
     /// Edges of the reduction cell.
-    pub reduce: Vec<GenePair>,
+    pub(crate) reduce: Vec<GenePair>,
     /// States concatenated into the reduction cell's output.
-    pub reduce_concat: Concat,
+    pub(crate) reduce_concat: Concat,
 }
 
 /// The JSON object form.

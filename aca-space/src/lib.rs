@@ -1,8 +1,9 @@
 //! DARTS search spaces for `aca`.
 //!
 //! The pure part (always built, no libtorch): primitives and named operation sets ([`OpSet::darts`]
-//! and the skip-free [`OpSet::aca`]), the cell topology ([`topology`]), [`Genotype`] with its three
-//! text forms (JSON, DARTS's own, a table), the published genotypes ([`published`]) and the
+//! and the skip-free [`OpSet::aca`], named by [`Space`]), the cell topology ([`topology`], with the
+//! network layout [`topology::cell_slots`]), [`Genotype`] with its three text forms (JSON, DARTS's
+//! own, a table) and its Graphviz drawing, the published genotypes ([`published`]) and the
 //! derivation rule ([`ArchParams::derive`]).
 //!
 //! ```
@@ -31,5 +32,5 @@ pub use derive::{derive_cell, edge_weights, softmax_rows, threshold_cell, ArchPa
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
 pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};
-pub use ops::{OpSet, Primitive};
+pub use ops::{OpSet, Primitive, Space};
 pub use published::{published, PUBLISHED};

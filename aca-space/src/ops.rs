@@ -100,6 +100,53 @@ impl FromStr for Primitive {
     }
 }
 
+/// The built-in search spaces, as configs and `--space` name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Space {
+    /// ACA's skip-free op set ([`OpSet::aca`]).
+    #[default]
+    Aca,
+    /// DARTS's op set ([`OpSet::darts`]).
+    Darts,
+}
+
+impl Space {
+    /// The space's op set.
+    pub fn op_set(self) -> OpSet {
+        match self {
+            Space::Aca => OpSet::aca(),
+            Space::Darts => OpSet::darts(),
+        }
+    }
+
+    /// `aca` or `darts`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Space::Aca => "aca",
+            Space::Darts => "darts",
+        }
+    }
+}
+
+impl fmt::Display for Space {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Space {
+    type Err = SpaceError;
+
+    fn from_str(name: &str) -> Result<Self> {
+        match name {
+            "aca" => Ok(Space::Aca),
+            "darts" => Ok(Space::Darts),
+            _ => Err(SpaceError::UnknownOpSet { name: name.into() }),
+        }
+    }
+}
+
 /// A named, ordered set of candidate operations. The order fixes the columns of the alpha
 /// matrices.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! DARTS's own text form (`Genotype(normal=[...], ...)`) and the compact table form.
+//! DARTS's own text form (`Genotype(normal=[...], ...)`), the compact table form, and the
+//! Graphviz drawing of a cell.
 
 use std::fmt::Write as _;
 
@@ -45,6 +46,52 @@ impl Genotype {
         Ok(g)
     }
 
+    /// A Graphviz DOT drawing of one cell (as DARTS's `visualize.py` draws it), edges labelled
+    /// with their op and, given each edge's share of the channels (a channel plan), the op's and
+    /// the identity's shares.
+    pub fn to_dot(&self, cell: CellType, fractions: Option<&[f64]>) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "digraph {cell} {{");
+        let _ = writeln!(out, "  rankdir=LR; node [shape=box, style=\"rounded,filled\", fontname=\"DejaVu Sans\"]; edge [fontname=\"DejaVu Sans\", fontsize=11];");
+        let _ = writeln!(
+            out,
+            "  label=\"{cell} cell\"; labelloc=t; fontname=\"DejaVu Sans\";"
+        );
+        let _ = writeln!(out, "  \"c_{{k-2}}\" [fillcolor=darkseagreen2]; \"c_{{k-1}}\" [fillcolor=darkseagreen2]; \"c_{{k}}\" [fillcolor=palegoldenrod];");
+        for node in 0..self.cell(cell).len() / 2 {
+            let _ = writeln!(out, "  \"{}\" [fillcolor=lightblue];", node + INPUTS);
+        }
+        for (i, (op, input)) in self.cell(cell).iter().enumerate() {
+            let label = match fractions.and_then(|f| f.get(i).copied()) {
+                Some(f) if f < 1.0 => format!(
+                    "{op}\\n{:.0}% op / {:.0}% identity",
+                    100.0 * f,
+                    100.0 * (1.0 - f)
+                ),
+                _ => op.to_string(),
+            };
+            let style = if *op == crate::Primitive::SkipConnect {
+                ", style=dashed"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\" [label=\"{label}\"{style}];",
+                state_name(*input),
+                i / 2 + INPUTS
+            );
+        }
+        for s in self.concat(cell).states() {
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"c_{{k}}\" [color=gray50];",
+                state_name(*s)
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
     /// The compact table: one row per intermediate node, its two ops and their inputs.
     pub fn to_table(&self) -> String {
         let mut out = String::new();

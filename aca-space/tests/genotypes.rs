@@ -12,7 +12,7 @@ fn published_genotypes_match_the_reference_facts() {
     use Primitive::*;
     let v2 = published("darts_v2").unwrap();
     assert_eq!(
-        v2.normal,
+        v2.cell(CellType::Normal),
         [
             (SepConv3x3, 0),
             (SepConv3x3, 1),
@@ -25,11 +25,11 @@ fn published_genotypes_match_the_reference_facts() {
         ]
     );
     let v1 = published("darts_v1").unwrap();
-    assert_eq!(v1.reduce[7], (AvgPool3x3, 0));
+    assert_eq!(v1.cell(CellType::Reduce)[7], (AvgPool3x3, 0));
     assert_eq!(v1.skip_count(CellType::Normal), 3);
     let pc = published("pc_darts").unwrap();
-    assert_eq!(pc.reduce[5], (SepConv3x3, 3));
-    assert!(pc.normal_concat.is_range());
+    assert_eq!(pc.cell(CellType::Reduce)[5], (SepConv3x3, 3));
+    assert!(pc.concat(CellType::Normal).is_range());
     assert!(published("darts_v3")
         .unwrap_err()
         .to_string()
@@ -41,7 +41,7 @@ fn pc_darts_range_text_parses_and_prints_back() {
     let text = PUBLISHED[2].1;
     assert!(text.contains("normal_concat=range(2, 6)"));
     let g = Genotype::from_darts(text).unwrap();
-    assert_eq!(g.normal_concat.states(), &[2, 3, 4, 5]);
+    assert_eq!(g.concat(CellType::Normal).states(), &[2, 3, 4, 5]);
     assert_eq!(g.to_darts(), text);
 }
 
@@ -83,9 +83,9 @@ fn darts_form_accepts_python_variants() {
     assert!(e.contains("edge 5 (node 4) is `none`"), "{e}");
     assert_eq!("zero".parse::<Primitive>().unwrap(), Primitive::None);
     let g = Genotype::from_darts(&text.replace("'zero'", "'skip_connect'")).unwrap();
-    assert_eq!(g.normal[5], (Primitive::SkipConnect, 0));
-    assert!(g.reduce_concat.is_range());
-    assert!(!g.normal_concat.is_range());
+    assert_eq!(g.cell(CellType::Normal)[5], (Primitive::SkipConnect, 0));
+    assert!(g.concat(CellType::Reduce).is_range());
+    assert!(!g.concat(CellType::Normal).is_range());
 }
 
 fn err_of(text: &str) -> String {
@@ -219,8 +219,8 @@ fn random_genotypes_draw_every_op_and_input_about_uniformly() {
             *ops.entry(*op).or_insert(0usize) += 1;
         }
         // Node 0 has exactly two inputs: both are always taken.
-        first_node_inputs[g.normal[0].1] += 1;
-        first_node_inputs[g.normal[1].1] += 1;
+        first_node_inputs[g.cell(CellType::Normal)[0].1] += 1;
+        first_node_inputs[g.cell(CellType::Normal)[1].1] += 1;
     }
     assert_eq!(ops.len(), 7);
     let expected = 2000.0 * 8.0 / 7.0;
@@ -269,13 +269,43 @@ fn files_with_a_byte_order_mark_and_plain_beta_lists_are_read() {
 
 #[test]
 fn odd_edge_lists_print_and_wrong_shapes_are_refused_without_panics() {
-    let mut g = published("darts_v2").unwrap();
-    g.normal.pop(); // fields are public: a caller can build anything
-    let table = g.to_table();
-    assert!(table.contains("normal  5"), "{table}");
-    assert!(g.validate().is_err());
+    // A genotype is valid by construction: an odd edge list is refused, not built.
+    let g = published("darts_v2").unwrap();
+    let mut normal = g.cell(CellType::Normal).to_vec();
+    normal.pop();
+    let e = Genotype::new(
+        normal,
+        g.concat(CellType::Normal).clone(),
+        g.cell(CellType::Reduce).to_vec(),
+        g.concat(CellType::Reduce).clone(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("normal"), "{e}");
     let e = aca_space::derive_cell(ndarray::Array2::zeros((13, 8)).view(), &OpSet::darts())
         .unwrap_err()
         .to_string();
     assert!(e.contains("13x8") && e.contains("14x8"), "{e}");
+}
+
+#[test]
+fn cells_draw_as_graphviz_with_their_shares() {
+    let g = published("darts_v2").unwrap();
+    let dot = g.to_dot(CellType::Normal, None);
+    assert!(dot.starts_with("digraph normal {"), "{dot}");
+    assert_eq!(dot.matches(" -> \"c_{k}\"").count(), 4, "{dot}");
+    assert_eq!(dot.matches("[label=").count(), 8, "{dot}");
+    // skip_connect edges are dashed; DARTS_V2's normal cell has two.
+    assert_eq!(dot.matches("style=dashed").count(), 2, "{dot}");
+    // A plan's shares label the edges that keep less than all channels.
+    let shares = [0.25, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+    let dot = g.to_dot(CellType::Normal, Some(&shares));
+    assert!(
+        dot.contains("sep_conv_3x3\\n25% op / 75% identity"),
+        "{dot}"
+    );
+    assert_eq!(dot.matches("% identity").count(), 1, "{dot}");
+    // Too few shares: the rest are drawn without one, no panic.
+    let dot = g.to_dot(CellType::Reduce, Some(&[0.5]));
+    assert_eq!(dot.matches("% identity").count(), 1, "{dot}");
 }

@@ -224,9 +224,11 @@ impl SweepFile {
                     .and_then(|s| s.get("space"))
                     .and_then(|m| m.as_str())
             })
-            .unwrap_or("aca")
-            .to_string();
-        let mut config = RunConfig::preset(preset, method, &space);
+            .map(|s| s.parse::<aca_space::Space>())
+            .transpose()
+            .with_context(|| "space")?
+            .unwrap_or_default();
+        let mut config = RunConfig::preset(preset, method, space);
         let mut value = serde_json::to_value(&config)?;
         crate::search::merge(&mut value, Value::Object(self.base.clone()));
         for (axis, v) in a {

@@ -24,10 +24,7 @@ struct Resolved {
 }
 
 fn read_resolved(dir: &Path) -> Result<Resolved> {
-    let path = dir.join(SWEEP_JSON);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading {} (not a sweep folder?)", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    crate::read_json(&dir.join(SWEEP_JSON), " (not a sweep folder?)")
 }
 
 fn default_dir(file: &Path) -> PathBuf {
@@ -120,7 +117,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             let opts = local::LocalOptions {
                 jobs: args.jobs,
                 threads: args.threads_per_job,
-                device: args.device.clone(),
+                device: args.device.to_string(),
             };
             let (done, failed) = local::run_pool(&runs, &opts)?;
             if !quiet {
@@ -147,7 +144,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
                 mem: args.mem,
                 max_parallel: args.max_parallel,
                 extra: args.sbatch,
-                device: args.device,
+                device: args.device.to_string(),
                 dry_run: args.dry_run,
             };
             let pending: Vec<PathBuf> = runs

@@ -10,3 +10,34 @@ pub use search::{SearchNetConfig, SearchNetwork};
 pub fn cross_entropy(logits: &tch::Tensor, labels: &tch::Tensor) -> tch::Tensor {
     logits.log_softmax(-1, logits.kind()).nll_loss(labels)
 }
+
+/// Copies `saved` tensors into a network's own (`mine`, by name, as `named_tensors` lists them):
+/// every one must be there with its shape; errors name the tensor.
+pub fn copy_named(
+    mine: Vec<(String, tch::Tensor)>,
+    saved: &[(String, tch::Tensor)],
+) -> crate::Result<()> {
+    use crate::SpaceError;
+    tch::no_grad(|| {
+        for (name, mut t) in mine {
+            let src = saved
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s)
+                .ok_or_else(|| SpaceError::InvalidNetwork {
+                    reason: format!("saved state has no tensor `{name}`"),
+                })?;
+            if src.size() != t.size() {
+                return Err(SpaceError::InvalidNetwork {
+                    reason: format!(
+                        "`{name}` is {:?} in the saved state, {:?} in the network",
+                        src.size(),
+                        t.size()
+                    ),
+                });
+            }
+            t.f_copy_(&src.f_to_device(t.device())?)?;
+        }
+        Ok(())
+    })
+}

@@ -98,8 +98,9 @@ pub fn linear(p: nn::Path, c_in: i64, c_out: i64) -> nn::Linear {
     nn::linear(p, c_in, c_out, cfg)
 }
 
-pub(crate) fn batch_norm(p: nn::Path, c: i64, affine: bool) -> nn::BatchNorm {
-    // PyTorch's BatchNorm2d: eps 1e-5, momentum 0.1, weight 1, bias 0.
+/// PyTorch's `BatchNorm2d`: eps 1e-5, momentum 0.1, weight 1, bias 0 (without them unless
+/// `affine`).
+pub fn batch_norm(p: nn::Path, c: i64, affine: bool) -> nn::BatchNorm {
     let cfg = nn::BatchNormConfig {
         affine,
         ws_init: nn::Init::Const(1.0),
@@ -214,6 +215,36 @@ impl FactorizedReduce {
             1,
         )
         .apply_t(&self.bn, train)
+    }
+}
+
+/// A cell's preprocessing of input k-2: a factorized reduce when the previous cell reduced,
+/// ReLU-conv-BN 1x1 otherwise (DARTS's `preprocess0`).
+#[derive(Debug)]
+pub enum Preprocess {
+    /// After a reduction.
+    Reduce(FactorizedReduce),
+    /// Otherwise.
+    Conv(ReluConvBn),
+}
+
+impl Preprocess {
+    /// The `pre0` module of a cell of width `c` reading `c_in` channels.
+    pub fn new(p: nn::Path, c_in: i64, c: i64, reduction_prev: bool, affine: bool) -> Result<Self> {
+        Ok(if reduction_prev {
+            Self::Reduce(FactorizedReduce::new(p, c_in, c, affine)?)
+        } else {
+            Self::Conv(ReluConvBn::new(p, c_in, c, 1, 1, 0, affine))
+        })
+    }
+}
+
+impl ModuleT for Preprocess {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
+        match self {
+            Self::Reduce(m) => m.forward_t(xs, train),
+            Self::Conv(m) => m.forward_t(xs, train),
+        }
     }
 }
 
@@ -364,6 +395,18 @@ impl Op {
     /// Whether the op has no parameters and passes its input through (DARTS never drops it).
     pub fn is_identity(&self) -> bool {
         matches!(self, Op::Identity { .. })
+    }
+
+    /// The BN that ends the op, if it has one: the convolutions', FactorizedReduce's (skip at
+    /// stride 2), and the search network's BN after a pool.
+    pub fn last_bn(&self) -> Option<&nn::BatchNorm> {
+        match self {
+            Op::Sep(m) => Some(&m.bn2),
+            Op::Dil(m) => Some(&m.bn),
+            Op::Reduce(m) => Some(&m.bn),
+            Op::Pool { bn, .. } => bn.as_ref(),
+            Op::Zero { .. } | Op::Identity { .. } => None,
+        }
     }
 
     /// Whether the op starts with a ReLU of its input (the convolutions and FactorizedReduce).

@@ -7,13 +7,14 @@ use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
 use super::ops::{
-    batch_norm, conv, conv_apply, linear, linear_apply, FactorizedReduce, Op, OpSpec, ReluConvBn,
+    batch_norm, conv, conv_apply, linear, linear_apply, FactorizedReduce, Op, OpSpec, Preprocess,
+    ReluConvBn,
 };
 use crate::derive::{ArchParams, Relaxation};
 use crate::error::{Result, SpaceError};
-use crate::genotype::Genotype;
+use crate::genotype::{CellType, Genotype};
 use crate::ops::{OpSet, Primitive};
-use crate::topology::{edges, reduction_cells, EDGES, NODES};
+use crate::topology::{cell_slots, edges, EDGES, NODES};
 
 /// Shape of a search network. Defaults: DARTS's CIFAR-10 supernet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,21 +189,6 @@ fn channel_shuffle(x: &Tensor, groups: i64) -> Tensor {
 }
 
 #[derive(Debug)]
-enum Preprocess {
-    Reduce(FactorizedReduce),
-    Conv(ReluConvBn),
-}
-
-impl Preprocess {
-    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        match self {
-            Preprocess::Reduce(m) => m.forward_t(x, train),
-            Preprocess::Conv(m) => m.forward_t(x, train),
-        }
-    }
-}
-
-#[derive(Debug)]
 struct SearchCell {
     pre0: Preprocess,
     pre1: ReluConvBn,
@@ -223,11 +209,7 @@ impl SearchCell {
         partial: Option<i64>,
         auxiliary_skip: bool,
     ) -> Result<Self> {
-        let pre0 = if reduction_prev {
-            Preprocess::Reduce(FactorizedReduce::new(&p / "pre0", c_pp, c, false)?)
-        } else {
-            Preprocess::Conv(ReluConvBn::new(&p / "pre0", c_pp, c, 1, 1, 0, false))
-        };
+        let pre0 = Preprocess::new(&p / "pre0", c_pp, c, reduction_prev, false)?;
         let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, false);
         let edges = edges()
             .map(|e| {
@@ -358,44 +340,35 @@ impl SearchNetwork {
         let weights = nn::VarStore::new(device);
         let root = weights.root();
         let c = config.channels;
-        let mut c_curr = config.stem_multiplier * c;
+        let c_stem = config.stem_multiplier * c;
         let stem_conv = conv(
             &root / "stem" / "conv",
             config.image_channels,
-            c_curr,
+            c_stem,
             3,
             1,
             1,
             1,
             1,
         );
-        let stem_bn = batch_norm(&root / "stem" / "bn", c_curr, true);
-        let (mut c_pp, mut c_p) = (c_curr, c_curr);
-        c_curr = c;
-        let reductions = reduction_cells(config.layers);
-        let mut reduction_prev = false;
+        let stem_bn = batch_norm(&root / "stem" / "bn", c_stem, true);
+        let slots = cell_slots(config.layers, c, (c_stem, c_stem, false), |_| NODES as i64);
         let mut cells = Vec::with_capacity(config.layers);
-        for i in 0..config.layers {
-            let reduction = reductions.contains(&i);
-            if reduction {
-                c_curr *= 2;
-            }
+        for s in &slots {
             cells.push(SearchCell::new(
-                &root / format!("cell{i}"),
+                &root / format!("cell{}", s.index),
                 ops,
-                c_pp,
-                c_p,
-                c_curr,
-                reduction,
-                reduction_prev,
+                s.c_prev_prev,
+                s.c_prev,
+                s.c,
+                s.reduction,
+                s.reduction_prev,
                 config.partial_channels,
                 config.auxiliary_skip,
             )?);
-            reduction_prev = reduction;
-            c_pp = c_p;
-            c_p = NODES as i64 * c_curr;
         }
-        let classifier = linear(&root / "classifier", c_p, config.classes);
+        let c_last = slots.last().map_or(c_stem, |s| s.c_out);
+        let classifier = linear(&root / "classifier", c_last, config.classes);
         let arch = nn::VarStore::new(device);
         let a = arch.root();
         let init = nn::Init::Randn {
@@ -454,9 +427,12 @@ impl SearchNetwork {
         self.weights.device()
     }
 
-    /// Per cell in network order: whether it is a reduction cell.
-    pub fn cell_types(&self) -> Vec<bool> {
-        self.cells.iter().map(|c| c.reduction).collect()
+    /// Per cell in network order: its type.
+    pub fn cell_types(&self) -> Vec<CellType> {
+        self.cells
+            .iter()
+            .map(|c| CellType::of(c.reduction))
+            .collect()
     }
 
     /// The op set searched.
@@ -642,29 +618,7 @@ impl SearchNetwork {
     /// Copies saved tensors (as [`SearchNetwork::named_tensors`] names them) into the network.
     /// Every tensor of the network must be present with the same shape.
     pub fn load_named_tensors(&mut self, saved: &[(String, Tensor)]) -> Result<()> {
-        let mine = self.named_tensors();
-        tch::no_grad(|| {
-            for (name, mut t) in mine {
-                let src = saved
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, s)| s)
-                    .ok_or_else(|| SpaceError::InvalidNetwork {
-                        reason: format!("saved state has no tensor `{name}`"),
-                    })?;
-                if src.size() != t.size() {
-                    return Err(SpaceError::InvalidNetwork {
-                        reason: format!(
-                            "`{name}` is {:?} in the saved state, {:?} in the network",
-                            src.size(),
-                            t.size()
-                        ),
-                    });
-                }
-                t.f_copy_(&src.f_to_device(t.device())?)?;
-            }
-            Ok(())
-        })
+        super::copy_named(self.named_tensors(), saved)
     }
 
     /// The architecture parameters as plain arrays (for derivation and saving).

@@ -1,39 +1,30 @@
-//! The evaluation stages as run-directory operations: allocate (search run -> plan.json), train
-//! (plan -> trained network with metrics, checkpoints and results), test.
+//! Training from scratch as a run-directory operation (plan -> trained network with metrics,
+//! checkpoints and results), and the test of a trained run.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use aca_core::{
-    clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything, with_prefix,
-    write_json_atomic, Cosine, MetricsLog, RunLock, Sgd, SgdConfig,
+    check_finite, clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything,
+    with_prefix, write_json_atomic, Accuracy, Cosine, NoState, Observer, RunDir, Sgd, SgdConfig,
+    Tally,
 };
-use aca_data::{
-    balanced_subset, darts_split, Augment, Dataset, DatasetKind, LoadOptions, Loader, LoaderOptions,
-};
-use aca_search::{files as search_files, MethodKind, Preset, SearchConfig};
-use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::Genotype;
+use aca_data::{balanced_subset, Augment, DataConfig, DatasetKind, Loader, LoaderOptions};
+use aca_search::{MethodKind, Preset};
+use aca_space::nn::cross_entropy;
 use serde::{Deserialize, Serialize};
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 use tracing::info;
 
-use crate::allocate::{allocate, strategy};
 use crate::error::{EvalError, Result};
 use crate::network::{EvalNetConfig, EvalNetwork};
 use crate::plan::ChannelPlan;
-use crate::scorer::{scorer, ScoringContext};
 
 /// File names of a training run directory.
 pub mod files {
-    /// The resolved training configuration.
-    pub const CONFIG: &str = "config.json";
+    pub use aca_core::files::{CHECKPOINT, CONFIG, METRICS};
     /// The channel plan trained.
     pub const PLAN: &str = "plan.json";
-    /// One JSON object per epoch.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// The latest end-of-epoch checkpoint.
-    pub const CHECKPOINT: &str = "checkpoint.ot";
     /// The final weights.
     pub const MODEL: &str = "model.ot";
     /// Final test accuracy, parameters, multiply-adds.
@@ -42,7 +33,7 @@ pub mod files {
     pub const DATASET: &str = "dataset.json";
 }
 
-fn run_dir_error(dir: &Path, reason: impl Into<String>) -> EvalError {
+pub(crate) fn run_dir_error(dir: &Path, reason: impl Into<String>) -> EvalError {
     EvalError::RunDir {
         dir: dir.into(),
         reason: reason.into(),
@@ -54,139 +45,6 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
     serde_json::from_str(&text).map_err(|e| run_dir_error(path, e.to_string()))
 }
 
-/// How `allocate` ranks and allocates.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllocateOptions {
-    /// Scorer name (`taylor`).
-    pub scorer: String,
-    /// Strategy (`otsu`, `all`, `fixed:F`).
-    pub strategy: String,
-    /// At most this many validation batches (the whole validation split by default).
-    pub batches: Option<usize>,
-}
-
-impl Default for AllocateOptions {
-    fn default() -> Self {
-        Self {
-            scorer: "taylor".into(),
-            strategy: "otsu".into(),
-            batches: None,
-        }
-    }
-}
-
-/// Ranks the channels of a finished search (a search run directory, or one of its snapshots) and
-/// writes the plan to `plan_path`.
-pub fn allocate_run(
-    search_dir: &Path,
-    plan_path: &Path,
-    opts: &AllocateOptions,
-    device: Device,
-) -> Result<ChannelPlan> {
-    let allocator = strategy(&opts.strategy)?;
-    let scorer = scorer(&opts.scorer)?;
-    if opts.batches == Some(0) {
-        return Err(EvalError::Config {
-            field: "batches",
-            value: "0".into(),
-            reason: "expected at least 1".into(),
-        });
-    }
-    let genotype_path = search_dir.join(search_files::GENOTYPE_JSON);
-    if !genotype_path.is_file() {
-        return Err(run_dir_error(
-            search_dir,
-            "no genotype.json: not a finished search run (run or resume `aca search` first)",
-        ));
-    }
-    let genotype = Genotype::read(&genotype_path)?;
-    let plan = if opts.strategy == "all" {
-        let mut plan = ChannelPlan::full(genotype);
-        plan.strategy = "all".into();
-        plan
-    } else {
-        let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
-        let ops = config.op_set()?;
-        let data = config.data.load()?;
-        let split = darts_split(
-            data.train.label_list(),
-            data.info.classes,
-            &config.data.split,
-            config.seed,
-        )?;
-        let mut net = SearchNetwork::new(&config.network, &ops, device)?;
-        let (tensors, _): (_, serde_json::Value) =
-            load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
-        net.load_named_tensors(&tensors)?;
-        let ctx = ScoringContext {
-            config: &config,
-            genotype: &genotype,
-            supernet: &net,
-            data: &data,
-            split: &split,
-            device,
-            batches: opts.batches,
-        };
-        let scores = scorer.score(&ctx)?;
-        allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
-    };
-    write_json_atomic(plan_path, &plan)?;
-    info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
-    Ok(plan)
-}
-
-/// The data of a training run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct TrainData {
-    /// Dataset. DARTS: CIFAR-10.
-    pub dataset: DatasetKind,
-    /// Folder of its files.
-    pub data_dir: Option<PathBuf>,
-    /// CIFAR-100's coarse labels.
-    pub coarse_labels: bool,
-    /// Resize images once at load.
-    pub resize: Option<usize>,
-    /// Batch size. DARTS: 96.
-    pub batch_size: usize,
-    /// Augmentation. DARTS: crop with padding 4, flip, cutout 16.
-    pub augment: Augment,
-    /// Train on a class-balanced subset of this many training images (small presets).
-    pub train_limit: Option<usize>,
-}
-
-impl TrainData {
-    /// Reads the dataset as configured.
-    pub fn load(&self) -> aca_data::Result<Dataset> {
-        Dataset::load(
-            self.dataset,
-            &LoadOptions {
-                data_dir: self.data_dir.clone(),
-                coarse_labels: self.coarse_labels,
-                resize: self.resize,
-            },
-        )
-    }
-}
-
-impl Default for TrainData {
-    fn default() -> Self {
-        Self {
-            dataset: DatasetKind::Cifar10,
-            data_dir: None,
-            coarse_labels: false,
-            resize: None,
-            batch_size: 96,
-            augment: Augment {
-                crop_padding: 4,
-                hflip: true,
-                cutout: 16,
-            },
-            train_limit: None,
-        }
-    }
-}
-
 /// Training from scratch. Defaults: DARTS's CIFAR-10 evaluation (600 epochs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -196,7 +54,7 @@ pub struct TrainConfig {
     /// Epochs. DARTS: 600.
     pub epochs: usize,
     /// Data.
-    pub data: TrainData,
+    pub data: DataConfig,
     /// Network (classes and image channels are set from the dataset).
     pub network: EvalNetConfig,
     /// SGD lr 0.025, momentum 0.9, weight decay 3e-4 (DARTS).
@@ -216,7 +74,7 @@ impl Default for TrainConfig {
         Self {
             seed: 0,
             epochs: 600,
-            data: TrainData::default(),
+            data: DataConfig::train(),
             network: EvalNetConfig::default(),
             optimizer: SgdConfig::default(),
             lr_min: 0.0,
@@ -289,6 +147,13 @@ impl TrainConfig {
         if self.data.batch_size == 0 {
             return bad("data.batch_size", "0".into(), "expected at least 1");
         }
+        if self.data.split.is_some() {
+            return bad(
+                "data.split",
+                "set".into(),
+                "a search setting; training uses the whole training set (limit it with data.train_limit)",
+            );
+        }
         if let Err((field, value, reason)) = self.optimizer.check() {
             let field = match field {
                 "lr" => "optimizer.lr",
@@ -358,53 +223,17 @@ pub struct TrainResults {
     pub test_images: usize,
 }
 
-/// Progress hooks of a training run.
-pub trait TrainObserver {
-    /// An epoch of `steps` steps starts.
-    fn epoch_started(&self, _epoch: usize, _epochs: usize, _steps: usize) {}
-    /// A step ended.
-    fn step_done(&self) {}
-    /// An epoch ended.
-    fn epoch_done(&self, _record: &TrainRecord) {}
-}
-
-/// An observer that does nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Quiet;
-impl TrainObserver for Quiet {}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct TrainState {
-    epochs_done: usize,
-    /// The resolved configuration the checkpoint was made with (a resume under another is refused).
-    #[serde(default)]
-    config: Option<serde_json::Value>,
-}
-
-/// Top-1 and top-5 accuracy and mean loss of `net` over `loader`.
-pub fn test_accuracy(net: &EvalNetwork, loader: &Loader) -> Result<(f64, f64, f64)> {
+/// Loss, top-1 and top-5 accuracy of `net` over `loader`.
+pub fn test_accuracy(net: &EvalNetwork, loader: &Loader) -> Result<Accuracy> {
     tch::no_grad(|| {
-        let (mut loss, mut top1, mut top5, mut seen) = (0.0, 0i64, 0i64, 0i64);
+        let mut tally = Tally::top5();
         for batch in loader.epoch(0) {
             let batch = batch?;
             let logits = net.forward_t(&batch.images, false).logits;
-            let n = batch.labels.size()[0];
-            loss += cross_entropy(&logits, &batch.labels).f_double_value(&[])? * n as f64;
-            let k = logits.size()[1].min(5);
-            let (_, idx) = logits.f_topk(k, -1, true, true)?;
-            let hits = idx.f_eq_tensor(&batch.labels.unsqueeze(1))?;
-            top1 += hits
-                .f_narrow(1, 0, 1)?
-                .f_sum(Kind::Int64)?
-                .f_int64_value(&[])?;
-            top5 += hits.f_sum(Kind::Int64)?.f_int64_value(&[])?;
-            seen += n;
+            let loss = cross_entropy(&logits, &batch.labels).f_double_value(&[])?;
+            tally.add(loss, &logits, &batch.labels)?;
         }
-        Ok((
-            top1 as f64 / seen as f64,
-            top5 as f64 / seen as f64,
-            loss / seen as f64,
-        ))
+        Ok(tally.finish())
     })
 }
 
@@ -415,7 +244,7 @@ pub fn train(
     dir: &Path,
     device: Device,
     resume: bool,
-    observer: &dyn TrainObserver,
+    observer: &dyn Observer<TrainRecord>,
 ) -> Result<TrainResults> {
     config.validate()?;
     plan.validate()?;
@@ -423,26 +252,12 @@ pub fn train(
     let mut config = config.clone();
     config.network.classes = data.info.classes as i64;
     config.network.image_channels = data.info.channels as i64;
-    let checkpoint_path = dir.join(files::CHECKPOINT);
-    if !resume {
-        if checkpoint_path.exists() {
-            return Err(run_dir_error(dir, "it already holds a training run; pass --resume to continue it, or choose another output folder"));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| run_dir_error(dir, e.to_string()))?;
-    }
     // One process per run directory, held until training returns.
-    let _lock = RunLock::acquire(dir)?;
-    if resume {
-        let saved_config: serde_json::Value = read_json(&dir.join(files::CONFIG))?;
-        let saved_plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
-        let mine = serde_json::to_value(&config).map_err(|e| run_dir_error(dir, e.to_string()))?;
-        if saved_config != mine || &saved_plan != plan {
-            return Err(run_dir_error(dir, "its config.json or plan.json differs from this training's; resume with the run's own files"));
-        }
-    } else {
-        write_json_atomic(&dir.join(files::CONFIG), &config)?;
-        write_json_atomic(&dir.join(files::PLAN), plan)?;
-        write_json_atomic(&dir.join(files::DATASET), &data.info)?;
+    let run = RunDir::open(dir, resume, "training run")?;
+    run.pin(files::CONFIG, &config)?;
+    run.pin(files::PLAN, plan)?;
+    if !resume {
+        write_json_atomic(&run.path(files::DATASET), &data.info)?;
     }
     seed_everything(config.seed);
     let mut net = EvalNetwork::new(plan, &config.network, device)?;
@@ -482,33 +297,17 @@ pub fn train(
         device,
     )?;
     let mut start = 0;
-    if resume && checkpoint_path.exists() {
-        let (tensors, state): (_, TrainState) = load_checkpoint(&checkpoint_path)?;
-        if let Some(saved) = &state.config {
-            let mine =
-                serde_json::to_value(&config).map_err(|e| run_dir_error(dir, e.to_string()))?;
-            let differ = aca_core::json_differences(saved, &mine);
-            if !differ.is_empty() {
-                return Err(run_dir_error(
-                    dir,
-                    format!(
-                        "its checkpoint was made with another configuration (fields: {}); restore {} or start a new run",
-                        differ.join(", "),
-                        files::CONFIG
-                    ),
-                ));
-            }
-        }
-        net.load_named_tensors(&with_prefix(&tensors, "net"))?;
-        let sgd_state: Vec<(String, Tensor)> = with_prefix(&tensors, "sgd")
+    if let Some(resumed) = run.load_checkpoint::<NoState, _>(&config)? {
+        net.load_named_tensors(&with_prefix(&resumed.tensors, "net"))?;
+        let sgd_state: Vec<(String, Tensor)> = with_prefix(&resumed.tensors, "sgd")
             .into_iter()
             .map(|(n, t)| (n, t.to_device(device)))
             .collect();
         sgd.load_state(&sgd_state)?;
-        start = state.epochs_done;
+        start = resumed.epochs_done;
         info!(epoch = start, "resuming training");
     }
-    let metrics = MetricsLog::open(&dir.join(files::METRICS), start)?;
+    let metrics = run.metrics(start)?;
     let schedule = Cosine {
         base: config.optimizer.lr,
         min: config.lr_min,
@@ -529,7 +328,7 @@ pub fn train(
         sgd.config.lr = lr;
         net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
         observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
-        let (train_loss, train_acc) = train_epoch(
+        let train = train_epoch(
             &net,
             &weights,
             &mut sgd,
@@ -539,40 +338,33 @@ pub fn train(
             config.grad_clip,
             || observer.step_done(),
         )?;
-        let (test_acc, _, test_loss) = test_accuracy(&net, &test_loader)?;
-        if !test_loss.is_finite() {
-            return Err(EvalError::Diverged {
-                value: test_loss,
-                epoch,
-                step: train_loader.batches_per_epoch(),
-            });
-        }
+        let test = test_accuracy(&net, &test_loader)?;
+        check_finite(
+            test.loss,
+            "training",
+            "test",
+            epoch,
+            train_loader.batches_per_epoch(),
+        )?;
         let record = TrainRecord {
             epoch,
             lr,
             drop_path: net.drop_path_prob,
-            train_loss,
-            train_acc,
-            test_loss,
-            test_acc,
+            train_loss: train.loss,
+            train_acc: train.top1,
+            test_loss: test.loss,
+            test_acc: test.top1,
             seconds: t0.elapsed().as_secs_f64(),
         };
         metrics.append(&record)?;
         let mut tensors = prefixed("net", net.named_tensors());
         tensors.extend(prefixed("sgd", sgd.state()));
-        save_checkpoint(
-            &checkpoint_path,
-            &tensors,
-            &TrainState {
-                epochs_done: epoch + 1,
-                config: serde_json::to_value(&config).ok(),
-            },
-        )?;
+        run.save_checkpoint(&tensors, epoch + 1, &NoState {}, &config)?;
         info!(
             epoch,
             lr,
             train_acc = record.train_acc,
-            test_acc,
+            test_acc = record.test_acc,
             "train epoch"
         );
         observer.epoch_done(&record);
@@ -582,11 +374,11 @@ pub fn train(
         &net.named_tensors(),
         &serde_json::json!({}),
     )?;
-    let (top1, top5, loss) = test_accuracy(&net, &test_loader)?;
+    let test = test_accuracy(&net, &test_loader)?;
     let results = TrainResults {
-        test_top1: top1,
-        test_top5: top5,
-        test_loss: loss,
+        test_top1: test.top1,
+        test_top5: test.top5.unwrap_or(f64::NAN),
+        test_loss: test.loss,
         params: net.param_count(),
         aux_params: net.aux_param_count(),
         flops: net.flops(data.info.size as i64),
@@ -609,8 +401,8 @@ pub(crate) fn train_epoch(
     aux_weight: f64,
     clip: f64,
     mut on_step: impl FnMut(),
-) -> Result<(f64, f64)> {
-    let (mut loss_sum, mut correct, mut seen) = (0.0, 0i64, 0i64);
+) -> Result<Accuracy> {
+    let mut tally = Tally::top1();
     for (step, batch) in loader.epoch(epoch as u64).enumerate() {
         let batch = batch?;
         let out = net.forward_t(&batch.images, true);
@@ -619,25 +411,14 @@ pub(crate) fn train_epoch(
             loss += cross_entropy(aux, &batch.labels) * aux_weight;
         }
         let value = loss.f_double_value(&[])?;
-        if !value.is_finite() {
-            return Err(EvalError::Diverged { value, epoch, step });
-        }
+        check_finite(value, "training", "training", epoch, step)?;
         let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
         clip_grad_norm(&grads, clip)?;
         sgd.step(weights, &grads)?;
-        let n = batch.labels.size()[0];
-        loss_sum += value * n as f64;
-        correct += tch::no_grad(|| {
-            out.logits
-                .argmax(-1, false)
-                .eq_tensor(&batch.labels)
-                .sum(Kind::Int64)
-                .int64_value(&[])
-        });
-        seen += n;
+        tally.add(value, &out.logits, &batch.labels)?;
         on_step();
     }
-    Ok((loss_sum / seen as f64, correct as f64 / seen as f64))
+    Ok(tally.finish())
 }
 
 /// The trained network of the training run `dir` (its final weights) and its plan.
@@ -657,12 +438,11 @@ pub(crate) fn load_trained(dir: &Path, device: tch::Device) -> Result<(EvalNetwo
     Ok((net, plan))
 }
 
-/// Re-evaluates a finished training run on its test set: (top-1, top-5, loss, test images).
-pub fn test_run(dir: &Path, device: Device) -> Result<(f64, f64, f64, usize)> {
+/// Re-evaluates a finished training run on its test set: its accuracy and the test images.
+pub fn test_run(dir: &Path, device: Device) -> Result<(Accuracy, usize)> {
     let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
     let (net, _) = load_trained(dir, device)?;
     let data = config.data.load()?;
     let loader = Loader::sequential(&data.test, &data.info, 256, device)?;
-    let (top1, top5, loss) = test_accuracy(&net, &loader)?;
-    Ok((top1, top5, loss, data.test.len()))
+    Ok((test_accuracy(&net, &loader)?, data.test.len()))
 }

@@ -1,0 +1,101 @@
+//! The data configuration every stage shares: which dataset, how it is read, batched and
+//! augmented, and how the training set is divided or limited.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::augment::Augment;
+use crate::dataset::{Dataset, LoadOptions};
+use crate::error::Result;
+use crate::kind::DatasetKind;
+use crate::split::SplitConfig;
+
+/// The data a stage reads. Its defaults are the paper's for each stage: [`DataConfig::search`]
+/// and [`DataConfig::train`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Dataset. DARTS: CIFAR-10.
+    pub dataset: DatasetKind,
+    /// Folder of its files; `None` for the dataset's default folder.
+    pub data_dir: Option<PathBuf>,
+    /// CIFAR-100's coarse labels.
+    #[serde(default)]
+    pub coarse_labels: bool,
+    /// Resize images once at load (small CPU presets; an image folder's shorter side).
+    pub resize: Option<usize>,
+    /// The search's division of the training set into weight and architecture images (DARTS:
+    /// portion 0.5). Training has none: it trains on the whole training set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitConfig>,
+    /// Batch size. DARTS: 64 in the search, 96 in training.
+    pub batch_size: usize,
+    /// Augmentation (DARTS: crop with padding 4 and flip; training adds cutout 16).
+    pub augment: Augment,
+    /// Training only: a class-balanced subset of this many training images (small presets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+}
+
+impl DataConfig {
+    /// DARTS's search data: CIFAR-10, batch 64, crop and flip, the training set split in half.
+    pub fn search() -> Self {
+        Self {
+            dataset: DatasetKind::Cifar10,
+            data_dir: None,
+            coarse_labels: false,
+            resize: None,
+            split: Some(SplitConfig::default()),
+            batch_size: 64,
+            augment: Augment::default(),
+            train_limit: None,
+        }
+    }
+
+    /// DARTS's training data: CIFAR-10, batch 96, crop, flip and cutout 16, the whole training set.
+    pub fn train() -> Self {
+        Self {
+            split: None,
+            batch_size: 96,
+            augment: Augment {
+                cutout: 16,
+                ..Augment::default()
+            },
+            ..Self::search()
+        }
+    }
+
+    /// The search's split (DARTS's when none is set).
+    pub fn split(&self) -> SplitConfig {
+        self.split.clone().unwrap_or_default()
+    }
+
+    /// The search's split, to change it.
+    pub fn split_mut(&mut self) -> &mut SplitConfig {
+        self.split.get_or_insert_with(SplitConfig::default)
+    }
+
+    /// Reads the dataset as configured.
+    pub fn load(&self) -> Result<Dataset> {
+        Dataset::load(
+            self.dataset,
+            &LoadOptions {
+                data_dir: self.data_dir.clone(),
+                coarse_labels: self.coarse_labels,
+                resize: self.resize,
+            },
+        )
+    }
+
+    /// Points the data at another dataset: that dataset's flip default, and no resize for the
+    /// 32x32 colour datasets (small presets resize the 28x28 ones, and image folders, whose
+    /// images need one size).
+    pub fn switch_dataset(&mut self, kind: DatasetKind) {
+        self.dataset = kind;
+        self.augment.hflip = kind.default_hflip();
+        if kind.channels() == Some(3) {
+            self.resize = None;
+        }
+    }
+}
