@@ -4,7 +4,71 @@ use aca_data::{darts_split, fetch, Archive, Dataset, Fetched, LoadOptions, Split
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{DataArgs, DataCommand, FetchArgs, InfoArgs};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DataCommand {
+    /// Print a dataset's facts read from its files: counts per split, shape, classes, statistics.
+    Info(InfoArgs),
+    /// Download an official CIFAR archive, check its published MD5 and unpack it.
+    Fetch(FetchArgs),
+}
+
+/// Which dataset, and where its files are.
+#[derive(Debug, Args)]
+pub(crate) struct DataArgs {
+    /// Dataset.
+    #[arg(
+        long,
+        default_value = "fashion-mnist",
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder"
+    )]
+    pub dataset: aca_data::DatasetKind,
+
+    /// Folder of the dataset's files [default: Debian's /usr/share/datasets/fashion-mnist for
+    /// Fashion-MNIST, data/mnist for MNIST, data/ for CIFAR, data/images for an image folder]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// CIFAR-100: the 20 coarse labels instead of the 100 fine ones.
+    #[arg(long)]
+    pub coarse: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InfoArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// Share of the training set for the weights in DARTS's split.
+    #[arg(long, default_value_t = 0.5)]
+    pub portion: f64,
+
+    /// Resize images to SIZE x SIZE (as small presets do).
+    #[arg(long, value_name = "SIZE")]
+    pub resize: Option<usize>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct FetchArgs {
+    /// Dataset to download.
+    #[arg(value_name = "cifar10|cifar100")]
+    pub dataset: aca_data::DatasetKind,
+
+    /// Folder to put it in.
+    #[arg(long, default_value = "data", value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Download from this address instead of the official one (a mirror); the published MD5 is
+    /// still checked.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
 
 pub(crate) fn run(cmd: DataCommand, quiet: bool) -> Result<()> {
     match cmd {

@@ -7,9 +7,135 @@ use aca_eval::{
 };
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{AllocateArgs, ExportArgs, PredictArgs, TestArgs, TrainArgs};
+use crate::cli::{PresetArg, RunControlArgs, StageArgs, StageDataArgs, StageFields};
 use crate::progress::{Bars, EpochBar};
 use crate::search::{default_out, device_name};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub(crate) struct AllocateArgs {
+    /// A finished search run directory.
+    #[arg(long, value_name = "SEARCH_DIR")]
+    pub run: PathBuf,
+
+    /// Channel scorer: `taylor` (first-order Taylor importance on the final search network) or
+    /// `bn-gamma` (|gamma| of the last BN in an evaluation network warmed up for 2 epochs).
+    #[arg(long, default_value = "taylor", value_name = "taylor|bn-gamma")]
+    pub scorer: aca_eval::ScorerKind,
+
+    /// Allocation strategy: `otsu` (parameter-free), `all` (plain DARTS), `fixed:F`.
+    #[arg(long, default_value = "otsu", value_name = "otsu|all|fixed:F")]
+    pub strategy: aca_eval::Strategy,
+
+    /// Score on at most N validation batches [default: the whole validation split].
+    #[arg(long, value_name = "N")]
+    pub batches: Option<usize>,
+
+    /// Start from the snapshot kept at the end of this search epoch (see `--snapshot-epochs`)
+    /// [default: the final search].
+    #[arg(long, value_name = "E")]
+    pub epoch: Option<usize>,
+
+    /// Where to write the plan [default: plan.json in the search (or snapshot) folder].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: aca_core::DeviceChoice,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// A channel plan (plan.json).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["genotype", "resume"], required_unless_present_any = ["genotype", "resume"])]
+    pub plan: Option<PathBuf>,
+
+    /// A genotype (published name or file): trained as DARTS does, every channel on its op.
+    #[arg(long, value_name = "NAME|FILE", conflicts_with = "resume")]
+    pub genotype: Option<String>,
+
+    #[command(flatten)]
+    pub preset: PresetArg,
+
+    #[command(flatten)]
+    pub data: StageDataArgs,
+
+    #[command(flatten)]
+    pub stage: StageArgs,
+
+    #[command(flatten)]
+    pub control: RunControlArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// A finished training run directory.
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: aca_core::DeviceChoice,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// A finished training run directory (`train/` of an `aca run`).
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Format: `onnx`, the network in inference mode (no auxiliary head, no drop path) with
+    /// input `images` (N, C, H, W) and output `logits`, dynamic batch size (opset 13); or
+    /// `safetensors`, a state dict whose names and shapes are those of the original DARTS
+    /// `NetworkCIFAR`/`NetworkImageNet` for a full-channel plan (aca's names when the plan refills
+    /// channels with identity), with `genotype.py` beside it.
+    #[arg(
+        long,
+        default_value = "onnx",
+        value_name = "onnx|safetensors",
+        hide_possible_values = true
+    )]
+    pub format: ExportFormat,
+
+    /// Output file [default: model.onnx or model.safetensors in the training run].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// File format of `aca export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// ONNX (opset 13).
+    Onnx,
+    /// A safetensors state dict.
+    Safetensors,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PredictArgs {
+    /// A finished training run directory (`train/` of an `aca run`).
+    #[arg(long, value_name = "TRAIN_DIR")]
+    pub run: PathBuf,
+
+    /// Image files: grey or colour as the network takes them, shorter side resized to its input
+    /// size and the centre kept, as an image folder is read.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+
+    /// Classes shown per image.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    pub top: usize,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Where to run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: aca_core::DeviceChoice,
+}
 
 pub(crate) fn allocate(args: AllocateArgs, quiet: bool) -> Result<()> {
     let device = args.device.resolve()?;
@@ -57,29 +183,18 @@ pub(crate) fn plan_from(plan: Option<&Path>, genotype: Option<&str>) -> Result<C
 }
 
 pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
-    let mut c = match args.preset {
+    let mut c = match args.preset.preset {
         aca_search::Preset::Tiny => TrainConfig::tiny(),
         aca_search::Preset::Paper => TrainConfig::paper(),
     };
     args.data.apply(&mut c.data);
-    if let Some(v) = args.epochs {
-        c.epochs = v;
-    }
-    if let Some(v) = args.seed {
-        c.seed = v;
-    }
-    if let Some(v) = args.batch_size {
-        c.data.batch_size = v;
-    }
-    if let Some(v) = args.channels {
-        c.network.channels = v;
-    }
-    if let Some(v) = args.layers {
-        c.network.layers = v;
-    }
-    if let Some(v) = args.train_limit {
-        c.data.train_limit = Some(v);
-    }
+    args.stage.apply(StageFields {
+        epochs: &mut c.epochs,
+        seed: &mut c.seed,
+        data: &mut c.data,
+        channels: &mut c.network.channels,
+        layers: &mut c.network.layers,
+    });
     c.validate()?;
     Ok(c)
 }
@@ -116,8 +231,12 @@ pub(crate) fn run_training(
 }
 
 pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| default_out("train"));
-    let (plan, config) = if args.resume {
+    let out = args
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("train"));
+    let (plan, config) = if args.control.resume {
         (
             crate::read_json::<ChannelPlan>(&out.join(files::PLAN), " to resume")?,
             crate::read_json::<TrainConfig>(&out.join(files::CONFIG), " to resume")?,
@@ -128,7 +247,7 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             train_config(&args)?,
         )
     };
-    args.device.resolve()?;
+    args.control.device.resolve()?;
     let r = crate::in_run_dir(&out, || {
         std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
         crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
@@ -136,10 +255,10 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
             &plan,
             &config,
             &out,
-            args.device,
-            args.resume,
+            args.control.device,
+            args.control.resume,
             quiet,
-            args.no_progress,
+            args.control.no_progress,
         )
     })?;
     if !quiet {
@@ -195,8 +314,8 @@ pub(crate) fn predict(args: PredictArgs) -> Result<()> {
 
 pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
     let out = |name: &str| args.out.clone().unwrap_or_else(|| args.run.join(name));
-    match args.format.as_str() {
-        "onnx" => {
+    match args.format {
+        ExportFormat::Onnx => {
             let out = out("model.onnx");
             aca_eval::export_onnx(&args.run, &out)
                 .with_context(|| format!("exporting {}", args.run.display()))?;
@@ -208,7 +327,7 @@ pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
                 );
             }
         }
-        "safetensors" => {
+        ExportFormat::Safetensors => {
             let done = aca_eval::export_safetensors(&args.run, &out("model.safetensors"))
                 .with_context(|| format!("exporting {}", args.run.display()))?;
             if !quiet {
@@ -224,7 +343,6 @@ pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
                 );
             }
         }
-        other => bail!("--format {other}: expected onnx or safetensors"),
     }
     Ok(())
 }

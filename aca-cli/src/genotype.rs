@@ -3,7 +3,76 @@ use std::path::Path;
 use aca_space::{published, Genotype, PUBLISHED};
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{Format, GenotypeCommand};
+use clap::{Args, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum GenotypeCommand {
+    /// Print a published genotype or a genotype file.
+    Show(ShowArgs),
+    /// Derive a genotype from architecture parameters with DARTS's rule.
+    Derive(DeriveArgs),
+    /// Draw a genotype uniformly under DARTS's cell rules: the random-search baseline (Li and
+    /// Talwalkar, 2019) a searched cell should beat.
+    Random(RandomArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// A published genotype (darts_v1, darts_v2, pc_darts) or a file in JSON, DARTS or table form.
+    #[arg(value_name = "NAME|FILE")]
+    pub genotype: String,
+
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Also check the genotype against an op set (e.g. `aca` rejects skip_connect).
+    #[arg(long, value_name = "darts|aca")]
+    pub space: Option<aca_space::Space>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeriveArgs {
+    /// JSON with the alpha logits: {"normal": [[..14 rows..]], "reduce": [[..]]}, optional
+    /// "betas_normal"/"betas_reduce" (PC-DARTS edge normalisation).
+    #[arg(long, value_name = "FILE")]
+    pub alphas: PathBuf,
+
+    /// Op set that fixes the alpha columns.
+    #[arg(long, value_name = "darts|aca", default_value = "aca")]
+    pub space: aca_space::Space,
+
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RandomArgs {
+    /// Op set to draw from (`none` is never drawn).
+    #[arg(long, value_name = "darts|aca", default_value = "aca")]
+    pub space: aca_space::Space,
+
+    /// Seed: the same seed gives the same genotype.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    pub seed: u64,
+
+    /// Output form.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Text form of a genotype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// JSON object with normal, normal_concat, reduce, reduce_concat.
+    Json,
+    /// DARTS's own `Genotype(normal=[...], ...)`.
+    Darts,
+    /// A compact table, one row per node.
+    Table,
+}
 
 pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
     match cmd {

@@ -1,8 +1,73 @@
 use aca_eval::{EvalNetConfig, EvalNetwork, Setting};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
-use anyhow::{bail, Result};
+use anyhow::Result;
 
-use crate::cli::InspectArgs;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("network").required(true).args(["supernet", "genotype", "plan"]))]
+pub(crate) struct InspectArgs {
+    /// Inspect the search network (supernet) of --space.
+    #[arg(long)]
+    pub supernet: bool,
+
+    /// Inspect the evaluation network of a genotype (published name or file).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub genotype: Option<String>,
+
+    /// Inspect the evaluation network of a channel plan.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Evaluation network family: `cifar10` (DARTS's NetworkCIFAR, 32x32) or `imagenet` (mobile
+    /// setting, 224x224).
+    #[arg(
+        long,
+        default_value = "cifar10",
+        value_name = "cifar10|imagenet",
+        hide_possible_values = true
+    )]
+    pub dataset: Family,
+
+    /// Op set.
+    #[arg(long, default_value = "darts", value_name = "darts|aca")]
+    pub space: aca_space::Space,
+
+    /// Initial channels C [default: 16 for the supernet, 36 for CIFAR, 48 for ImageNet].
+    #[arg(long)]
+    pub channels: Option<i64>,
+
+    /// Cells [default: 8 for the supernet, 20 for CIFAR, 14 for ImageNet].
+    #[arg(long)]
+    pub layers: Option<usize>,
+
+    /// Classes [default: 10, 1000 for ImageNet].
+    #[arg(long)]
+    pub classes: Option<i64>,
+
+    /// Image channels of the input (3 for CIFAR, 1 for the MNIST family).
+    #[arg(long, default_value_t = 3)]
+    pub image_channels: i64,
+
+    /// PC-DARTS partial channels K.
+    #[arg(long, value_name = "K")]
+    pub partial_channels: Option<i64>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The evaluation network family `aca inspect` builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Family {
+    /// DARTS's NetworkCIFAR, 32x32.
+    #[value(alias = "cifar")]
+    Cifar10,
+    /// DARTS's NetworkImageNet, mobile setting, 224x224.
+    Imagenet,
+}
 
 pub(crate) fn run(args: InspectArgs) -> Result<()> {
     if args.supernet {
@@ -14,10 +79,9 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
     plan.genotype.validate_for(&ops).map_err(|e| {
         anyhow::anyhow!("checking the genotype against op set `{}`: {e}", args.space)
     })?;
-    let (setting, size, c, l, k) = match args.dataset.as_str() {
-        "cifar10" | "cifar" => (Setting::Cifar, 32, 36, 20, 10),
-        "imagenet" => (Setting::Imagenet, 224, 48, 14, 1000),
-        other => bail!("dataset = {other}: expected cifar10 or imagenet"),
+    let (setting, size, c, l, k) = match args.dataset {
+        Family::Cifar10 => (Setting::Cifar, 32, 36, 20, 10),
+        Family::Imagenet => (Setting::Imagenet, 224, 48, 14, 1000),
     };
     let cfg = EvalNetConfig {
         channels: args.channels.unwrap_or(c),
@@ -44,7 +108,10 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
     } else {
         outln!(
             "evaluation network ({}, C={}, {} cells, {} classes, {size}x{size}): {params} parameters ({:.2}M) + {aux} in the auxiliary head; {:.1}M multiply-adds",
-            args.dataset,
+            match args.dataset {
+                Family::Cifar10 => "cifar10",
+                Family::Imagenet => "imagenet",
+            },
             cfg.channels,
             cfg.layers,
             cfg.classes,

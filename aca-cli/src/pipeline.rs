@@ -4,109 +4,78 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aca_core::{write_atomic, write_json_atomic, CoreError, RunLock};
+use aca_core::{write_atomic, CoreError, RunLock};
 use aca_eval::{
-    allocate_run, files as train_files, test_run, AllocateOptions, ChannelPlan, RunLayout,
-    Strategy, TrainConfig,
+    allocate_run, files as train_files, test_run, ChannelPlan, RunConfig, RunLayout, RunState,
+    StageSeconds,
 };
-use aca_search::{
-    files as search_files, search, search_at_epoch, MethodKind, Preset, SearchConfig, SearchError,
-};
+use aca_search::{files as search_files, search, search_at_epoch, MethodKind, Preset, SearchError};
 use aca_space::{CellType, Space};
 use anyhow::{bail, Context, Result};
-use serde::{Deserialize, Serialize};
 
-use crate::cli::RunArgs;
+use crate::cli::{PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageDataArgs};
 use crate::progress::EpochBar;
 use crate::search::{default_out, device_name};
+use clap::Args;
 
-/// Every stage's configuration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct RunConfig {
-    pub search: SearchConfig,
-    /// Allocate and train from the snapshot of this search epoch (default: the final search).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub preset: PresetArg,
+
+    #[command(flatten)]
+    pub choice: SearchChoiceArgs,
+
+    #[command(flatten)]
+    pub data: StageDataArgs,
+
+    /// Seed of every stage.
+    #[arg(long, value_name = "S", conflicts_with = "resume")]
+    pub seed: Option<u64>,
+
+    /// Channel scorer [default: the config file's, else taylor].
+    #[arg(long, value_name = "taylor|bn-gamma", conflicts_with = "resume")]
+    pub scorer: Option<aca_eval::ScorerKind>,
+
+    /// Allocation strategy [default: otsu for --space aca, all for --space darts].
+    #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]
+    pub strategy: Option<aca_eval::Strategy>,
+
+    #[command(flatten)]
+    pub snapshots: SnapshotArgs,
+
+    /// Allocate and train from the snapshot of this search epoch instead of the final search
+    /// (the search still runs its full length and keeps the snapshot).
+    #[arg(long, value_name = "E", conflicts_with = "resume")]
     pub eval_epoch: Option<usize>,
-    pub allocate: AllocateOptions,
-    pub train: TrainConfig,
-}
 
-/// `run.json`: the configuration and what has been done.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RunState {
-    pub preset: String,
-    pub config: RunConfig,
-    /// Seconds spent per stage, over every invocation.
-    #[serde(default)]
-    pub seconds: StageSeconds,
-}
+    /// A JSON run configuration {"search": {..}, "allocate": {..}, "train": {..}}, every field
+    /// optional (defaults: the preset's); flags override it.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StageSeconds {
-    pub search: f64,
-    pub allocate: f64,
-    pub train: f64,
-    pub test: f64,
-    pub report: f64,
-}
-
-pub(crate) const RUN_JSON: &str = RunLayout::RUN_JSON;
-
-impl RunConfig {
-    /// A preset's configuration of every stage for `method` and op set `space` (allocation
-    /// `otsu` for the skip-free space, `all` for DARTS's).
-    pub(crate) fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
-        let mut search = SearchConfig::preset(preset, method);
-        search.space = space;
-        let allocate = AllocateOptions {
-            strategy: if space == Space::Darts {
-                Strategy::All
-            } else {
-                Strategy::Otsu
-            },
-            ..AllocateOptions::default()
-        };
-        Self {
-            search,
-            eval_epoch: None,
-            allocate,
-            train: TrainConfig::preset(preset, method),
-        }
-    }
-
-    /// Keeps the snapshot that `eval_epoch` evaluates, and checks every stage's values.
-    pub(crate) fn resolve(&mut self) -> Result<()> {
-        if let Some(e) = self.eval_epoch {
-            if !self.search.keeps_snapshot(e) && e != self.search.epochs {
-                self.search.snapshot_epochs.push(e);
-                self.search.snapshot_epochs.sort_unstable();
-                self.search.snapshot_epochs.dedup();
-            }
-        }
-        self.search.validate()?;
-        self.train.validate()?;
-        Ok(())
-    }
+    #[command(flatten)]
+    pub control: RunControlArgs,
 }
 
 /// The run configuration, by one precedence: explicit flags > config file > preset defaults (the
 /// preset of the method the flags or the file name).
 fn run_config(args: &RunArgs) -> Result<RunConfig> {
-    let preset = args.preset;
+    let preset = args.preset.preset;
     let patch = args
         .config
         .as_deref()
         .map(crate::search::read_patch)
         .transpose()?;
-    let method = crate::search::chosen_method(args.method, patch.as_ref(), "/search/method")?;
+    let method =
+        crate::search::chosen_method(args.choice.method, patch.as_ref(), "/search/method")?;
     let file_space = patch
         .as_ref()
         .and_then(|p| p.pointer("/search/space"))
         .and_then(|m| m.as_str())
         .map(|s| s.parse::<Space>())
         .transpose()?;
-    let space = args.space.or(file_space).unwrap_or_default();
+    let space = args.choice.space.or(file_space).unwrap_or_default();
     let mut config = RunConfig::preset(preset, method, space);
     if let (Some(path), Some(patch)) = (&args.config, patch) {
         let mut value = serde_json::to_value(&config)?;
@@ -136,17 +105,13 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     Ok(config)
 }
 
-fn read_state(out: &Path) -> Result<RunState> {
-    crate::read_json(&out.join(RUN_JSON), " to resume")
-}
-
 /// Everything the final summary shows.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Summary {
-    pub dataset: String,
-    pub space: String,
-    pub method: String,
-    pub preset: String,
+    pub dataset: aca_data::DatasetKind,
+    pub space: Space,
+    pub method: MethodKind,
+    pub preset: Preset,
     pub genotype: String,
     pub identity_normal: f64,
     pub identity_reduce: f64,
@@ -188,7 +153,7 @@ pub(crate) fn render_summary(s: &Summary) -> String {
             "  architecture    alphas moved {:.1}x their initial noise, normal-cell entropy {:.1}% of uniform{}",
             l.shift,
             100.0 * l.relative_entropy_normal(),
-            if s.method == "random" {
+            if s.method == MethodKind::Random {
                 " (random baseline: no architecture step)"
             } else if l.learned() {
                 ""
@@ -196,7 +161,7 @@ pub(crate) fn render_summary(s: &Summary) -> String {
                 " (not learned)"
             }
         );
-        if !l.learned() && s.method != "random" {
+        if !l.learned() && s.method != MethodKind::Random {
             let _ = writeln!(
                 out,
                 "  warning         {}",
@@ -237,11 +202,12 @@ pub(crate) fn render_summary(s: &Summary) -> String {
     out
 }
 
-/// A failed run's error, first line first (removed when the run starts again).
-pub(crate) const ERROR_FILE: &str = RunLayout::ERROR;
-
 pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| default_out("run"));
+    let out = args
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("run"));
     // `in_run_dir` logs the error into log.txt (and removes a folder a failed start made).
     let result = crate::in_run_dir(&out, || run_in(&out, args, quiet));
     if let Err(e) = &result {
@@ -249,8 +215,12 @@ pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
             e.downcast_ref::<CoreError>(),
             Some(CoreError::Locked { .. })
         );
-        if !locked && out.join(RUN_JSON).is_file() {
-            let _ = write_atomic(&out.join(ERROR_FILE), format!("{e:#}\n").as_bytes());
+        let layout = RunLayout::new(&out);
+        if !locked && layout.has_state() {
+            let _ = write_atomic(
+                &layout.file(RunLayout::ERROR),
+                format!("{e:#}\n").as_bytes(),
+            );
         }
     }
     result
@@ -260,11 +230,11 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     let out = out.to_path_buf();
     let layout = RunLayout::new(&out);
     // Everything is checked before the run directory is touched.
-    let device = args.device.resolve()?;
-    let fresh = if args.resume {
+    let device = args.control.device.resolve()?;
+    let fresh = if args.control.resume {
         None
     } else {
-        if out.join(RUN_JSON).exists() {
+        if layout.has_state() {
             bail!(
                 "{} already holds a run; pass --resume to continue it, or choose another --out",
                 out.display()
@@ -275,18 +245,14 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     // One process per run directory, for the whole run.
     let _lock = RunLock::acquire(&out)?;
-    let _ = std::fs::remove_file(out.join(ERROR_FILE));
+    let _ = std::fs::remove_file(layout.file(RunLayout::ERROR));
     let mut state = match fresh {
-        Some(config) => RunState {
-            preset: args.preset.to_string(),
-            config,
-            seconds: StageSeconds::default(),
-        },
-        None => read_state(&out)?,
+        Some(config) => RunState::new(args.preset.preset, config),
+        None => crate::read_json(&layout.file(RunLayout::RUN_JSON), " to resume")?,
     };
-    write_json_atomic(&out.join(RUN_JSON), &state)?;
+    layout.write_state(&state)?;
     crate::init_tracing(quiet, Some(&layout.file(RunLayout::LOG)))?;
-    let bar = EpochBar::new(quiet, args.no_progress);
+    let bar = EpochBar::new(quiet, args.control.no_progress);
     let cfg = state.config.clone();
     bar.line(format!(
         "aca run: {} search ({}) on {}, preset {}, {} -> {}",
@@ -323,7 +289,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
             }
         }
         state.seconds.search += t.elapsed().as_secs_f64();
-        write_json_atomic(&out.join(RUN_JSON), &state)?;
+        layout.write_state(&state)?;
     }
     let eval_dir = search_at_epoch(&search_dir, cfg.eval_epoch)?;
     // 2. Allocate.
@@ -341,7 +307,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         ));
         allocate_run(&eval_dir, &plan_path, &cfg.allocate, device).context("allocation stage")?;
         state.seconds.allocate += t.elapsed().as_secs_f64();
-        write_json_atomic(&out.join(RUN_JSON), &state)?;
+        layout.write_state(&state)?;
     }
     let plan = ChannelPlan::read(&plan_path)?;
     // 3. Train.
@@ -358,7 +324,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         aca_eval::train(&plan, &cfg.train, &train_dir, device, resume, &bars)
             .context("training stage")?;
         state.seconds.train += t.elapsed().as_secs_f64();
-        write_json_atomic(&out.join(RUN_JSON), &state)?;
+        layout.write_state(&state)?;
     }
     // 4. Test.
     let t = Instant::now();
@@ -371,17 +337,17 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     bar.line("[5/5] report".into());
     let report = crate::report::render(&out).context("report stage")?;
     state.seconds.report = t.elapsed().as_secs_f64();
-    write_json_atomic(&out.join(RUN_JSON), &state)?;
+    layout.write_state(&state)?;
     bar.finish();
 
     let results: aca_eval::TrainResults = serde_json::from_str(&std::fs::read_to_string(
         train_dir.join(train_files::RESULTS),
     )?)?;
     let summary = Summary {
-        dataset: cfg.search.data.dataset.to_string(),
-        space: cfg.search.space.to_string(),
-        method: cfg.search.method.to_string(),
-        preset: state.preset.clone(),
+        dataset: cfg.search.data.dataset,
+        space: cfg.search.space,
+        method: cfg.search.method,
+        preset: state.preset,
         genotype: plan.genotype.to_darts(),
         identity_normal: plan.identity_share(CellType::Normal),
         identity_reduce: plan.identity_share(CellType::Reduce),
@@ -417,14 +383,15 @@ fn last_learning(search_dir: &Path, epoch: Option<usize>) -> Option<aca_space::A
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aca_eval::{Strategy, TrainConfig};
 
     #[test]
     fn summary_snapshot() {
         let s = Summary {
-            dataset: "fashion-mnist".into(),
-            space: "aca".into(),
-            method: "darts".into(),
-            preset: "tiny".into(),
+            dataset: aca_data::DatasetKind::FashionMnist,
+            space: Space::Aca,
+            method: MethodKind::Darts,
+            preset: Preset::Tiny,
             genotype: "Genotype(normal=[('sep_conv_3x3', 0)], ...)".into(),
             identity_normal: 0.25,
             identity_reduce: 0.5,

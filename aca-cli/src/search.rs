@@ -3,8 +3,41 @@ use std::path::{Path, PathBuf};
 use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig};
 use anyhow::{Context, Result};
 
-use crate::cli::SearchArgs;
+use crate::cli::{
+    PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageArgs, StageDataArgs,
+    StageFields,
+};
 use crate::progress::{Bars, EpochBar};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    #[command(flatten)]
+    pub preset: PresetArg,
+
+    #[command(flatten)]
+    pub choice: SearchChoiceArgs,
+
+    #[command(flatten)]
+    pub data: StageDataArgs,
+
+    #[command(flatten)]
+    pub stage: StageArgs,
+
+    /// Architecture images: a class-balanced subset of N images of the validation half.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub valid_limit: Option<usize>,
+
+    #[command(flatten)]
+    pub snapshots: SnapshotArgs,
+
+    /// A JSON configuration file (every field optional; defaults are DARTS's); flags override it.
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub control: RunControlArgs,
+}
 
 /// The summary line of a search epoch.
 pub(crate) fn epoch_line(r: &EpochRecord) -> String {
@@ -83,9 +116,9 @@ pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
 /// The search configuration, by one precedence: explicit flags > config file > preset defaults
 /// (the preset of the method the flags or the file name).
 pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
-    let preset = args.preset;
+    let preset = args.preset.preset;
     let patch = args.config.as_deref().map(read_patch).transpose()?;
-    let method = chosen_method(args.method, patch.as_ref(), "/method")?;
+    let method = chosen_method(args.choice.method, patch.as_ref(), "/method")?;
     let mut value = serde_json::to_value(SearchConfig::preset(preset, method))?;
     if let Some(patch) = patch {
         merge(&mut value, patch);
@@ -97,28 +130,17 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         )
     })?;
     c.method = method;
-    if let Some(v) = args.space {
+    if let Some(v) = args.choice.space {
         c.space = v;
     }
     args.data.apply(&mut c.data);
-    if let Some(v) = args.epochs {
-        c.epochs = v;
-    }
-    if let Some(v) = args.seed {
-        c.seed = v;
-    }
-    if let Some(v) = args.batch_size {
-        c.data.batch_size = v;
-    }
-    if let Some(v) = args.channels {
-        c.network.channels = v;
-    }
-    if let Some(v) = args.layers {
-        c.network.layers = v;
-    }
-    if let Some(v) = args.train_limit {
-        c.data.split_mut().train_limit = Some(v);
-    }
+    args.stage.apply(StageFields {
+        epochs: &mut c.epochs,
+        seed: &mut c.seed,
+        data: &mut c.data,
+        channels: &mut c.network.channels,
+        layers: &mut c.network.layers,
+    });
     if let Some(v) = args.valid_limit {
         c.data.split_mut().valid_limit = Some(v);
     }
@@ -142,13 +164,17 @@ pub(crate) fn load_saved_config(dir: &Path) -> Result<SearchConfig> {
 }
 
 pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
-    let out = args.out.clone().unwrap_or_else(|| default_out("search"));
-    let config = if args.resume {
+    let out = args
+        .control
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out("search"));
+    let config = if args.control.resume {
         load_saved_config(&out)?
     } else {
         config_from(&args)?
     };
-    let device = args.device.resolve()?;
+    let device = args.control.device.resolve()?;
     crate::in_run_dir(&out, || run_in(&out, args, config, device, quiet))
 }
 
@@ -162,7 +188,7 @@ fn run_in(
     let out = out.to_path_buf();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     crate::init_tracing(quiet, Some(&out.join("log.txt")))?;
-    let bar = EpochBar::new(quiet, args.no_progress);
+    let bar = EpochBar::new(quiet, args.control.no_progress);
     let bars = Bars::new(&bar);
     bar.line(format!(
         "searching {} with {} on {} ({} epochs, {}) -> {}",
@@ -173,7 +199,7 @@ fn run_in(
         device_name(device),
         out.display()
     ));
-    let outcome = search(&config, &out, device, args.resume, &bars)?;
+    let outcome = search(&config, &out, device, args.control.resume, &bars)?;
     bar.finish();
     if !quiet {
         outln!("genotype: {}", outcome.genotype.to_darts());

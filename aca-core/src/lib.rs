@@ -1,11 +1,13 @@
 //! Shared ground of the tch-based `aca` crates: device choice and seeding, optimizers with
 //! exportable state and PyTorch's exact update rules, the DARTS cosine schedule, gradient
 //! clipping, atomic checkpoints, metrics logs and accuracy tallies, atomic file writes, and the
-//! run directory every stage shares (lock, pinned configuration, checkpoint, metrics).
+//! run directory every stage shares (lock, pinned configuration, checkpoint, metrics) and the
+//! epoch loop that runs in it.
 #![warn(missing_docs)]
 
 mod checkpoint;
 mod device;
+mod epochs;
 mod error;
 mod fsutil;
 mod lock;
@@ -18,6 +20,7 @@ pub use checkpoint::{
     load_checkpoint, prefixed, save_checkpoint, take_tensor, torch_message, with_prefix,
 };
 pub use device::{seed_everything, DeviceChoice};
+pub use epochs::{run_epochs, EpochTask};
 pub use error::{CoreError, Result};
 pub use fsutil::{
     json_differences, parse_json_strict, remove_stale_temps, write_atomic, write_json_atomic,

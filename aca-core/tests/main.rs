@@ -224,3 +224,132 @@ mod files {
         assert!(lrs[3].abs() < 1e-12);
     }
 }
+
+/// A stand-in stage for the epoch loop: one weight that each step doubles and a step counter
+/// kept as the checkpoint's state.
+struct Doubling {
+    weight: tch::Tensor,
+    steps: usize,
+    restored: bool,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DoublingState {
+    steps: usize,
+}
+
+impl aca_core::EpochTask for Doubling {
+    type Record = serde_json::Value;
+    type State = DoublingState;
+    type Error = aca_core::CoreError;
+
+    fn stage(&self) -> &'static str {
+        "doubling"
+    }
+    fn steps_per_epoch(&self) -> usize {
+        3
+    }
+    fn run_epoch(
+        &mut self,
+        epoch: usize,
+        on_step: &mut dyn FnMut(),
+    ) -> Result<serde_json::Value, aca_core::CoreError> {
+        for _ in 0..self.steps_per_epoch() {
+            self.weight = &self.weight * 2.0;
+            self.steps += 1;
+            on_step();
+        }
+        Ok(serde_json::json!({"epoch": epoch, "weight": self.weight.double_value(&[])}))
+    }
+    fn checkpoint(&self) -> (Vec<(String, tch::Tensor)>, DoublingState) {
+        (
+            vec![("weight".into(), self.weight.shallow_clone())],
+            DoublingState { steps: self.steps },
+        )
+    }
+    fn restore(
+        &mut self,
+        mut tensors: Vec<(String, tch::Tensor)>,
+        state: DoublingState,
+    ) -> Result<(), aca_core::CoreError> {
+        self.weight = aca_core::take_tensor(&mut tensors, "weight", std::path::Path::new("ckpt"))?;
+        self.steps = state.steps;
+        self.restored = true;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Counting {
+    steps: std::cell::Cell<usize>,
+    epochs: std::cell::RefCell<Vec<usize>>,
+}
+impl aca_core::Observer<serde_json::Value> for Counting {
+    fn step_done(&self) {
+        self.steps.set(self.steps.get() + 1);
+    }
+    fn epoch_done(&self, record: &serde_json::Value) {
+        self.epochs
+            .borrow_mut()
+            .push(record["epoch"].as_u64().unwrap() as usize);
+    }
+}
+
+#[test]
+fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
+    use aca_core::{run_epochs, RunDir};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let fresh = || Doubling {
+        weight: tch::Tensor::from(1.0f64),
+        steps: 0,
+        restored: false,
+    };
+    let config = serde_json::json!({"epochs": 4});
+
+    // Two epochs, then the process "stops".
+    let run = RunDir::open(&dir, false, "doubling").unwrap();
+    let mut task = fresh();
+    let observer = Counting::default();
+    assert_eq!(
+        run_epochs(&run, &config, 2, &mut task, &observer).unwrap(),
+        0
+    );
+    assert_eq!(observer.steps.get(), 6);
+    assert_eq!(*observer.epochs.borrow(), [0, 1]);
+    drop(run);
+
+    // A new run cannot reuse the folder; a resume with another configuration is refused.
+    let err = RunDir::open(&dir, false, "doubling")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("--resume"), "{err}");
+    let run = RunDir::open(&dir, true, "doubling").unwrap();
+    let other = serde_json::json!({"epochs": 5});
+    let err = run_epochs(&run, &other, 4, &mut fresh(), &aca_core::Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("epochs"), "{err}");
+
+    // The resume continues from epoch 2 with the saved weight and state.
+    let mut task = fresh();
+    let observer = Counting::default();
+    assert_eq!(
+        run_epochs(&run, &config, 4, &mut task, &observer).unwrap(),
+        2
+    );
+    assert!(task.restored);
+    assert_eq!(task.steps, 12);
+    assert_eq!(task.weight.double_value(&[]), 4096.0);
+    assert_eq!(*observer.epochs.borrow(), [2, 3]);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let weights: Vec<f64> = lines
+        .iter()
+        .map(|l| l["weight"].as_f64().unwrap())
+        .collect();
+    assert_eq!(weights, [8.0, 64.0, 512.0, 4096.0]);
+}

@@ -76,6 +76,16 @@ impl DataConfig {
         self.split.get_or_insert_with(SplitConfig::default)
     }
 
+    /// Limits the images the weights train on to a class-balanced subset of `images`: the
+    /// search's weight half (`split.train_limit`) in a search's configuration, the training set
+    /// (`train_limit`) in a training's.
+    pub fn limit_training_images(&mut self, images: usize) {
+        match &mut self.split {
+            Some(split) => split.train_limit = Some(images),
+            None => self.train_limit = Some(images),
+        }
+    }
+
     /// Reads the dataset as configured.
     pub fn load(&self) -> Result<Dataset> {
         Dataset::load(

@@ -62,11 +62,27 @@ pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) 
     let valid: Vec<usize> = (cut..n).collect();
     Ok(Split {
         train: match cfg.train_limit {
-            Some(k) => balanced_subset(train, labels, classes, k, "train_limit", seed, 1)?,
+            Some(k) => balanced_subset(
+                train,
+                labels,
+                classes,
+                k,
+                "train_limit",
+                seed,
+                crate::streams::SEARCH_TRAIN,
+            )?,
             None => train,
         },
         valid: match cfg.valid_limit {
-            Some(k) => balanced_subset(valid, labels, classes, k, "valid_limit", seed, 2)?,
+            Some(k) => balanced_subset(
+                valid,
+                labels,
+                classes,
+                k,
+                "valid_limit",
+                seed,
+                crate::streams::SEARCH_VALID,
+            )?,
             None => valid,
         },
     })
@@ -74,8 +90,8 @@ pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) 
 
 /// A class-balanced subset of `indices` of size `limit`: classes take turns, each giving its next
 /// image in a seeded shuffled order, so class counts differ by at most one where every class has
-/// enough images. Returned sorted. `field` names the option in errors; `stream` tells apart
-/// subsets drawn with the same seed.
+/// enough images. Returned sorted. `field` names the option in errors; `stream` (one of
+/// [`streams`](crate::streams)) tells apart subsets drawn with the same seed.
 pub fn balanced_subset(
     indices: Vec<usize>,
     labels: &[u8],

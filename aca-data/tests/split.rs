@@ -109,3 +109,15 @@ fn bad_split_options_are_named() {
     .to_string();
     assert!(e.starts_with("valid_limit = 0"), "{e}");
 }
+
+#[test]
+fn a_training_image_limit_lands_on_each_stage_own_field() {
+    let mut search = aca_data::DataConfig::search();
+    search.limit_training_images(800);
+    assert_eq!(search.split().train_limit, Some(800));
+    assert_eq!(search.train_limit, None, "a search's limit is its split's");
+    let mut train = aca_data::DataConfig::train();
+    train.limit_training_images(500);
+    assert_eq!(train.train_limit, Some(500));
+    assert!(train.split.is_none(), "a training has no split to limit");
+}

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 
 use aca_search::{files as search_files, EpochRecord, SearchConfig};
 
+use crate::error::Result;
+use crate::pipeline::RunState;
 use crate::plan::ChannelPlan;
-use crate::train::{files as train_files, TrainConfig, TrainRecord, TrainResults};
+use crate::train::{files as train_files, read_json, TrainConfig, TrainRecord, TrainResults};
 
 /// The files of an `aca run` directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +78,45 @@ impl RunLayout {
     pub fn train_started(&self) -> bool {
         self.train_dir().join(train_files::CHECKPOINT).is_file()
     }
+
+    /// Whether the whole run has finished (its summary is written).
+    pub fn finished(&self) -> bool {
+        self.file(Self::SUMMARY).is_file()
+    }
+
+    /// Search epochs finished (lines of its metrics log).
+    pub fn search_epochs_done(&self) -> usize {
+        count_lines(&self.search_dir().join(search_files::METRICS))
+    }
+
+    /// Training epochs finished.
+    pub fn train_epochs_done(&self) -> usize {
+        count_lines(&self.train_dir().join(train_files::METRICS))
+    }
+
+    /// Whether `run.json` exists: the folder holds a run.
+    pub fn has_state(&self) -> bool {
+        self.file(Self::RUN_JSON).is_file()
+    }
+
+    /// The run's configuration and time spent (`run.json`).
+    pub fn read_state(&self) -> Result<RunState> {
+        read_json(&self.file(Self::RUN_JSON))
+    }
+
+    /// Writes `run.json`, atomically.
+    pub fn write_state(&self, state: &RunState) -> Result<()> {
+        Ok(aca_core::write_json_atomic(
+            &self.file(Self::RUN_JSON),
+            state,
+        )?)
+    }
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+        .unwrap_or(0)
 }
 
 /// What a run directory holds, for reports: the search and training parts, each read through
@@ -92,23 +133,33 @@ pub struct RunContents {
 
 impl RunContents {
     /// Reads what `dir` holds: an `aca run` directory (`search/`, `train/`), or a single stage's
-    /// run directory, recognised by which configuration type its `config.json` is.
-    pub fn read(dir: &Path) -> Self {
+    /// run directory, recognised by which configuration type its `config.json` is. A
+    /// `config.json` that is neither is an error naming it.
+    pub fn read(dir: &Path) -> Result<Self> {
         let layout = RunLayout::new(dir);
         let mut found = Self::default();
         for stage_dir in [layout.search_dir(), layout.train_dir(), dir.to_path_buf()] {
-            let Ok(text) = std::fs::read_to_string(stage_dir.join(search_files::CONFIG)) else {
+            let path = stage_dir.join(search_files::CONFIG);
+            let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
-            if found.search.is_none() {
-                if let Ok(c) = serde_json::from_str::<SearchConfig>(&text) {
-                    found.search = Some((stage_dir, c));
-                    continue;
+            match (
+                serde_json::from_str::<SearchConfig>(&text),
+                serde_json::from_str::<TrainConfig>(&text),
+            ) {
+                (Ok(c), _) => {
+                    found.search.get_or_insert((stage_dir, c));
                 }
-            }
-            if found.train.is_none() {
-                if let Ok(c) = serde_json::from_str::<TrainConfig>(&text) {
-                    found.train = Some((stage_dir, c));
+                (_, Ok(c)) => {
+                    found.train.get_or_insert((stage_dir, c));
+                }
+                (Err(as_search), Err(as_train)) => {
+                    return Err(crate::train::run_dir_error(
+                        &path,
+                        format!(
+                            "neither a search configuration ({as_search}) nor a training configuration ({as_train})"
+                        ),
+                    ))
                 }
             }
         }
@@ -116,7 +167,7 @@ impl RunContents {
         plans.extend(found.search.iter().map(|(d, _)| d.join(train_files::PLAN)));
         plans.extend(found.train.iter().map(|(d, _)| d.join(train_files::PLAN)));
         found.plan = plans.into_iter().find(|p| p.is_file());
-        found
+        Ok(found)
     }
 
     /// The search's epoch records (empty without a search or metrics).

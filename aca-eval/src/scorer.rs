@@ -228,7 +228,7 @@ impl ChannelScorer for BnGamma {
                 epoch,
                 0.0,
                 c.grad_clip,
-                || {},
+                &mut || {},
             )?;
         }
         let mut scores: [EdgeScores; 2] = Default::default();

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use aca_core::{
-    check_finite, clip_grad_norm, load_checkpoint, prefixed, save_checkpoint, seed_everything,
-    with_prefix, write_json_atomic, Accuracy, Cosine, NoState, Observer, RunDir, Sgd, SgdConfig,
-    Tally,
+    check_finite, clip_grad_norm, load_checkpoint, prefixed, run_epochs, save_checkpoint,
+    seed_everything, with_prefix, write_json_atomic, Accuracy, Cosine, EpochTask, NoState,
+    Observer, RunDir, Sgd, SgdConfig, Tally,
 };
 use aca_data::{balanced_subset, Augment, DataConfig, DatasetKind, Loader, LoaderOptions};
 use aca_search::{MethodKind, Preset};
@@ -260,9 +260,9 @@ pub fn train(
         write_json_atomic(&run.path(files::DATASET), &data.info)?;
     }
     seed_everything(config.seed);
-    let mut net = EvalNetwork::new(plan, &config.network, device)?;
+    let net = EvalNetwork::new(plan, &config.network, device)?;
     let weights = net.weights();
-    let mut sgd = Sgd::new(config.optimizer, weights.len());
+    let sgd = Sgd::new(config.optimizer, weights.len());
     let all: Vec<usize> = (0..data.train.len()).collect();
     let indices = match config.data.train_limit {
         Some(limit) => balanced_subset(
@@ -272,7 +272,7 @@ pub fn train(
             limit,
             "train_limit",
             config.seed,
-            10,
+            aca_data::streams::TRAIN,
         )?,
         None => all,
     };
@@ -296,79 +296,23 @@ pub fn train(
         config.data.batch_size.max(256),
         device,
     )?;
-    let mut start = 0;
-    if let Some(resumed) = run.load_checkpoint::<NoState, _>(&config)? {
-        net.load_named_tensors(&with_prefix(&resumed.tensors, "net"))?;
-        let sgd_state: Vec<(String, Tensor)> = with_prefix(&resumed.tensors, "sgd")
-            .into_iter()
-            .map(|(n, t)| (n, t.to_device(device)))
-            .collect();
-        sgd.load_state(&sgd_state)?;
-        start = resumed.epochs_done;
-        info!(epoch = start, "resuming training");
-    }
-    let metrics = run.metrics(start)?;
-    let schedule = Cosine {
-        base: config.optimizer.lr,
-        min: config.lr_min,
-        epochs: config.epochs,
+    let mut task = TrainTask {
+        schedule: Cosine {
+            base: config.optimizer.lr,
+            min: config.lr_min,
+            epochs: config.epochs,
+        },
+        config: &config,
+        net,
+        weights,
+        sgd,
+        train_loader: &train_loader,
+        test_loader: &test_loader,
+        device,
     };
-    info!(params = net.param_count(), "evaluation network ready");
-    for epoch in start..config.epochs {
-        let t0 = Instant::now();
-        // Drop path draws from libtorch's generator: seeded per epoch, so a resumed run draws
-        // exactly what an uninterrupted one would.
-        seed_everything(
-            config
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(epoch as u64 + 1),
-        );
-        let lr = schedule.lr(epoch);
-        sgd.config.lr = lr;
-        net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
-        observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
-        let train = train_epoch(
-            &net,
-            &weights,
-            &mut sgd,
-            &train_loader,
-            epoch,
-            config.aux_weight,
-            config.grad_clip,
-            || observer.step_done(),
-        )?;
-        let test = test_accuracy(&net, &test_loader)?;
-        check_finite(
-            test.loss,
-            "training",
-            "test",
-            epoch,
-            train_loader.batches_per_epoch(),
-        )?;
-        let record = TrainRecord {
-            epoch,
-            lr,
-            drop_path: net.drop_path_prob,
-            train_loss: train.loss,
-            train_acc: train.top1,
-            test_loss: test.loss,
-            test_acc: test.top1,
-            seconds: t0.elapsed().as_secs_f64(),
-        };
-        metrics.append(&record)?;
-        let mut tensors = prefixed("net", net.named_tensors());
-        tensors.extend(prefixed("sgd", sgd.state()));
-        run.save_checkpoint(&tensors, epoch + 1, &NoState {}, &config)?;
-        info!(
-            epoch,
-            lr,
-            train_acc = record.train_acc,
-            test_acc = record.test_acc,
-            "train epoch"
-        );
-        observer.epoch_done(&record);
-    }
+    info!(params = task.net.param_count(), "evaluation network ready");
+    run_epochs(&run, &config, config.epochs, &mut task, observer)?;
+    let net = task.net;
     save_checkpoint(
         &dir.join(files::MODEL),
         &net.named_tensors(),
@@ -389,6 +333,94 @@ pub fn train(
     Ok(results)
 }
 
+/// One training as the epoch loop drives it: the evaluation network, SGD and the data.
+struct TrainTask<'a> {
+    config: &'a TrainConfig,
+    net: EvalNetwork,
+    weights: Vec<Tensor>,
+    sgd: Sgd,
+    schedule: Cosine,
+    train_loader: &'a Loader,
+    test_loader: &'a Loader,
+    device: Device,
+}
+
+impl EpochTask for TrainTask<'_> {
+    type Record = TrainRecord;
+    type State = NoState;
+    type Error = EvalError;
+
+    fn stage(&self) -> &'static str {
+        "training"
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        self.train_loader.batches_per_epoch()
+    }
+
+    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut()) -> Result<TrainRecord> {
+        let config = self.config;
+        let t0 = Instant::now();
+        // Drop path draws from libtorch's generator: seeded per epoch, so a resumed run draws
+        // exactly what an uninterrupted one would.
+        seed_everything(
+            config
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(epoch as u64 + 1),
+        );
+        let lr = self.schedule.lr(epoch);
+        self.sgd.config.lr = lr;
+        self.net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
+        let train = train_epoch(
+            &self.net,
+            &self.weights,
+            &mut self.sgd,
+            self.train_loader,
+            epoch,
+            config.aux_weight,
+            config.grad_clip,
+            on_step,
+        )?;
+        let test = test_accuracy(&self.net, self.test_loader)?;
+        check_finite(test.loss, "training", "test", epoch, self.steps_per_epoch())?;
+        let record = TrainRecord {
+            epoch,
+            lr,
+            drop_path: self.net.drop_path_prob,
+            train_loss: train.loss,
+            train_acc: train.top1,
+            test_loss: test.loss,
+            test_acc: test.top1,
+            seconds: t0.elapsed().as_secs_f64(),
+        };
+        info!(
+            epoch,
+            lr,
+            train_acc = record.train_acc,
+            test_acc = record.test_acc,
+            "train epoch"
+        );
+        Ok(record)
+    }
+
+    fn checkpoint(&self) -> (Vec<(String, Tensor)>, NoState) {
+        let mut tensors = prefixed("net", self.net.named_tensors());
+        tensors.extend(prefixed("sgd", self.sgd.state()));
+        (tensors, NoState {})
+    }
+
+    fn restore(&mut self, tensors: Vec<(String, Tensor)>, _: NoState) -> Result<()> {
+        self.net.load_named_tensors(&with_prefix(&tensors, "net"))?;
+        let sgd_state: Vec<(String, Tensor)> = with_prefix(&tensors, "sgd")
+            .into_iter()
+            .map(|(n, t)| (n, t.to_device(self.device)))
+            .collect();
+        self.sgd.load_state(&sgd_state)?;
+        Ok(())
+    }
+}
+
 /// One epoch of training: loss (plus `aux_weight` times the auxiliary loss), gradient clipping,
 /// SGD. Returns the mean loss and the accuracy on the (augmented) batches.
 #[allow(clippy::too_many_arguments)]
@@ -400,7 +432,7 @@ pub(crate) fn train_epoch(
     epoch: usize,
     aux_weight: f64,
     clip: f64,
-    mut on_step: impl FnMut(),
+    on_step: &mut dyn FnMut(),
 ) -> Result<Accuracy> {
     let mut tally = Tally::top1();
     for (step, batch) in loader.epoch(epoch as u64).enumerate() {

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)]
 use aca_core::{Adam, AdamConfig, Sgd, SgdConfig};
 use aca_data::Batch;
-use aca_search::{weight_step, ArchStep, FirstOrder, StepContext, Unrolled};
+use aca_search::step::weight_step;
+use aca_search::{ArchStep, FirstOrder, StepContext, Unrolled};
 use aca_space::nn::ops::{Op, OpSpec};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
 use aca_space::{OpSet, Primitive};

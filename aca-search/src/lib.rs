@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod method;
 mod run;
+pub mod step;
 
 pub use config::{Preset, SearchConfig};
 pub use error::{Result, SearchError};
@@ -22,6 +23,5 @@ pub use method::{
     Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
-    clip_edges, evaluate, files, not_learned_message, sdarts_perturbation, search, search_at_epoch,
-    snapshot_dir, uniform_noise, weight_step, EpochRecord, SearchOutcome,
+    files, not_learned_message, search, search_at_epoch, snapshot_dir, EpochRecord, SearchOutcome,
 };

@@ -4,19 +4,20 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aca_core::{
-    clip_grad_norm, prefixed, save_checkpoint, seed_everything, with_prefix, write_atomic,
-    write_json_atomic, Accuracy, Adam, Cosine, Observer, RunDir, Sgd, Tally,
+    prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix, write_atomic,
+    write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
 };
-use aca_data::{darts_split, Batch, Endless, Loader, LoaderOptions, StreamState};
-use aca_space::nn::{cross_entropy, SearchNetwork};
-use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpSet, Relaxation};
+use aca_data::{darts_split, Endless, Loader, LoaderOptions, StreamState};
+use aca_space::nn::SearchNetwork;
+use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpSet};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 use tracing::{info, warn};
 
 use crate::config::SearchConfig;
 use crate::error::{Result, SearchError};
-use crate::method::{MethodKind, StepContext};
+use crate::method::{ArchStep, MethodKind};
+use crate::step::{check_finite, evaluate, search_step, StepPosition};
 
 /// File names of a search run directory.
 pub mod files {
@@ -188,13 +189,9 @@ pub fn search(
     run.pin(files::CONFIG, &config)?;
 
     seed_everything(config.seed);
-    let mut net = SearchNetwork::new(&config.network, &ops, device)?;
+    let net = SearchNetwork::new(&config.network, &ops, device)?;
     // The seeded initial alphas: the reference of the learning indicators (also on resume).
     let init_arch = net.arch_params()?;
-    let weights = net.weights();
-    let arch = net.arch_parameters();
-    let mut sgd = Sgd::new(config.weight_optimizer, weights.len());
-    let mut adam = Adam::new(config.arch_optimizer, arch.len());
     let split = darts_split(
         data.train.label_list(),
         data.info.classes,
@@ -234,145 +231,30 @@ pub fn search(
         },
         device,
     )?;
-
-    let mut start_epoch = 0;
-    let mut stream_state = StreamState::default();
-    if let Some(resumed) = run.load_checkpoint::<SearchState, _>(&config)? {
-        let tensors = resumed.tensors;
-        net.load_named_tensors(&with_prefix(&tensors, "net"))?;
-        sgd.load_state(&to_device(with_prefix(&tensors, "sgd"), device)?)?;
-        adam.load_state(&to_device(with_prefix(&tensors, "adam"), device)?)?;
-        start_epoch = resumed.epochs_done;
-        stream_state = resumed.state.valid_stream;
-        info!(epoch = start_epoch, "resuming search");
-    }
-    let metrics = run.metrics(start_epoch)?;
-    let schedule = Cosine {
-        base: config.weight_optimizer.lr,
-        min: config.lr_min,
-        epochs: config.epochs,
+    let mut task = SearchTask {
+        weights: net.weights(),
+        sgd: Sgd::new(config.weight_optimizer, net.weights().len()),
+        adam: Adam::new(config.arch_optimizer, net.arch_parameters().len()),
+        schedule: Cosine {
+            base: config.weight_optimizer.lr,
+            min: config.lr_min,
+            epochs: config.epochs,
+        },
+        step_method: config.method.arch_step(&config.method_options),
+        stream: Endless::new(&arch_loader, StreamState::default()),
+        config: &config,
+        ops: &ops,
+        dir,
+        init_arch: &init_arch,
+        net,
+        train_loader: &train_loader,
+        arch_loader: &arch_loader,
+        eval_loader: &eval_loader,
+        device,
     };
-    let mut stream = Endless::new(&arch_loader, stream_state);
-    info!(params = net.param_count(), space = %ops, method = %config.method, "search network ready");
-
-    let step_method = config.method.arch_step(&config.method_options);
-    for epoch in start_epoch..config.epochs {
-        let epoch_start = Instant::now();
-        let lr = schedule.lr(epoch);
-        sgd.config.lr = lr;
-        let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
-        let progress = epoch as f64 / config.epochs as f64;
-        if config.network.auxiliary_skip {
-            net.set_auxiliary_skip(config.method_options.darts_minus.beta(progress));
-        }
-        observer.epoch_started(epoch, config.epochs, train_loader.batches_per_epoch());
-        let mut tally = Tally::top1();
-        let (mut arch_loss_sum, mut arch_steps) = (0.0, 0usize);
-        for (step, batch) in train_loader.epoch(epoch as u64).enumerate() {
-            let batch = batch?;
-            let valid = stream.next_batch()?;
-            if config.network.relaxation == Relaxation::Dirichlet {
-                // DrNAS samples op weights in every training pass: from a generator seeded by the
-                // step's position, so that a resumed search draws the same samples.
-                seed_everything(step_seed(config.seed, epoch, step));
-            }
-            if arch_updates {
-                let ctx = StepContext {
-                    net: &net,
-                    weight_optimizer: &sgd,
-                    lr,
-                    progress,
-                };
-                let loss = step_method.step(&ctx, &mut adam, &batch, &valid)?;
-                check_finite(loss, "architecture", epoch, step)?;
-                arch_loss_sum += loss;
-                arch_steps += 1;
-            }
-            if config.method.perturbs_weight_step() {
-                let sdarts = config.method_options.sdarts;
-                let epsilon = sdarts.epsilon(progress);
-                let noise = uniform_noise(&net, epsilon, step_seed(config.seed, epoch, step))?;
-                let attack_steps = match config.method {
-                    MethodKind::SdartsAdv => sdarts.pgd_steps,
-                    _ => 0,
-                };
-                let delta = sdarts_perturbation(&net, noise, epsilon, attack_steps, &batch)?;
-                net.set_perturbation(Some(delta));
-            }
-            let stepped = weight_step(&net, &mut sgd, &weights, &batch, config.grad_clip);
-            net.set_perturbation(None);
-            let (loss, logits) = stepped?;
-            check_finite(loss, "weight", epoch, step)?;
-            tally.add(loss, &logits, &batch.labels)?;
-            observer.step_done();
-        }
-        let train = tally.finish();
-        let valid = evaluate(&net, &eval_loader)?;
-        check_finite(
-            valid.loss,
-            "validation",
-            epoch,
-            train_loader.batches_per_epoch(),
-        )?;
-        let arch_params = net.arch_params()?;
-        let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
-        let record = EpochRecord {
-            epoch,
-            lr,
-            arch_updates,
-            train_loss: train.loss,
-            train_acc: train.top1,
-            arch_loss: (arch_steps > 0).then(|| arch_loss_sum / arch_steps as f64),
-            valid_loss: valid.loss,
-            valid_acc: valid.top1,
-            genotype: genotype.to_darts(),
-            skip_normal: genotype.skip_count(CellType::Normal),
-            skip_reduce: genotype.skip_count(CellType::Reduce),
-            param_free_normal: genotype.parameter_free_count(CellType::Normal),
-            param_free_reduce: genotype.parameter_free_count(CellType::Reduce),
-            learning: Some(ArchLearning::measure(&arch_params, &init_arch)),
-            alphas_normal: rows(&arch_params.relaxation.weights(arch_params.normal.view())),
-            alphas_reduce: rows(&arch_params.relaxation.weights(arch_params.reduce.view())),
-            edges_normal: arch_params
-                .betas_normal
-                .as_ref()
-                .map(|b| edge_weights(b).to_vec()),
-            edges_reduce: arch_params
-                .betas_reduce
-                .as_ref()
-                .map(|b| edge_weights(b).to_vec()),
-            seconds: epoch_start.elapsed().as_secs_f64(),
-        };
-        metrics.append(&record)?;
-        let mut tensors = prefixed("net", net.named_tensors());
-        tensors.extend(prefixed("sgd", sgd.state()));
-        tensors.extend(prefixed("adam", adam.state()));
-        let state = SearchState {
-            valid_stream: stream.state(),
-        };
-        if config.keeps_snapshot(epoch + 1) {
-            write_search_results(
-                &snapshot_dir(dir, epoch + 1),
-                true,
-                &config,
-                &ops,
-                &net,
-                &genotype,
-                &arch_params,
-            )?;
-        }
-        run.save_checkpoint(&tensors, epoch + 1, &state, &config)?;
-        info!(
-            epoch,
-            lr,
-            train_loss = record.train_loss,
-            train_acc = record.train_acc,
-            valid_acc = record.valid_acc,
-            skip_normal = record.skip_normal,
-            "search epoch"
-        );
-        observer.epoch_done(&record);
-    }
+    info!(params = task.net.param_count(), space = %ops, method = %config.method, "search network ready");
+    let start_epoch = run_epochs(&run, &config, config.epochs, &mut task, observer)?;
+    let net = task.net;
 
     let arch_params = net.arch_params()?;
     let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
@@ -398,6 +280,156 @@ pub fn search(
         seconds: started.elapsed().as_secs_f64(),
         learning,
     })
+}
+
+/// One search as the epoch loop drives it: the supernet, both optimizers and the data streams.
+struct SearchTask<'a> {
+    config: &'a SearchConfig,
+    ops: &'a OpSet,
+    dir: &'a Path,
+    init_arch: &'a ArchParams,
+    net: SearchNetwork,
+    weights: Vec<Tensor>,
+    sgd: Sgd,
+    adam: Adam,
+    schedule: Cosine,
+    step_method: Box<dyn ArchStep>,
+    train_loader: &'a Loader,
+    arch_loader: &'a Loader,
+    eval_loader: &'a Loader,
+    /// The validation batches of the architecture steps, endless across epochs.
+    stream: Endless<'a>,
+    device: Device,
+}
+
+impl EpochTask for SearchTask<'_> {
+    type Record = EpochRecord;
+    type State = SearchState;
+    type Error = SearchError;
+
+    fn stage(&self) -> &'static str {
+        "search"
+    }
+
+    fn steps_per_epoch(&self) -> usize {
+        self.train_loader.batches_per_epoch()
+    }
+
+    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut()) -> Result<EpochRecord> {
+        let config = self.config;
+        let net = &self.net;
+        let epoch_start = Instant::now();
+        let lr = self.schedule.lr(epoch);
+        self.sgd.config.lr = lr;
+        let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
+        let progress = epoch as f64 / config.epochs as f64;
+        if config.network.auxiliary_skip {
+            net.set_auxiliary_skip(config.method_options.darts_minus.beta(progress));
+        }
+        let mut tally = Tally::top1();
+        let (mut arch_loss_sum, mut arch_steps) = (0.0, 0usize);
+        for (step, batch) in self.train_loader.epoch(epoch as u64).enumerate() {
+            let batch = batch?;
+            let valid = self.stream.next_batch()?;
+            let at = StepPosition {
+                epoch,
+                step,
+                lr,
+                progress,
+                arch_updates,
+            };
+            let out = search_step(
+                config,
+                self.step_method.as_ref(),
+                net,
+                &self.weights,
+                &mut self.sgd,
+                &mut self.adam,
+                &batch,
+                &valid,
+                at,
+            )?;
+            if let Some(loss) = out.arch_loss {
+                arch_loss_sum += loss;
+                arch_steps += 1;
+            }
+            tally.add(out.loss, &out.logits, &batch.labels)?;
+            on_step();
+        }
+        let train = tally.finish();
+        let valid = evaluate(net, self.eval_loader)?;
+        check_finite(valid.loss, "validation", epoch, self.steps_per_epoch())?;
+        let arch_params = net.arch_params()?;
+        let genotype = config.method.derive(&arch_params, self.ops, config.seed)?;
+        let record = EpochRecord {
+            epoch,
+            lr,
+            arch_updates,
+            train_loss: train.loss,
+            train_acc: train.top1,
+            arch_loss: (arch_steps > 0).then(|| arch_loss_sum / arch_steps as f64),
+            valid_loss: valid.loss,
+            valid_acc: valid.top1,
+            genotype: genotype.to_darts(),
+            skip_normal: genotype.skip_count(CellType::Normal),
+            skip_reduce: genotype.skip_count(CellType::Reduce),
+            param_free_normal: genotype.parameter_free_count(CellType::Normal),
+            param_free_reduce: genotype.parameter_free_count(CellType::Reduce),
+            learning: Some(ArchLearning::measure(&arch_params, self.init_arch)),
+            alphas_normal: rows(&arch_params.relaxation.weights(arch_params.normal.view())),
+            alphas_reduce: rows(&arch_params.relaxation.weights(arch_params.reduce.view())),
+            edges_normal: arch_params
+                .betas_normal
+                .as_ref()
+                .map(|b| edge_weights(b).to_vec()),
+            edges_reduce: arch_params
+                .betas_reduce
+                .as_ref()
+                .map(|b| edge_weights(b).to_vec()),
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        if config.keeps_snapshot(epoch + 1) {
+            write_search_results(
+                &snapshot_dir(self.dir, epoch + 1),
+                true,
+                config,
+                self.ops,
+                net,
+                &genotype,
+                &arch_params,
+            )?;
+        }
+        info!(
+            epoch,
+            lr,
+            train_loss = record.train_loss,
+            train_acc = record.train_acc,
+            valid_acc = record.valid_acc,
+            skip_normal = record.skip_normal,
+            "search epoch"
+        );
+        Ok(record)
+    }
+
+    fn checkpoint(&self) -> (Vec<(String, Tensor)>, SearchState) {
+        let mut tensors = prefixed("net", self.net.named_tensors());
+        tensors.extend(prefixed("sgd", self.sgd.state()));
+        tensors.extend(prefixed("adam", self.adam.state()));
+        let state = SearchState {
+            valid_stream: self.stream.state(),
+        };
+        (tensors, state)
+    }
+
+    fn restore(&mut self, tensors: Vec<(String, Tensor)>, state: SearchState) -> Result<()> {
+        self.net.load_named_tensors(&with_prefix(&tensors, "net"))?;
+        self.sgd
+            .load_state(&to_device(with_prefix(&tensors, "sgd"), self.device)?)?;
+        self.adam
+            .load_state(&to_device(with_prefix(&tensors, "adam"), self.device)?)?;
+        self.stream = Endless::new(self.arch_loader, state.valid_stream);
+        Ok(())
+    }
 }
 
 /// FairDARTS's threshold rule, reported beside the DARTS-shaped genotype aca trains: the number of
@@ -484,132 +516,6 @@ fn write_search_results(
         std::fs::rename(&target, dir).map_err(|e| io(dir, e))?;
     }
     Ok(())
-}
-
-/// One weight step: loss on the training batch, gradients of the weights only, clipping, SGD.
-/// Returns the loss and the logits (for the accuracy tally).
-pub fn weight_step(
-    net: &SearchNetwork,
-    sgd: &mut Sgd,
-    weights: &[Tensor],
-    batch: &Batch,
-    clip: f64,
-) -> Result<(f64, Tensor)> {
-    let logits = net.forward_t(&batch.images, true);
-    let loss = cross_entropy(&logits, &batch.labels);
-    let value = loss.f_double_value(&[])?;
-    let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
-    clip_grad_norm(&grads, clip)?;
-    sgd.step(weights, &grads)?;
-    Ok((value, logits.detach()))
-}
-
-/// Loss and top-1 accuracy over a loader, evaluation mode, without gradients.
-pub fn evaluate(net: &SearchNetwork, loader: &Loader) -> Result<Accuracy> {
-    tch::no_grad(|| {
-        let mut tally = Tally::top1();
-        for batch in loader.epoch(0) {
-            let batch = batch?;
-            let logits = net.forward_t(&batch.images, false);
-            let loss = cross_entropy(&logits, &batch.labels).f_double_value(&[])?;
-            tally.add(loss, &logits, &batch.labels)?;
-        }
-        Ok(tally.finish())
-    })
-}
-
-/// The seed of one step's random draws (SDARTS's noise, DrNAS's samples): a pure function of
-/// (seed, epoch, step), so that a resumed search draws the same.
-fn step_seed(seed: u64, epoch: usize, step: usize) -> u64 {
-    seed ^ 0x5da7_5000_0000_0000 ^ ((epoch as u64) << 32) ^ step as u64
-}
-
-/// Noise uniform in [-epsilon, epsilon] for every op weight of both cell types.
-pub fn uniform_noise(net: &SearchNetwork, epsilon: f64, seed: u64) -> Result<[Tensor; 2]> {
-    use rand::{Rng, SeedableRng};
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let arch = net.arch_parameters();
-    let mut draw = |a: &Tensor| -> Result<Tensor> {
-        let n = a.numel();
-        let v: Vec<f32> = (0..n)
-            .map(|_| rng.random_range(-epsilon..=epsilon) as f32)
-            .collect();
-        Ok(Tensor::f_from_slice(&v)?
-            .f_view(a.size().as_slice())?
-            .f_to_kind(a.kind())?
-            .f_to_device(a.device())?)
-    };
-    Ok([draw(&arch[0])?, draw(&arch[1])?])
-}
-
-/// SDARTS's `model.clip()`: op weights clamped to [0, 1] and each edge renormalised to sum 1 (an
-/// edge clamped to all zeros gets weight 1 on its largest entry before clamping).
-pub fn clip_edges(p: &Tensor) -> Result<Tensor> {
-    let kind = p.kind();
-    let clamped = p.f_clamp(0.0, 1.0)?;
-    let empty = clamped.f_sum_dim_intlist(-1, true, kind)?.f_eq(0.0)?;
-    let top = p
-        .f_zeros_like()?
-        .f_scatter_value(-1, &p.f_argmax(-1, true)?, 1.0)?;
-    let fixed = top.f_where_self(&empty, &clamped)?;
-    let sums = fixed.f_sum_dim_intlist(-1, true, kind)?;
-    Ok(fixed.f_div(&sums)?)
-}
-
-/// SDARTS's perturbation of the op weights for one weight step, as the change to add to the
-/// softmaxed weights: the clipped noise (RS), refined by `attack_steps` projected signed-gradient
-/// steps up the training loss (ADV, network in evaluation mode; the perturbation is dropped if it
-/// did not raise the loss).
-pub fn sdarts_perturbation(
-    net: &SearchNetwork,
-    noise: [Tensor; 2],
-    epsilon: f64,
-    attack_steps: usize,
-    batch: &Batch,
-) -> Result<[Tensor; 2]> {
-    let clean = tch::no_grad(|| net.op_weights(false));
-    let start = |w: &Tensor, n: &Tensor| -> Result<Tensor> { clip_edges(&w.f_add(n)?) };
-    let mut p = [start(&clean[0], &noise[0])?, start(&clean[1], &noise[1])?];
-    if attack_steps == 0 {
-        return Ok([p[0].f_sub(&clean[0])?, p[1].f_sub(&clean[1])?]);
-    }
-    let loss_with = |delta: Option<[Tensor; 2]>| -> Result<f64> {
-        net.set_perturbation(delta);
-        let loss = tch::no_grad(|| net.loss(&batch.images, &batch.labels, false));
-        net.set_perturbation(None);
-        Ok(loss.f_double_value(&[])?)
-    };
-    let loss_before = loss_with(None)?;
-    let step_size = 2.0 * epsilon / attack_steps as f64;
-    for _ in 0..attack_steps {
-        let delta = [
-            p[0].f_sub(&clean[0])?.f_set_requires_grad(true)?,
-            p[1].f_sub(&clean[1])?.f_set_requires_grad(true)?,
-        ];
-        net.set_perturbation(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]));
-        let loss = net.loss(&batch.images, &batch.labels, false);
-        net.set_perturbation(None);
-        let grads = Tensor::f_run_backward(&[&loss], &delta, false, false)?;
-        p = tch::no_grad(|| -> Result<[Tensor; 2]> {
-            let next = |i: usize| -> Result<Tensor> {
-                let moved = delta[i]
-                    .f_add(&grads[i].f_sign()?.f_mul_scalar(step_size)?)?
-                    .f_clamp(-epsilon, epsilon)?;
-                clip_edges(&clean[i].f_add(&moved)?)
-            };
-            Ok([next(0)?, next(1)?])
-        })?;
-    }
-    let delta = [p[0].f_sub(&clean[0])?, p[1].f_sub(&clean[1])?];
-    let loss_after = loss_with(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]))?;
-    if loss_before > loss_after {
-        return Ok([clean[0].f_zeros_like()?, clean[1].f_zeros_like()?]);
-    }
-    Ok(delta)
-}
-
-fn check_finite(value: f64, which: &'static str, epoch: usize, step: usize) -> Result<()> {
-    Ok(aca_core::check_finite(value, "search", which, epoch, step)?)
 }
 
 fn rows(a: &ndarray::Array2<f32>) -> Vec<Vec<f32>> {

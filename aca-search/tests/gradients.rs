@@ -1,6 +1,7 @@
 use aca_core::{Sgd, SgdConfig};
 use aca_data::Batch;
-use aca_search::{weight_step, ArchStep, FirstOrder, StepContext, Unrolled};
+use aca_search::step::weight_step;
+use aca_search::{ArchStep, FirstOrder, StepContext, Unrolled};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
 use aca_space::OpSet;
 use tch::{Device, Kind, Tensor};
@@ -422,7 +423,7 @@ fn relaxations_give_sigmoid_weights_and_differentiable_dirichlet_samples() {
 #[test]
 fn sdarts_clip_keeps_every_edge_on_the_simplex() {
     let p = Tensor::from_slice(&[0.7f64, 0.5, -0.2, -0.1, -0.3, -0.05, 1.4, 0.2, 0.0]).view([3, 3]);
-    let c = aca_search::clip_edges(&p).unwrap();
+    let c = aca_search::step::clip_edges(&p).unwrap();
     let got = Vec::<f64>::try_from(c.flatten(0, -1)).unwrap();
     // Row 0: (0.7, 0.5, 0) / 1.2. Row 1: all negative -> 1 on the largest (-0.05).
     // Row 2: (1, 0.2, 0) / 1.2.
@@ -456,10 +457,11 @@ fn sdarts_adv_perturbation_raises_the_training_loss_within_the_simplex() {
         l
     };
     let clean = loss_with(None);
-    let noise = aca_search::uniform_noise(&net, eps, 11).unwrap();
-    let rs = aca_search::sdarts_perturbation(&net, noise.each_ref().map(|t| t.copy()), eps, 0, &x)
-        .unwrap();
-    let adv = aca_search::sdarts_perturbation(&net, noise, eps, 7, &x).unwrap();
+    let noise = aca_search::step::uniform_noise(&net, eps, 11).unwrap();
+    let rs =
+        aca_search::step::sdarts_perturbation(&net, noise.each_ref().map(|t| t.copy()), eps, 0, &x)
+            .unwrap();
+    let adv = aca_search::step::sdarts_perturbation(&net, noise, eps, 7, &x).unwrap();
     let w = tch::no_grad(|| net.op_weights(false));
     for (d, w) in rs.iter().chain(&adv).zip(w.iter().chain(&w)) {
         let p = w + d;

@@ -14,6 +14,14 @@ use aca_search::EpochRecord;
 use aca_space::{CellType, OpSet};
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// A run directory of `aca run` (or a search or training run directory).
+    #[arg(value_name = "RUN_DIR")]
+    pub run: PathBuf,
+}
 
 /// Every epoch's alphas must be 14 rows of one weight per op, or the figures cannot be drawn.
 fn check_alphas(records: &[EpochRecord], ops: usize, path: &Path) -> Result<()> {
@@ -39,7 +47,7 @@ pub(crate) fn render(run: &Path) -> Result<PathBuf> {
         bail!("{} is not a run directory", run.display());
     }
     ensure_font()?;
-    let contents = RunContents::read(run);
+    let contents = RunContents::read(run)?;
     let search = contents.search_records()?;
     let train = contents.train_records()?;
     let plan = contents.read_plan()?;

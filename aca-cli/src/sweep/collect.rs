@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use aca_eval::{ChannelPlan, TrainResults};
+use aca_eval::{ChannelPlan, RunLayout, TrainResults};
 use aca_space::CellType;
 use anyhow::{Context, Result};
 use serde_json::Value;
@@ -65,16 +65,18 @@ fn text(v: &Value) -> String {
 
 /// Reads a finished run; `None` while it is not finished.
 pub(crate) fn read_row(run: &Path, point: &Point) -> Result<Option<Row>> {
-    if !run.join("summary.txt").is_file() {
+    let layout = RunLayout::new(run);
+    if !layout.finished() {
         return Ok(None);
     }
-    let read = |p: PathBuf| -> Result<String> {
-        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
-    };
-    let results: TrainResults = serde_json::from_str(&read(run.join("train/results.json"))?)
-        .with_context(|| format!("parsing {}", run.join("train/results.json").display()))?;
-    let plan = ChannelPlan::read(&run.join("plan.json"))?;
-    let state: crate::pipeline::RunState = serde_json::from_str(&read(run.join("run.json"))?)?;
+    let results_path = layout.train_dir().join(aca_eval::files::RESULTS);
+    let results: TrainResults = serde_json::from_str(
+        &std::fs::read_to_string(&results_path)
+            .with_context(|| format!("reading {}", results_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", results_path.display()))?;
+    let plan = ChannelPlan::read(&layout.plan())?;
+    let state = layout.read_state()?;
     Ok(Some(Row {
         name: point.name.clone(),
         axes: point

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aca_eval::{RunConfig, RunLayout, RunState};
 use aca_search::{MethodKind, Preset, SearchConfig};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-use crate::pipeline::{RunConfig, RunState, StageSeconds};
 
 /// A sweep file (TOML or JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,10 +16,10 @@ use crate::pipeline::{RunConfig, RunState, StageSeconds};
 pub(crate) struct SweepFile {
     /// Preset of every run (`tiny` or `paper`).
     #[serde(default = "default_preset")]
-    pub preset: String,
+    pub preset: Preset,
     /// Search method of the base run [default: darts].
     #[serde(default)]
-    pub method: Option<String>,
+    pub method: Option<MethodKind>,
     /// Any `aca run` configuration fields ({"search": .., "allocate": .., "train": ..,
     /// "eval_epoch": ..}), as in `aca run --config`.
     #[serde(default)]
@@ -37,8 +36,8 @@ pub(crate) struct SweepFile {
     pub include: Vec<BTreeMap<String, Value>>,
 }
 
-fn default_preset() -> String {
-    "tiny".into()
+fn default_preset() -> Preset {
+    Preset::Tiny
 }
 
 /// One run of a sweep.
@@ -116,7 +115,7 @@ impl SweepFile {
 
     /// The runs of the sweep, validated: every axis value must give a valid run configuration.
     pub fn points(&self) -> Result<Vec<Point>> {
-        let preset: Preset = self.preset.parse().context("sweep field `preset`")?;
+        let preset = self.preset;
         for (axis, values) in &self.axes {
             if values.is_empty() {
                 bail!("axis `{axis}` has no values: expected a non-empty list");
@@ -203,7 +202,7 @@ impl SweepFile {
             .get("method")
             .and_then(|v| v.as_str())
             .map(String::from)
-            .or_else(|| self.method.clone())
+            .or_else(|| self.method.map(|m| m.to_string()))
             .or_else(|| {
                 self.base
                     .get("search")
@@ -291,18 +290,15 @@ fn share_searches(points: &mut [Point], label: &dyn Fn(&str) -> String) {
 
 /// Writes the sweep's run directories (run.json, and the link to a shared search) under `dir`;
 /// existing runs are left as they are, but a run whose configuration changed is refused.
-pub(crate) fn lay_out(dir: &Path, points: &[Point], preset: &str) -> Result<Vec<PathBuf>> {
+pub(crate) fn lay_out(dir: &Path, points: &[Point], preset: Preset) -> Result<Vec<PathBuf>> {
     let runs = dir.join("runs");
     std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
     let mut out = Vec::with_capacity(points.len());
     for p in points {
         let run = runs.join(&p.name);
-        let state_path = run.join(crate::pipeline::RUN_JSON);
-        if state_path.exists() {
-            let text = std::fs::read_to_string(&state_path)?;
-            let saved: RunState = serde_json::from_str(&text)
-                .with_context(|| format!("parsing {}", state_path.display()))?;
-            if saved.config != p.config {
+        let layout = RunLayout::new(&run);
+        if layout.has_state() {
+            if layout.read_state()?.config != p.config {
                 bail!(
                     "{} holds a run with another configuration than the sweep file gives it; use a new sweep folder or remove that run",
                     run.display()
@@ -320,12 +316,7 @@ pub(crate) fn lay_out(dir: &Path, points: &[Point], preset: &str) -> Result<Vec<
                         .with_context(|| format!("linking {}", link.display()))?;
                 }
             }
-            let state = RunState {
-                preset: preset.to_string(),
-                config: p.config.clone(),
-                seconds: StageSeconds::default(),
-            };
-            aca_core::write_json_atomic(&state_path, &state)?;
+            layout.write_state(&RunState::new(preset, p.config.clone()))?;
         }
         out.push(run);
     }

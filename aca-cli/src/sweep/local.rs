@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use super::status::{run_state, RunState};
+use super::status::{run_state, Standing};
 
 /// How the pool runs.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub(crate) fn run_pool(runs: &[PathBuf], opts: &LocalOptions) -> Result<(usize, 
     let exe = std::env::current_exe().context("finding the aca executable")?;
     let mut queue: Vec<&PathBuf> = runs
         .iter()
-        .filter(|r| !matches!(run_state(r).state, RunState::Done))
+        .filter(|r| !matches!(run_state(r).state, Standing::Done))
         .collect();
     let skipped = runs.len() - queue.len();
     if skipped > 0 {
@@ -112,7 +112,7 @@ pub(crate) fn run_pool(runs: &[PathBuf], opts: &LocalOptions) -> Result<(usize, 
 
 /// The first line of a run's last error, if it failed.
 pub(crate) fn first_error(run: &Path) -> Option<String> {
-    std::fs::read_to_string(run.join(crate::pipeline::ERROR_FILE))
+    std::fs::read_to_string(aca_eval::RunLayout::new(run).file(aca_eval::RunLayout::ERROR))
         .ok()
         .and_then(|t| t.lines().next().map(String::from))
 }

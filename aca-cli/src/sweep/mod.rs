@@ -10,15 +10,112 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{SweepCommand, SweepRunArgs};
+use clap::{Args, Subcommand, ValueEnum};
 pub(crate) use grid::{Point, SweepFile};
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SweepCommand {
+    /// Print the runs of a sweep file without running anything.
+    Plan {
+        /// Sweep file (TOML or JSON): preset, base configuration, axes, exclude, include.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Run every unfinished run of a sweep (finished ones are skipped, stopped ones resumed).
+    Run(Box<SweepRunArgs>),
+    /// Per run: pending, running, done, stopped or failed, with its stage and epoch.
+    Status {
+        /// The sweep folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Gather finished runs into CSV and Markdown tables, per run and grouped over seeds.
+    Collect {
+        /// The sweep folder.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SweepRunArgs {
+    /// Sweep file (TOML or JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Sweep folder [default: sweeps/<file name>].
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Where the runs run: `local` (a process pool here) or `slurm` (a job array).
+    #[arg(
+        long,
+        default_value = "local",
+        value_name = "local|slurm",
+        hide_possible_values = true
+    )]
+    pub backend: Backend,
+
+    /// Local: runs at a time.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
+
+    /// Local: libtorch threads per run [default: cores / jobs].
+    #[arg(long, value_name = "N")]
+    pub threads_per_job: Option<usize>,
+
+    /// Device of every run.
+    #[arg(long, default_value = "auto", value_name = "auto|cpu|cuda")]
+    pub device: aca_core::DeviceChoice,
+
+    /// Slurm: only write sweep.sbatch, do not submit it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Slurm: partition.
+    #[arg(long, value_name = "NAME")]
+    pub partition: Option<String>,
+
+    /// Slurm: time limit per task (e.g. 24:00:00).
+    #[arg(long, value_name = "TIME")]
+    pub time: Option<String>,
+
+    /// Slurm: generic resources per task (e.g. gpu:1).
+    #[arg(long, value_name = "GRES")]
+    pub gres: Option<String>,
+
+    /// Slurm: CPUs per task (also libtorch's threads).
+    #[arg(long, value_name = "N")]
+    pub cpus_per_task: Option<usize>,
+
+    /// Slurm: memory per task (e.g. 16G).
+    #[arg(long, value_name = "MEM")]
+    pub mem: Option<String>,
+
+    /// Slurm: at most this many tasks at once.
+    #[arg(long, value_name = "N")]
+    pub max_parallel: Option<usize>,
+
+    /// Slurm: an extra `#SBATCH` line (repeatable), e.g. `--sbatch=--account=proj`.
+    #[arg(long, value_name = "LINE")]
+    pub sbatch: Vec<String>,
+}
+
+/// Where a sweep's runs run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Backend {
+    /// A pool of processes on this machine.
+    Local,
+    /// A Slurm job array.
+    Slurm,
+}
 
 /// The resolved sweep kept in its folder, which `status` and `collect` read.
 const SWEEP_JSON: &str = "sweep.json";
 
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Resolved {
-    preset: String,
+    preset: aca_search::Preset,
     axes: Vec<String>,
     points: Vec<Point>,
 }
@@ -68,7 +165,7 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
                 let st = status::run_state(&dir.join("runs").join(&p.name));
                 *counts.entry(short_state(&st.state)).or_insert(0usize) += 1;
                 outln!("{:<10} {:<16} {}", short_state(&st.state), st.stage, p.name);
-                if let status::RunState::Failed(e) = &st.state {
+                if let status::Standing::Failed(e) = &st.state {
                     outln!("           error: {e}");
                 }
             }
@@ -80,9 +177,9 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
     }
 }
 
-fn short_state(s: &status::RunState) -> String {
+fn short_state(s: &status::Standing) -> String {
     match s {
-        status::RunState::Failed(_) => "failed".into(),
+        status::Standing::Failed(_) => "failed".into(),
         other => other.to_string(),
     }
 }
@@ -93,7 +190,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
     let dir = args.dir.clone().unwrap_or_else(|| default_dir(&args.file));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let resolved = Resolved {
-        preset: sweep.preset.clone(),
+        preset: sweep.preset,
         axes: sweep.axes.keys().cloned().collect(),
         points: points.clone(),
     };
@@ -110,10 +207,10 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             );
         }
     }
-    let runs = grid::lay_out(&dir, &points, &sweep.preset)?;
+    let runs = grid::lay_out(&dir, &points, sweep.preset)?;
     aca_core::write_json_atomic(&dir.join(SWEEP_JSON), &resolved)?;
-    match args.backend.as_str() {
-        "local" => {
+    match args.backend {
+        Backend::Local => {
             let opts = local::LocalOptions {
                 jobs: args.jobs,
                 threads: args.threads_per_job,
@@ -135,7 +232,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             }
             Ok(())
         }
-        "slurm" => {
+        Backend::Slurm => {
             let opts = slurm::SlurmOptions {
                 partition: args.partition,
                 time: args.time,
@@ -149,7 +246,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             };
             let pending: Vec<PathBuf> = runs
                 .into_iter()
-                .filter(|r| status::run_state(r).state != status::RunState::Done)
+                .filter(|r| status::run_state(r).state != status::Standing::Done)
                 .collect();
             let script = slurm::write_script(&dir, &pending, &opts)?;
             if opts.dry_run {
@@ -168,7 +265,6 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
             }
             Ok(())
         }
-        other => bail!("--backend {other}: expected local or slurm"),
     }
 }
 

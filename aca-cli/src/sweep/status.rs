@@ -3,10 +3,11 @@
 use std::path::Path;
 
 use aca_core::RunLock;
+use aca_eval::RunLayout;
 
 /// Where a run stands.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum RunState {
+pub(crate) enum Standing {
     /// Nothing done yet.
     Pending,
     /// A process holds its lock.
@@ -22,60 +23,50 @@ pub(crate) enum RunState {
 /// A run's state with its stage and epoch.
 #[derive(Debug, Clone)]
 pub(crate) struct RunStatus {
-    pub state: RunState,
+    pub state: Standing,
     /// `search 12/50`, `train 3/8`, ...
     pub stage: String,
 }
 
-fn lines(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
-        .unwrap_or(0)
-}
-
 /// Reads a run directory's state.
 pub(crate) fn run_state(run: &Path) -> RunStatus {
-    let state: Option<crate::pipeline::RunState> = std::fs::read_to_string(run.join("run.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    let (search_epochs, train_epochs) = state
-        .as_ref()
+    let layout = RunLayout::new(run);
+    let (search_epochs, train_epochs) = layout
+        .read_state()
         .map_or((0, 0), |s| (s.config.search.epochs, s.config.train.epochs));
-    let searched = lines(&run.join("search").join("metrics.jsonl"));
-    let trained = lines(&run.join("train").join("metrics.jsonl"));
-    let stage = if run.join("summary.txt").is_file() {
+    let searched = layout.search_epochs_done();
+    let trained = layout.train_epochs_done();
+    let stage = if layout.finished() {
         "finished".to_string()
-    } else if run.join("train").join("results.json").is_file() {
+    } else if layout.train_done() {
         "test".to_string()
-    } else if trained > 0
-        || (run.join("plan.json").is_file() && run.join("search").join("genotype.json").is_file())
-    {
+    } else if trained > 0 || (layout.plan().is_file() && layout.search_done()) {
         format!("train {trained}/{train_epochs}")
     } else {
         format!("search {searched}/{search_epochs}")
     };
     let state = if RunLock::holder(run).is_some() {
-        RunState::Running
-    } else if run.join("summary.txt").is_file() {
-        RunState::Done
+        Standing::Running
+    } else if layout.finished() {
+        Standing::Done
     } else if let Some(e) = super::local::first_error(run) {
-        RunState::Failed(e)
+        Standing::Failed(e)
     } else if searched > 0 || trained > 0 {
-        RunState::Stopped
+        Standing::Stopped
     } else {
-        RunState::Pending
+        Standing::Pending
     };
     RunStatus { state, stage }
 }
 
-impl std::fmt::Display for RunState {
+impl std::fmt::Display for Standing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RunState::Pending => f.write_str("pending"),
-            RunState::Running => f.write_str("running"),
-            RunState::Done => f.write_str("done"),
-            RunState::Failed(e) => write!(f, "failed: {e}"),
-            RunState::Stopped => f.write_str("stopped"),
+            Standing::Pending => f.write_str("pending"),
+            Standing::Running => f.write_str("running"),
+            Standing::Done => f.write_str("done"),
+            Standing::Failed(e) => write!(f, "failed: {e}"),
+            Standing::Stopped => f.write_str("stopped"),
         }
     }
 }

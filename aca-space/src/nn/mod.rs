@@ -2,6 +2,7 @@
 
 pub mod ops;
 mod search;
+mod search_cell;
 
 pub use search::{SearchNetConfig, SearchNetwork};
 

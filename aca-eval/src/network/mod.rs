@@ -2,18 +2,21 @@
 //! where each edge's op produces `k` of the `C` channels and the remaining `C - k` are the edge
 //! input's channels passed through skip (identity, or FactorizedReduce at stride 2).
 
-use aca_space::nn::ops::{
-    batch_norm, conv2d, conv_apply, count_macs, linear, linear_apply, FactorizedReduce, Op, OpSpec,
-    Preprocess, ReluConvBn,
-};
-use aca_space::topology::{cell_slots, INPUTS};
-use aca_space::{CellType, Genotype};
+use aca_space::nn::ops::{batch_norm, conv2d, conv_apply, count_macs, linear, linear_apply};
+use aca_space::topology::cell_slots;
+use aca_space::CellType;
 use serde::{Deserialize, Serialize};
-use tch::nn::{self, ModuleT};
+use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use crate::error::{EvalError, Result};
-use crate::plan::{op_channels, ChannelPlan};
+use crate::plan::ChannelPlan;
+
+mod aux_head;
+mod cell;
+
+use aux_head::AuxHead;
+use cell::EvalCell;
 
 /// The network family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,199 +56,6 @@ impl Default for EvalNetConfig {
             auxiliary: true,
             setting: Setting::Cifar,
         }
-    }
-}
-
-/// The skip part of an edge: the input's channels `k..C`.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // built once per edge
-enum Refill {
-    Identity {
-        from: i64,
-        count: i64,
-    },
-    Reduce {
-        from: i64,
-        count: i64,
-        fr: FactorizedReduce,
-    },
-}
-
-#[derive(Debug)]
-struct Edge {
-    op: Op,
-    refill: Option<Refill>,
-    input: usize,
-}
-
-impl Edge {
-    fn forward_t(&self, x: &Tensor, drop_prob: f64, train: bool) -> Tensor {
-        let mut y = self.op.forward_t(x, train);
-        if train && drop_prob > 0.0 && !self.op.is_identity() {
-            y = drop_path(&y, drop_prob);
-        }
-        match &self.refill {
-            None => y,
-            Some(Refill::Identity { from, count }) => {
-                Tensor::cat(&[y, x.narrow(1, *from, *count)], 1)
-            }
-            Some(Refill::Reduce { from, count, fr }) => {
-                Tensor::cat(&[y, fr.forward_t(&x.narrow(1, *from, *count), train)], 1)
-            }
-        }
-    }
-}
-
-/// DARTS's drop path: each sample's output zeroed with probability `p`, survivors scaled by 1/(1-p).
-fn drop_path(x: &Tensor, p: f64) -> Tensor {
-    let keep = 1.0 - p;
-    let mask = Tensor::empty([x.size()[0], 1, 1, 1], (x.kind(), x.device())).bernoulli_float_(keep);
-    x / keep * mask
-}
-
-#[derive(Debug)]
-struct EvalCell {
-    cell_type: CellType,
-    width: i64,
-    pre0: Preprocess,
-    pre1: ReluConvBn,
-    edges: Vec<Edge>,
-    concat: Vec<usize>,
-}
-
-impl EvalCell {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        p: nn::Path,
-        genotype: &Genotype,
-        fractions: &[f64],
-        c_pp: i64,
-        c_p: i64,
-        c: i64,
-        reduction: bool,
-        reduction_prev: bool,
-    ) -> Result<Self> {
-        let cell = if reduction {
-            CellType::Reduce
-        } else {
-            CellType::Normal
-        };
-        let pre0 = Preprocess::new(&p / "pre0", c_pp, c, reduction_prev, true)?;
-        let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, true);
-        let mut edges = Vec::new();
-        for (i, (&(prim, input), &f)) in genotype.cell(cell).iter().zip(fractions).enumerate() {
-            let stride = if reduction && input < INPUTS { 2 } else { 1 };
-            let k = op_channels(f, c, stride);
-            let ep = &p / format!("edge{i}");
-            let op = Op::new(
-                &ep / prim.name(),
-                prim,
-                OpSpec {
-                    c_in: c,
-                    c_out: k,
-                    stride,
-                    affine: true,
-                },
-                false,
-            )?;
-            let refill = match (k < c, stride) {
-                (false, _) => None,
-                (true, 1) => Some(Refill::Identity {
-                    from: k,
-                    count: c - k,
-                }),
-                (true, _) => Some(Refill::Reduce {
-                    from: k,
-                    count: c - k,
-                    fr: FactorizedReduce::new(&ep / "refill", c - k, c - k, true)?,
-                }),
-            };
-            edges.push(Edge { op, refill, input });
-        }
-        Ok(Self {
-            pre0,
-            pre1,
-            edges,
-            concat: genotype.concat(cell).states().to_vec(),
-            cell_type: cell,
-            width: c,
-        })
-    }
-
-    fn forward_t(&self, s0: &Tensor, s1: &Tensor, drop_prob: f64, train: bool) -> Tensor {
-        let s0 = self.pre0.forward_t(s0, train);
-        let mut states = vec![s0, self.pre1.forward_t(s1, train)];
-        for pair in self.edges.chunks(2) {
-            let h1 = pair[0].forward_t(&states[pair[0].input], drop_prob, train);
-            let h2 = pair[1].forward_t(&states[pair[1].input], drop_prob, train);
-            states.push(h1 + h2);
-        }
-        Tensor::cat(
-            &self
-                .concat
-                .iter()
-                .map(|&i| states[i].shallow_clone())
-                .collect::<Vec<_>>(),
-            1,
-        )
-    }
-}
-
-#[derive(Debug)]
-struct AuxHead {
-    conv1: nn::Conv2D,
-    bn1: nn::BatchNorm,
-    conv2: nn::Conv2D,
-    bn2: Option<nn::BatchNorm>,
-    classifier: nn::Linear,
-    imagenet: bool,
-}
-
-impl AuxHead {
-    fn new(p: nn::Path, c: i64, classes: i64, imagenet: bool) -> Self {
-        let conv = |p: nn::Path, i, o, k| {
-            conv2d(
-                p,
-                i,
-                o,
-                k,
-                nn::ConvConfig {
-                    bias: false,
-                    ..Default::default()
-                },
-            )
-        };
-        let bn = |p: nn::Path, c| batch_norm(p, c, true);
-        Self {
-            conv1: conv(&p / "conv1", c, 128, 1),
-            bn1: bn(&p / "bn1", 128),
-            conv2: conv(&p / "conv2", 128, 768, 2),
-            // DARTS's ImageNet head has no BN after its second convolution (kept as in the paper).
-            bn2: (!imagenet).then(|| bn(&p / "bn2", 768)),
-            classifier: linear(&p / "classifier", 768, classes),
-            imagenet,
-        }
-    }
-
-    fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        let x = x.relu();
-        let side = x.size()[2];
-        // DARTS: AvgPool(5, stride 3) on CIFAR's 8x8 (stride 2 on ImageNet's 14x14), padding not
-        // counted. Smaller inputs (small CPU presets) are pooled to 2x2 adaptively instead.
-        let x = if self.imagenet && side >= 5 {
-            x.avg_pool2d([5, 5], [2, 2], [0, 0], false, false, None)
-        } else if !self.imagenet && side >= 8 {
-            x.avg_pool2d([5, 5], [3, 3], [0, 0], false, false, None)
-        } else {
-            x.adaptive_avg_pool2d([2, 2])
-        };
-        let x = conv_apply(&x, &self.conv1).apply_t(&self.bn1, train).relu();
-        let x = conv_apply(&x, &self.conv2);
-        let x = match &self.bn2 {
-            Some(bn) => x.apply_t(bn, train),
-            None => x,
-        };
-        linear_apply(&x.relu().flatten(1, -1), &self.classifier)
     }
 }
 

@@ -1,0 +1,96 @@
+//! The configuration and state of an `aca run` directory (`run.json`): every stage's
+//! configuration (search, allocation, training) and the seconds spent per stage.
+
+use aca_search::{MethodKind, Preset, SearchConfig};
+use aca_space::Space;
+use serde::{Deserialize, Serialize};
+
+use crate::allocate::{AllocateOptions, Strategy};
+use crate::error::Result;
+use crate::train::TrainConfig;
+
+/// Every stage's configuration of an `aca run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The search.
+    pub search: SearchConfig,
+    /// Allocate and train from the snapshot of this search epoch (default: the final search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_epoch: Option<usize>,
+    /// The channel allocation.
+    pub allocate: AllocateOptions,
+    /// The training from scratch.
+    pub train: TrainConfig,
+}
+
+impl RunConfig {
+    /// A preset's configuration of every stage for `method` and op set `space` (allocation
+    /// `otsu` for the skip-free space, `all` for DARTS's).
+    pub fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
+        let mut search = SearchConfig::preset(preset, method);
+        search.space = space;
+        let allocate = AllocateOptions {
+            strategy: if space == Space::Darts {
+                Strategy::All
+            } else {
+                Strategy::Otsu
+            },
+            ..AllocateOptions::default()
+        };
+        Self {
+            search,
+            eval_epoch: None,
+            allocate,
+            train: TrainConfig::preset(preset, method),
+        }
+    }
+
+    /// Keeps the snapshot that `eval_epoch` evaluates, and checks every stage's values.
+    pub fn resolve(&mut self) -> Result<()> {
+        if let Some(e) = self.eval_epoch {
+            if !self.search.keeps_snapshot(e) && e != self.search.epochs {
+                self.search.snapshot_epochs.push(e);
+                self.search.snapshot_epochs.sort_unstable();
+                self.search.snapshot_epochs.dedup();
+            }
+        }
+        self.search.validate()?;
+        self.train.validate()?;
+        Ok(())
+    }
+}
+
+/// `run.json`: the preset, the configuration and the time spent so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The preset the configuration started from.
+    pub preset: Preset,
+    /// Every stage's configuration.
+    pub config: RunConfig,
+    /// Seconds spent per stage, over every invocation.
+    #[serde(default)]
+    pub seconds: StageSeconds,
+}
+
+impl RunState {
+    /// A run that has not started.
+    pub fn new(preset: Preset, config: RunConfig) -> Self {
+        Self {
+            preset,
+            config,
+            seconds: StageSeconds::default(),
+        }
+    }
+}
+
+/// Seconds spent per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub struct StageSeconds {
+    pub search: f64,
+    pub allocate: f64,
+    pub train: f64,
+    pub test: f64,
+    pub report: f64,
+}

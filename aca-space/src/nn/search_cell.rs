@@ -1,0 +1,228 @@
+//! One cell of the search network: every edge a mixed op (all ops of the set, weighted by the
+//! relaxation), with PC-DARTS's partial channels and DARTS-'s auxiliary skip as edge options.
+
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use super::ops::{FactorizedReduce, Op, OpSpec, Preprocess, ReluConvBn};
+use crate::error::Result;
+use crate::ops::{OpSet, Primitive};
+use crate::topology::{edges, NODES};
+
+/// DARTS-'s auxiliary skip of one edge.
+#[derive(Debug)]
+enum AuxSkip {
+    Identity,
+    Reduce(Box<FactorizedReduce>),
+}
+
+/// A softmax-weighted sum of every op of the set on one edge.
+#[derive(Debug)]
+struct MixedOp {
+    /// (alpha column, op); `none` is left out: its output is exactly zero.
+    ops: Vec<(i64, Op)>,
+    partial: Option<i64>,
+    stride: i64,
+    aux: Option<AuxSkip>,
+}
+
+impl MixedOp {
+    fn new(
+        p: nn::Path,
+        ops: &OpSet,
+        c: i64,
+        stride: i64,
+        partial: Option<i64>,
+        auxiliary_skip: bool,
+    ) -> Result<Self> {
+        let aux = if !auxiliary_skip {
+            None
+        } else if stride == 2 {
+            Some(AuxSkip::Reduce(Box::new(FactorizedReduce::new(
+                &p / "aux_skip",
+                c,
+                c,
+                false,
+            )?)))
+        } else {
+            Some(AuxSkip::Identity)
+        };
+        let c_op = partial.map_or(c, |k| c / k);
+        let spec = OpSpec {
+            c_in: c_op,
+            c_out: c_op,
+            stride,
+            affine: false,
+        };
+        let built = ops
+            .ops()
+            .iter()
+            .enumerate()
+            .filter(|(_, &prim)| prim != Primitive::None)
+            .map(|(col, &prim)| Ok((col as i64, Op::new(&p / prim.name(), prim, spec, true)?)))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            ops: built,
+            partial,
+            stride,
+            aux,
+        })
+    }
+
+    /// The mixed op's output; the weighted output `w * op(x)` of the op in alpha column `tap` is also
+    /// pushed to `taps`.
+    #[allow(clippy::too_many_arguments)]
+    fn forward_tapped(
+        &self,
+        x: &Tensor,
+        weights: &Tensor,
+        aux_beta: f64,
+        train: bool,
+        tap: Option<i64>,
+        taps: &mut Vec<Tensor>,
+    ) -> Tensor {
+        let c = x.size()[1];
+        let input = match self.partial {
+            Some(k) => x.narrow(1, 0, c / k),
+            None => x.shallow_clone(),
+        };
+        // One ReLU per edge, shared by every op that starts with it.
+        let relu = self
+            .ops
+            .iter()
+            .any(|(_, op)| op.starts_with_relu())
+            .then(|| input.relu());
+        let mut out: Option<Tensor> = None;
+        for (col, op) in &self.ops {
+            let y = match &relu {
+                Some(r) => op.forward_shared(&input, r, train),
+                None => op.forward_t(&input, train),
+            } * weights.get(*col);
+            if tap == Some(*col) {
+                taps.push(y.shallow_clone());
+            }
+            out = Some(match out {
+                Some(acc) => acc + y,
+                None => y,
+            });
+        }
+        let mut out = out.expect("an op set holds an op other than none");
+        match &self.aux {
+            Some(AuxSkip::Identity) => out += x * aux_beta,
+            Some(AuxSkip::Reduce(fr)) => out += fr.forward_t(x, train) * aux_beta,
+            None => {}
+        }
+        match self.partial {
+            None => out,
+            Some(k) => {
+                let rest = x.narrow(1, c / k, c - c / k);
+                let rest = if self.stride == 2 {
+                    rest.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], true)
+                } else {
+                    rest
+                };
+                channel_shuffle(&Tensor::cat(&[out, rest], 1), k)
+            }
+        }
+    }
+}
+
+/// PC-DARTS's channel shuffle with `groups` groups.
+fn channel_shuffle(x: &Tensor, groups: i64) -> Tensor {
+    let (b, c, h, w) = x.size4().expect("a 4-d tensor");
+    x.view([b, groups, c / groups, h, w])
+        .transpose(1, 2)
+        .contiguous()
+        .view([b, c, h, w])
+}
+
+#[derive(Debug)]
+pub(super) struct SearchCell {
+    pre0: Preprocess,
+    pre1: ReluConvBn,
+    edges: Vec<MixedOp>,
+    pub(super) reduction: bool,
+}
+
+impl SearchCell {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        p: nn::Path,
+        ops: &OpSet,
+        c_pp: i64,
+        c_p: i64,
+        c: i64,
+        reduction: bool,
+        reduction_prev: bool,
+        partial: Option<i64>,
+        auxiliary_skip: bool,
+    ) -> Result<Self> {
+        let pre0 = Preprocess::new(&p / "pre0", c_pp, c, reduction_prev, false)?;
+        let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, false);
+        let edges = edges()
+            .map(|e| {
+                MixedOp::new(
+                    &p / format!("edge{}", e.index),
+                    ops,
+                    c,
+                    e.stride(reduction) as i64,
+                    partial,
+                    auxiliary_skip,
+                )
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            pre0,
+            pre1,
+            edges,
+            reduction,
+        })
+    }
+
+    /// The cell's output; the weighted outputs of the ops named by `taps` ((edge, alpha column)
+    /// pairs) are pushed to `tapped` with their position in `taps`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn forward_t(
+        &self,
+        s0: &Tensor,
+        s1: &Tensor,
+        weights: &Tensor,
+        edge_weights: Option<&Tensor>,
+        aux_beta: f64,
+        train: bool,
+        taps: &[(usize, i64)],
+        tapped: &mut Vec<(usize, Tensor)>,
+    ) -> Tensor {
+        let mut states = vec![
+            self.pre0.forward_t(s0, train),
+            self.pre1.forward_t(s1, train),
+        ];
+        for node in 0..NODES {
+            let mut sum: Option<Tensor> = None;
+            for e in edges().filter(|e| e.node == node) {
+                let tap = taps.iter().position(|(edge, _)| *edge == e.index);
+                let mut got = Vec::new();
+                let mut y = self.edges[e.index].forward_tapped(
+                    &states[e.input],
+                    &weights.get(e.index as i64),
+                    aux_beta,
+                    train,
+                    tap.map(|t| taps[t].1),
+                    &mut got,
+                );
+                if let (Some(t), Some(g)) = (tap, got.pop()) {
+                    tapped.push((t, g));
+                }
+                if let Some(ew) = edge_weights {
+                    y *= ew.get(e.index as i64);
+                }
+                sum = Some(match sum {
+                    Some(acc) => acc + y,
+                    None => y,
+                });
+            }
+            states.push(sum.expect("every node has incoming edges"));
+        }
+        Tensor::cat(&states[2..], 1)
+    }
+}
