@@ -38,7 +38,11 @@ pub(crate) struct RunArgs {
     pub scorer: Option<aca_eval::ScorerKind>,
 
     /// Allocation strategy [default: otsu for --space aca, all for --space darts].
-    #[arg(long, value_name = "otsu|all|fixed:F", conflicts_with = "resume")]
+    #[arg(
+        long,
+        value_name = "otsu|otsu-log|all|fixed:F",
+        conflicts_with = "resume"
+    )]
     pub strategy: Option<aca_eval::Strategy>,
 
     #[command(flatten)]

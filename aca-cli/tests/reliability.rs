@@ -297,7 +297,7 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
                 "--strategy",
                 "median",
             ],
-            "strategy = median: expected otsu, all or fixed:F",
+            "strategy = median: expected otsu, otsu-log, all or fixed:F",
         ),
     ] {
         let out = tmp.path().join("never");

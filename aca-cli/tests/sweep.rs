@@ -314,3 +314,55 @@ fn an_interrupted_local_sweep_resumes_to_the_same_results() {
         );
     }
 }
+
+#[test]
+fn a_sweep_folder_gains_runs_from_new_axis_values_but_never_loses_any() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("sweep");
+    let lay_out = |file: &str| {
+        aca(&[
+            "sweep",
+            "run",
+            file,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--backend",
+            "slurm",
+            "--dry-run",
+        ])
+    };
+    let first = write(tmp.path(), "s.toml", SWEEP);
+    let (ok, _, err) = lay_out(&first);
+    assert!(ok, "{err}");
+    let run_json = dir.join("runs/eval_epoch=1,seed=0,strategy=otsu/run.json");
+    let before = std::fs::read_to_string(&run_json).unwrap();
+
+    // A new strategy adds one run that shares the search; the others are left as they are.
+    let grown = write(
+        tmp.path(),
+        "grown.toml",
+        &SWEEP.replace(
+            r#"strategy = ["otsu", "all"]"#,
+            r#"strategy = ["otsu", "all", "otsu-log"]"#,
+        ),
+    );
+    let (ok, out, err) = lay_out(&grown);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 tasks"), "{out}");
+    let new_run = dir.join("runs/eval_epoch=1,seed=0,strategy=otsu-log");
+    assert!(new_run.join("run.json").is_file());
+    assert_eq!(
+        std::fs::read_link(new_run.join("search")).unwrap(),
+        std::fs::read_link(run_json.with_file_name("search")).unwrap(),
+        "the new run shares the search"
+    );
+    assert_eq!(std::fs::read_to_string(&run_json).unwrap(), before);
+
+    // Dropping a value would lose a run: refused, naming the run.
+    let (ok, _, err) = lay_out(&first);
+    assert!(!ok);
+    assert!(
+        err.contains("1 of its runs are not in") && err.contains("strategy=otsu-log"),
+        "{err}"
+    );
+}

@@ -33,6 +33,15 @@ pub trait Allocator: fmt::Debug {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Otsu;
 
+/// Otsu's threshold on the logarithm of the scores: the same parameter-free split for scores whose
+/// spread is multiplicative. Taylor importances are products of activations and gradients and
+/// right-skewed, and on the raw values Otsu sets the few largest channels of an edge apart from all
+/// the rest (docs/robustness.md). On a log scale the split falls between the groups' typical
+/// sizes instead. Channels scored zero are refilled; with all positive scores equal (no split)
+/// every other channel stays, and with every score zero all do; the op always keeps at least one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OtsuLog;
+
 /// Every channel stays with the op: the plain DARTS evaluation network (the baseline).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct All;
@@ -59,6 +68,26 @@ impl Allocator for Otsu {
             Some(low) => (scores.len() - low) as f64 / scores.len() as f64,
             None => 1.0,
         }
+    }
+}
+
+impl Allocator for OtsuLog {
+    fn name(&self) -> String {
+        "otsu-log".into()
+    }
+
+    fn fraction(&self, scores: &[f32]) -> f64 {
+        let logs: Vec<f64> = scores
+            .iter()
+            .filter(|&&s| s > 0.0)
+            .map(|&s| f64::from(s).ln())
+            .collect();
+        if logs.is_empty() {
+            return 1.0;
+        }
+        // Channels scored zero are in the low group whatever the split of the others.
+        let low = otsu_split(&logs).unwrap_or(0);
+        (logs.len() - low) as f64 / scores.len() as f64
     }
 }
 
@@ -105,13 +134,15 @@ pub fn otsu_split(values: &[f64]) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
-/// An allocation strategy, as `--strategy` and configs write it: `otsu`, `all` or `fixed:F`
-/// (0 < F <= 1).
+/// An allocation strategy, as `--strategy` and configs write it: `otsu`, `otsu-log`, `all` or
+/// `fixed:F` (0 < F <= 1).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Strategy {
     /// [`Otsu`]: parameter-free (ACA).
     Otsu,
+    /// [`OtsuLog`]: Otsu on log scores, parameter-free.
+    OtsuLog,
     /// [`All`]: every channel on its op (plain DARTS).
     All,
     /// [`Fixed`]: a hand-set share for every edge.
@@ -123,6 +154,7 @@ impl Strategy {
     pub fn allocator(self) -> Box<dyn Allocator> {
         match self {
             Self::Otsu => Box::new(Otsu),
+            Self::OtsuLog => Box::new(OtsuLog),
             Self::All => Box::new(All),
             Self::Fixed(f) => Box::new(Fixed(f)),
         }
@@ -140,11 +172,12 @@ impl std::str::FromStr for Strategy {
         };
         match text {
             "otsu" => Ok(Self::Otsu),
+            "otsu-log" => Ok(Self::OtsuLog),
             "all" => Ok(Self::All),
             _ => {
                 let f = text
                     .strip_prefix("fixed:")
-                    .ok_or_else(|| bad("expected otsu, all or fixed:F"))?
+                    .ok_or_else(|| bad("expected otsu, otsu-log, all or fixed:F"))?
                     .parse::<f64>()
                     .map_err(|_| bad("fixed:F needs a number F"))?;
                 if f.is_finite() && f > 0.0 && f <= 1.0 {
@@ -161,6 +194,7 @@ impl fmt::Display for Strategy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Otsu => f.write_str("otsu"),
+            Self::OtsuLog => f.write_str("otsu-log"),
             Self::All => f.write_str("all"),
             Self::Fixed(share) => write!(f, "fixed:{share}"),
         }
@@ -329,6 +363,28 @@ mod tests {
     }
 
     #[test]
+    fn otsu_log_splits_multiplicative_spreads_where_otsu_isolates_the_largest() {
+        // Scores doubling from channel to channel: Otsu on the values keeps the top 2 of 8, on
+        // their logarithms the top half.
+        let doubling = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+        assert_eq!(Otsu.fraction(&doubling), 0.25);
+        assert_eq!(OtsuLog.fraction(&doubling), 0.5);
+        // Three groups an order of magnitude apart: Otsu sets the largest channel apart, its log
+        // form the two upper groups.
+        let decades = [0.01, 0.012, 0.011, 0.013, 0.1, 0.11, 0.12, 1.0];
+        assert_eq!(Otsu.fraction(&decades), 0.125);
+        assert_eq!(OtsuLog.fraction(&decades), 0.5);
+        // Two clear groups on either scale: the same split.
+        let groups = [0.10, 0.12, 0.11, 0.90, 0.95, 1.00];
+        assert_eq!(OtsuLog.fraction(&groups), Otsu.fraction(&groups));
+        // No split: every channel stays; channels scored zero are refilled.
+        assert_eq!(OtsuLog.fraction(&[0.5; 8]), 1.0);
+        assert_eq!(OtsuLog.fraction(&[0.0; 4]), 1.0);
+        assert_eq!(OtsuLog.fraction(&[]), 1.0);
+        assert_eq!(OtsuLog.fraction(&[0.0, 0.0, 1.0, 1.0]), 0.5);
+    }
+
+    #[test]
     fn strategies_parse() {
         let strategy = |s: &str| s.parse::<Strategy>();
         assert_eq!(strategy("otsu").unwrap().allocator().name(), "otsu");
@@ -340,7 +396,8 @@ mod tests {
             strategy("all").unwrap().allocator().fraction(&[1.0, 0.0]),
             1.0
         );
-        for s in ["otsu", "all", "fixed:0.25", "fixed:1"] {
+        assert_eq!(strategy("otsu-log").unwrap().allocator().name(), "otsu-log");
+        for s in ["otsu", "otsu-log", "all", "fixed:0.25", "fixed:1"] {
             assert_eq!(strategy(s).unwrap().to_string(), s);
             let json = serde_json::to_string(&strategy(s).unwrap()).unwrap();
             assert_eq!(json, format!("\"{s}\""));
@@ -357,6 +414,6 @@ mod tests {
         assert!(strategy("median")
             .unwrap_err()
             .to_string()
-            .contains("expected otsu, all or fixed:F"));
+            .contains("expected otsu, otsu-log, all or fixed:F"));
     }
 }

@@ -27,7 +27,8 @@ mod scorer;
 mod train;
 
 pub use allocate::{
-    allocate, allocate_run, otsu_split, All, AllocateOptions, Allocator, Fixed, Otsu, Strategy,
+    allocate, allocate_run, otsu_split, All, AllocateOptions, Allocator, Fixed, Otsu, OtsuLog,
+    Strategy,
 };
 pub use error::{EvalError, Result};
 pub use export::{darts_names, export_safetensors, state_dict, Exported, Naming};

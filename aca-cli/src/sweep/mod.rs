@@ -194,17 +194,27 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
         axes: sweep.axes.keys().cloned().collect(),
         points: points.clone(),
     };
+    // A sweep folder may grow (new axis values add runs beside the finished ones, sharing their
+    // searches) but not lose runs.
     if let Ok(old) = read_resolved(&dir) {
-        if old
+        let missing: Vec<&str> = old
             .points
             .iter()
-            .map(|p| &p.name)
-            .ne(points.iter().map(|p| &p.name))
-        {
+            .filter(|o| !points.iter().any(|p| p.name == o.name))
+            .map(|o| o.name.as_str())
+            .collect();
+        if !missing.is_empty() {
             bail!(
-                "{} holds another sweep (other runs); choose another --dir",
-                dir.display()
+                "{} holds another sweep: {} of its runs are not in {} (first: {}); a sweep folder can gain runs but not lose them, so choose another --dir",
+                dir.display(),
+                missing.len(),
+                args.file.display(),
+                missing[0]
             );
+        }
+        let added = points.len() - old.points.len();
+        if added > 0 {
+            tracing::info!(added, "the sweep file adds runs to the sweep folder");
         }
     }
     let runs = grid::lay_out(&dir, &points, sweep.preset)?;
