@@ -6,11 +6,15 @@
 #     binary and the run's own scorer and strategy (`aca allocate` is the pipeline's allocation
 #     stage: the plan is byte-identical), so the snapshot's weights are no longer needed;
 #  3. lists the checkpoints of unfinished searches, which are committed (git add -f) with the rest.
-# usage: studies/robustness/pause.sh ACA_BINARY STUDY_DIR
+# usage: studies/robustness/pause.sh ACA_BINARY STUDY_DIR [ARM_BINARY]
+# ARM_BINARY (built at results/COMMIT-otsu-log) allocates the otsu-log arm, which ACA_BINARY
+# (results/COMMIT) predates.
 set -euo pipefail
-aca=$1 dir=$2
+aca=$1 dir=$2 arm=${3:-}
 pkill -f run-seed.sh || true
+pkill -f run-arm.sh || true
 pkill -TERM -f "$(basename "$aca") --quiet --threads 1 run --resume" || true
+[ -n "$arm" ] && { pkill -TERM -f "$(basename "$arm") --quiet --threads 1 run --resume" || true; }
 sleep 3
 for run in "$dir"/runs/*/; do
   run=${run%/}
@@ -24,8 +28,13 @@ print(c.get("eval_epoch") or c["search"]["epochs"], a["scorer"], a["strategy"], 
   snap="$run/search/snapshots/epoch-$(printf %03d "$epoch")"
   [ -f "$snap/supernet.ot" ] || { [ -f "$run/search/genotype.json" ] && snap="$run/search"; }
   [ -f "$snap/supernet.ot" ] && [ -f "$snap/genotype.json" ] || continue
+  bin=$aca
+  if [ "$strategy" = otsu-log ]; then
+    [ -n "$arm" ] || { echo "skipping $(basename "$run"): otsu-log needs ARM_BINARY"; continue; }
+    bin=$arm
+  fi
   echo "allocating $(basename "$run")"
-  OMP_NUM_THREADS=1 "$aca" --quiet --threads 1 allocate --run "$run/search" --epoch "$epoch" \
+  OMP_NUM_THREADS=1 "$bin" --quiet --threads 1 allocate --run "$run/search" --epoch "$epoch" \
     --scorer "$scorer" --strategy "$strategy" ${batches:+--batches "$batches"} --device cpu \
     --out "$run/plan.json"
 done
