@@ -219,3 +219,15 @@ pub(crate) struct SnapshotArgs {
     #[arg(long, value_name = "K", conflicts_with = "resume")]
     pub snapshot_every: Option<usize>,
 }
+
+impl SnapshotArgs {
+    /// `--snapshot-epochs` / `--snapshot-every` onto a search configuration.
+    pub(crate) fn apply(&self, c: &mut aca_search::SearchConfig) {
+        if !self.snapshot_epochs.is_empty() {
+            c.snapshot_epochs = self.snapshot_epochs.clone();
+        }
+        if self.snapshot_every.is_some() {
+            c.snapshot_every = self.snapshot_every;
+        }
+    }
+}

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{PresetArg, RunControlArgs, StageArgs, StageDataArgs, StageFields};
 use crate::progress::{Bars, EpochBar};
-use crate::search::{default_out, device_name};
+use crate::{default_out, device_name};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 

@@ -1,4 +1,7 @@
-//! The `aca` command line. `main` only calls [`run`]; every command lives in a module here.
+//! The `aca` command line. `main` only calls [`run`]; every command lives in a module here with
+//! its flags (`search`, `eval`: allocate/train/test/predict/export, `pipeline`: `aca run`,
+//! `sweep`, `report`, `genotype`, `data`, `inspect`); `cli` holds the command list and the flag
+//! groups commands share, `config_file` the JSON patches over presets, `progress` the bars.
 
 /// `print!` for results and summaries, but a closed pipe or terminal is not an error: a long run
 /// goes on writing its run directory when nobody reads its output any more (`aca search | head`).
@@ -18,6 +21,7 @@ macro_rules! outln {
 }
 
 mod cli;
+mod config_file;
 mod data;
 mod eval;
 mod genotype;
@@ -175,4 +179,22 @@ fn has_progress(dir: &std::path::Path) -> bool {
         let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
         name == "checkpoint.ot" || name == "genotype.json" || (is_dir && has_progress(&e.path()))
     })
+}
+
+/// A fresh run folder under `runs/`, named by kind and UTC time.
+pub(crate) fn default_out(kind: &str) -> std::path::PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let compact: String = stamp
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .collect();
+    std::path::PathBuf::from("runs").join(format!("{kind}-{}", compact.replace('T', "-")))
+}
+
+/// The device as logs and progress lines name it.
+pub(crate) fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cuda(i) => format!("cuda:{i}"),
+        _ => "cpu".into(),
+    }
 }

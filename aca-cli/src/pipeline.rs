@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageDataArgs};
 use crate::progress::EpochBar;
-use crate::search::{default_out, device_name};
+use crate::{default_out, device_name};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -69,10 +69,10 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let patch = args
         .config
         .as_deref()
-        .map(crate::search::read_patch)
+        .map(crate::config_file::read_patch)
         .transpose()?;
     let method =
-        crate::search::chosen_method(args.choice.method, patch.as_ref(), "/search/method")?;
+        crate::config_file::chosen_method(args.choice.method, patch.as_ref(), "/search/method")?;
     let file_space = patch
         .as_ref()
         .and_then(|p| p.pointer("/search/space"))
@@ -83,7 +83,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     let mut config = RunConfig::preset(preset, method, space);
     if let (Some(path), Some(patch)) = (&args.config, patch) {
         let mut value = serde_json::to_value(&config)?;
-        crate::search::merge(&mut value, patch);
+        crate::config_file::merge(&mut value, patch);
         config = serde_json::from_value(value)
             .with_context(|| format!("run configuration {}", path.display()))?;
     }
@@ -101,7 +101,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         config.search.seed = seed;
         config.train.seed = seed;
     }
-    crate::search::apply_snapshots(&mut config.search, &args.snapshots);
+    args.snapshots.apply(&mut config.search);
     if args.eval_epoch.is_some() {
         config.eval_epoch = args.eval_epoch;
     }
@@ -483,7 +483,7 @@ mod tests {
     #[test]
     fn config_files_patch_the_preset() {
         let mut base = serde_json::json!({"a": {"b": 1, "c": 2}, "d": 3});
-        crate::search::merge(&mut base, serde_json::json!({"a": {"c": 5}, "e": 6}));
+        crate::config_file::merge(&mut base, serde_json::json!({"a": {"c": 5}, "e": 6}));
         assert_eq!(
             base,
             serde_json::json!({"a": {"b": 1, "c": 5}, "d": 3, "e": 6})

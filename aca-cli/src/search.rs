@@ -1,13 +1,15 @@
 use std::path::{Path, PathBuf};
 
-use aca_search::{files, search, EpochRecord, MethodKind, SearchConfig};
+use aca_search::{files, search, EpochRecord, SearchConfig};
 use anyhow::{Context, Result};
 
 use crate::cli::{
     PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageArgs, StageDataArgs,
     StageFields,
 };
+use crate::config_file::{chosen_method, merge, read_patch};
 use crate::progress::{Bars, EpochBar};
+use crate::{default_out, device_name};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -64,55 +66,6 @@ pub(crate) fn epoch_line(r: &EpochRecord) -> String {
     )
 }
 
-/// A fresh run folder under `runs/`, named by kind and UTC time.
-pub(crate) fn default_out(kind: &str) -> PathBuf {
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let compact: String = stamp
-        .chars()
-        .filter(|c| c.is_ascii_digit() || *c == 'T')
-        .collect();
-    PathBuf::from("runs").join(format!("{kind}-{}", compact.replace('T', "-")))
-}
-
-/// Deep-merges `patch` into `base` (objects key by key, anything else replaced).
-pub(crate) fn merge(base: &mut serde_json::Value, patch: serde_json::Value) {
-    match (base, patch) {
-        (serde_json::Value::Object(b), serde_json::Value::Object(p)) => {
-            for (k, v) in p {
-                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
-            }
-        }
-        (b, p) => *b = p,
-    }
-}
-
-/// The search method by the one precedence: the flag, else the config file's (at `pointer`), else
-/// DARTS. The method decides the preset the file patches.
-pub(crate) fn chosen_method(
-    flag: Option<MethodKind>,
-    patch: Option<&serde_json::Value>,
-    pointer: &str,
-) -> Result<MethodKind> {
-    if let Some(m) = flag {
-        return Ok(m);
-    }
-    let file = patch
-        .and_then(|p| p.pointer(pointer))
-        .and_then(|m| m.as_str());
-    Ok(match file {
-        Some(m) => m.parse()?,
-        None => MethodKind::Darts,
-    })
-}
-
-/// Reads a JSON configuration file as a patch.
-pub(crate) fn read_patch(path: &Path) -> Result<serde_json::Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    aca_core::parse_json_strict(&text)
-        .map_err(|e| anyhow::anyhow!("parsing {}: {e}", path.display()))
-}
-
 /// The search configuration, by one precedence: explicit flags > config file > preset defaults
 /// (the preset of the method the flags or the file name).
 pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
@@ -144,19 +97,9 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     if let Some(v) = args.valid_limit {
         c.data.split_mut().valid_limit = Some(v);
     }
-    apply_snapshots(&mut c, &args.snapshots);
+    args.snapshots.apply(&mut c);
     c.validate()?;
     Ok(c)
-}
-
-/// `--snapshot-epochs` / `--snapshot-every` onto a search configuration.
-pub(crate) fn apply_snapshots(c: &mut SearchConfig, args: &crate::cli::SnapshotArgs) {
-    if !args.snapshot_epochs.is_empty() {
-        c.snapshot_epochs = args.snapshot_epochs.clone();
-    }
-    if args.snapshot_every.is_some() {
-        c.snapshot_every = args.snapshot_every;
-    }
 }
 
 pub(crate) fn load_saved_config(dir: &Path) -> Result<SearchConfig> {
@@ -228,12 +171,5 @@ pub(crate) fn learning_line(l: &aca_space::ArchLearning) -> String {
         base
     } else {
         format!("{base}\nwarning: {}", aca_search::not_learned_message(l))
-    }
-}
-
-pub(crate) fn device_name(device: tch::Device) -> String {
-    match device {
-        tch::Device::Cuda(i) => format!("cuda:{i}"),
-        _ => "cpu".into(),
     }
 }

@@ -229,7 +229,7 @@ impl SweepFile {
             .unwrap_or_default();
         let mut config = RunConfig::preset(preset, method, space);
         let mut value = serde_json::to_value(&config)?;
-        crate::search::merge(&mut value, Value::Object(self.base.clone()));
+        crate::config_file::merge(&mut value, Value::Object(self.base.clone()));
         for (axis, v) in a {
             for path in targets(axis) {
                 set(&mut value, &path, v.clone());
