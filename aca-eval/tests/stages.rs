@@ -324,3 +324,41 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
         "{err}"
     );
 }
+
+#[test]
+fn run_contents_name_a_config_that_is_no_stage_and_read_run_json_through_the_layout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path();
+    // Nothing written yet: an empty reading, no error.
+    let empty = aca_eval::RunContents::read(run).unwrap();
+    assert!(empty.search.is_none() && empty.train.is_none() && empty.plan.is_none());
+
+    // A search folder whose config.json is neither a search's nor a training's.
+    std::fs::create_dir_all(run.join("search")).unwrap();
+    std::fs::write(run.join("search/config.json"), "{\"epochs\": \"ten\"}").unwrap();
+    let err = aca_eval::RunContents::read(run).unwrap_err().to_string();
+    assert!(
+        err.contains("search/config.json")
+            && err.contains("neither a search configuration")
+            && err.contains("nor a training configuration"),
+        "{err}"
+    );
+
+    // run.json round-trips through the layout, typed.
+    let layout = aca_eval::RunLayout::new(run);
+    assert!(!layout.has_state());
+    let config = aca_eval::RunConfig::preset(
+        aca_search::Preset::Tiny,
+        aca_search::MethodKind::Darts,
+        aca_space::Space::Aca,
+    );
+    assert_eq!(config.allocate.strategy, aca_eval::Strategy::Otsu);
+    let state = aca_eval::RunState::new(aca_search::Preset::Tiny, config);
+    layout.write_state(&state).unwrap();
+    assert!(layout.has_state());
+    assert_eq!(layout.read_state().unwrap(), state);
+    assert_eq!(layout.search_epochs_done(), 0);
+    std::fs::create_dir_all(layout.train_dir()).unwrap();
+    std::fs::write(layout.train_dir().join("metrics.jsonl"), "{}\n{}\n\n").unwrap();
+    assert_eq!(layout.train_epochs_done(), 2);
+}
