@@ -5,7 +5,8 @@
 #  2. allocates every run whose snapshot exists but that has no plan.json yet, with the same
 #     binary and the run's own scorer and strategy (`aca allocate` is the pipeline's allocation
 #     stage: the plan is byte-identical), so the snapshot's weights are no longer needed;
-#  3. lists the checkpoints of unfinished searches, which are committed (git add -f) with the rest.
+#  3. lists the checkpoints of unfinished searches and trainings (a few MB each), which are
+#     committed (git add -f) with the rest, so the next session continues them.
 # usage: studies/robustness/pause.sh ACA_BINARY STUDY_DIR [ARM_BINARY]
 # ARM_BINARY (built at results/COMMIT-otsu-log) allocates the otsu-log arm, which ACA_BINARY
 # (results/COMMIT) predates.
@@ -38,8 +39,11 @@ print(c.get("eval_epoch") or c["search"]["epochs"], a["scorer"], a["strategy"], 
     --scorer "$scorer" --strategy "$strategy" ${batches:+--batches "$batches"} --device cpu \
     --out "$run/plan.json"
 done
-echo "checkpoints of unfinished searches (commit with git add -f):"
+echo "checkpoints of unfinished searches and trainings (commit with git add -f):"
 for s in "$dir"/searches/*/; do
   [ -f "$s/checkpoint.ot" ] && [ ! -f "$s/genotype.json" ] && echo "  ${s%/}/checkpoint.ot"
+done
+for t in "$dir"/runs/*/train/; do
+  [ -f "$t/checkpoint.ot" ] && [ ! -f "$t/results.json" ] && echo "  ${t%/}/checkpoint.ot"
 done
 exit 0
