@@ -1,8 +1,8 @@
 //! Shared ground of the tch-based `aca` crates: device choice and seeding, optimizers with
-//! exportable state and PyTorch's exact update rules, the DARTS cosine schedule, gradient
-//! clipping, atomic checkpoints, metrics logs and accuracy tallies, atomic file writes, and the
-//! run directory every stage shares (lock, pinned configuration, checkpoint, metrics) and the
-//! epoch loop that runs in it.
+//! exportable state and PyTorch's exact update rules, DARTS's cosine and exponential schedules,
+//! gradient clipping, atomic checkpoints, metrics logs and accuracy tallies, atomic file writes,
+//! and the run directory every stage shares (lock, pinned configuration, checkpoint, metrics) and
+//! the epoch loop that runs in it.
 #![warn(missing_docs)]
 
 mod checkpoint;
@@ -31,4 +31,4 @@ pub use optim::{
     clip_grad_norm, Adam, AdamConfig, BadValue, OptimizerState, Sgd, SgdConfig, MAX_LR,
 };
 pub use run_dir::{check_finite, files, NoState, Observer, Resumed, RunDir, Silent};
-pub use schedule::Cosine;
+pub use schedule::{Cosine, Exponential};

@@ -24,9 +24,39 @@ impl Cosine {
     }
 }
 
+/// Exponential decay, stepped once per epoch as DARTS's ImageNet training steps
+/// `StepLR(step_size=1, gamma)` at the start of every epoch: epoch `e` (0-based) uses
+/// `base * gamma^e`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Exponential {
+    /// Starting learning rate.
+    pub base: f64,
+    /// Factor per epoch (DARTS ImageNet: 0.97).
+    pub gamma: f64,
+}
+
+impl Exponential {
+    /// The learning rate of epoch `epoch` (0-based).
+    pub fn lr(&self, epoch: usize) -> f64 {
+        self.base * self.gamma.powi(i32::try_from(epoch).unwrap_or(i32::MAX))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn darts_imagenet_exponential_values() {
+        let s = Exponential {
+            base: 0.1,
+            gamma: 0.97,
+        };
+        assert_eq!(s.lr(0), 0.1);
+        assert!((s.lr(1) - 0.097).abs() < 1e-15);
+        assert!((s.lr(249) - 0.1 * 0.97f64.powi(249)).abs() < 1e-18);
+        assert!(s.lr(10) > s.lr(11));
+    }
 
     #[test]
     fn darts_cosine_values() {

@@ -39,4 +39,7 @@ pub use pipeline::{RunConfig, RunState, StageSeconds};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
 pub use predict::{predict, run_dataset, Prediction};
 pub use scorer::{kept_edges, BnGamma, ChannelScorer, ScorerKind, ScoringContext, Taylor};
-pub use train::{files, test_accuracy, test_run, train, TrainConfig, TrainRecord, TrainResults};
+pub use train::{
+    files, label_smoothed_cross_entropy, test_accuracy, test_run, train, LrSchedule, TrainConfig,
+    TrainRecord, TrainResults,
+};

@@ -227,6 +227,7 @@ impl ChannelScorer for BnGamma {
                 &loader,
                 epoch,
                 0.0,
+                0.0,
                 c.grad_clip,
                 &mut || {},
             )?;

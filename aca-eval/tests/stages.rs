@@ -362,3 +362,77 @@ fn run_contents_name_a_config_that_is_no_stage_and_read_run_json_through_the_lay
     std::fs::write(layout.train_dir().join("metrics.jsonl"), "{}\n{}\n\n").unwrap();
     assert_eq!(layout.train_epochs_done(), 2);
 }
+
+#[test]
+fn label_smoothing_matches_darts_formula_and_is_plain_cross_entropy_at_zero() {
+    use aca_eval::label_smoothed_cross_entropy;
+    let logits = Tensor::from_slice(&[2.0f32, 0.5, -1.0, 0.0, 1.0, 3.0]).view([2, 3]);
+    let labels = Tensor::from_slice(&[0i64, 2]);
+    let plain = cross_entropy(&logits, &labels).double_value(&[]);
+    assert_eq!(
+        label_smoothed_cross_entropy(&logits, &labels, 0.0).double_value(&[]),
+        plain
+    );
+    // DARTS's CrossEntropyLabelSmooth by hand: targets (1 - eps) one-hot + eps / K,
+    // loss = mean over the batch of -sum(targets * log_softmax).
+    let eps = 0.1;
+    let rows = [[2.0f64, 0.5, -1.0], [0.0, 1.0, 3.0]];
+    let mut by_hand = 0.0;
+    for (row, label) in rows.iter().zip([0usize, 2]) {
+        let norm = row.iter().map(|x| x.exp()).sum::<f64>().ln();
+        for (k, x) in row.iter().enumerate() {
+            let target = if k == label { 1.0 - eps } else { 0.0 } + eps / 3.0;
+            by_hand -= target * (x - norm);
+        }
+    }
+    by_hand /= 2.0;
+    let smoothed = label_smoothed_cross_entropy(&logits, &labels, eps).double_value(&[]);
+    assert!((smoothed - by_hand).abs() < 1e-6, "{smoothed} vs {by_hand}");
+    assert!(
+        smoothed > plain,
+        "smoothing raises the loss of confident right answers"
+    );
+}
+
+#[test]
+fn the_exponential_schedule_and_label_smoothing_are_checked_and_left_out_when_default() {
+    let mut c = TrainConfig::tiny();
+    // Defaults write no new fields: configurations written before them read back equal.
+    let json = serde_json::to_value(&c).unwrap();
+    assert!(json.get("schedule").is_none() && json.get("label_smoothing").is_none());
+    assert_eq!(
+        c.lr(0),
+        aca_core::Cosine {
+            base: c.optimizer.lr,
+            min: c.lr_min,
+            epochs: c.epochs
+        }
+        .lr(0)
+    );
+
+    c.schedule = aca_eval::LrSchedule::Exponential { gamma: 0.97 };
+    c.label_smoothing = 0.1;
+    assert!((c.lr(2) - c.optimizer.lr * 0.97 * 0.97).abs() < 1e-15);
+    let json = serde_json::to_string(&c).unwrap();
+    assert!(
+        json.contains(r#""schedule":{"exponential":{"gamma":0.97}}"#),
+        "{json}"
+    );
+    let back: TrainConfig = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, c);
+    c.validate().unwrap();
+
+    c.schedule = aca_eval::LrSchedule::Exponential { gamma: 1.5 };
+    let err = c.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("schedule.exponential.gamma") && err.contains("(0, 1]"),
+        "{err}"
+    );
+    c.schedule = aca_eval::LrSchedule::Cosine;
+    c.label_smoothing = 1.0;
+    let err = c.validate().unwrap_err().to_string();
+    assert!(
+        err.contains("label_smoothing") && err.contains("[0, 1)"),
+        "{err}"
+    );
+}
