@@ -5,7 +5,7 @@
 #  2. allocates every run whose snapshot exists but that has no plan.json yet, with the same
 #     binary and the run's own scorer and strategy (`aca allocate` is the pipeline's allocation
 #     stage: the plan is byte-identical), so the snapshot's weights are no longer needed;
-#  3. lists the checkpoints of unfinished searches and trainings (a few MB each), which are
+#  3. lists the checkpoints of unfinished searches and trainings (about 6 MB each), which are
 #     committed (git add -f) with the rest, so the next session continues them.
 # usage: studies/robustness/pause.sh ACA_BINARY STUDY_DIR [ARM_BINARY]
 # ARM_BINARY (built at results/COMMIT-otsu-log) allocates the otsu-log arm, which ACA_BINARY
