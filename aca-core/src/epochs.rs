@@ -42,7 +42,7 @@ pub trait EpochTask {
 /// made with another `config` is refused) and continues after its last finished epoch; every
 /// epoch appends its record to the metrics log and writes the checkpoint. Returns the epoch it
 /// started from.
-pub fn run_epochs<T: EpochTask, C: Serialize>(
+pub fn run_epochs<T: EpochTask, C: Serialize + DeserializeOwned>(
     run: &RunDir,
     config: &C,
     epochs: usize,

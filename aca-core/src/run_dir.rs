@@ -160,8 +160,10 @@ impl RunDir {
     }
 
     /// The checkpoint of a resumed run, if it has one (a run stopped in its first epoch has not).
-    /// One made with another configuration than `config` is refused, naming the fields.
-    pub fn load_checkpoint<S: DeserializeOwned, C: Serialize>(
+    /// One made with another configuration than `config` is refused, naming the fields. Both are
+    /// compared as `C` reads them, so fields added since the checkpoint was written take their
+    /// defaults.
+    pub fn load_checkpoint<S: DeserializeOwned, C: Serialize + DeserializeOwned>(
         &self,
         config: &C,
     ) -> Result<Option<Resumed<S>>> {
@@ -171,12 +173,19 @@ impl RunDir {
         }
         let (tensors, saved): (_, CheckpointState<S>) = load_checkpoint(&path)?;
         tracing::debug!(path = %path.display(), epochs_done = saved.epochs_done, "checkpoint read");
-        if let Some(made_with) = &saved.config {
-            let mine = serde_json::to_value(config).map_err(|source| CoreError::Json {
+        if let Some(made_with) = saved.config {
+            let json_error = |source| CoreError::Json {
                 path: path.clone(),
                 source,
-            })?;
-            let differ = json_differences(made_with, &mine);
+            };
+            let mine = serde_json::to_value(config).map_err(json_error)?;
+            // As the configuration type reads it (new fields at their defaults); a configuration
+            // the type cannot read is compared as written.
+            let made_with = match serde_json::from_value::<C>(made_with.clone()) {
+                Ok(typed) => serde_json::to_value(&typed).map_err(json_error)?,
+                Err(_) => made_with,
+            };
+            let differ = json_differences(&made_with, &mine);
             if !differ.is_empty() {
                 return Err(run_dir_error(
                     &self.dir,

@@ -353,3 +353,43 @@ fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
         .collect();
     assert_eq!(weights, [8.0, 64.0, 512.0, 4096.0]);
 }
+
+#[test]
+fn a_checkpoint_written_before_a_config_field_existed_resumes_with_its_default() {
+    use aca_core::{NoState, RunDir};
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Config {
+        epochs: usize,
+        #[serde(default)]
+        added_later: f64,
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let run = RunDir::open(&dir, false, "test").unwrap();
+    // Written by a version without `added_later`.
+    let old = serde_json::json!({"epochs": 4});
+    run.save_checkpoint(
+        &[("w".into(), tch::Tensor::from(1.0f64))],
+        2,
+        &NoState {},
+        &old,
+    )
+    .unwrap();
+    drop(run);
+    let run = RunDir::open(&dir, true, "test").unwrap();
+    let same = Config {
+        epochs: 4,
+        added_later: 0.0,
+    };
+    let resumed = run.load_checkpoint::<NoState, _>(&same).unwrap().unwrap();
+    assert_eq!(resumed.epochs_done, 2);
+    let changed = Config {
+        epochs: 4,
+        added_later: 0.5,
+    };
+    let err = run
+        .load_checkpoint::<NoState, _>(&changed)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("added_later"), "{err}");
+}
