@@ -490,10 +490,7 @@ pub fn label_smoothed_cross_entropy(logits: &Tensor, labels: &Tensor, eps: f64) 
     if eps == 0.0 {
         return cross_entropy(logits, labels);
     }
-    let log_probs = logits.log_softmax(-1, logits.kind());
-    let nll = log_probs.nll_loss(labels);
-    let uniform = -log_probs.mean(logits.kind());
-    nll * (1.0 - eps) + uniform * eps
+    logits.cross_entropy_loss::<Tensor>(labels, None, tch::Reduction::Mean, -100, eps)
 }
 
 /// One epoch of training: loss (plus `aux_weight` times the auxiliary loss), each with label
