@@ -64,12 +64,14 @@ pub(crate) enum Command {
 /// The preset every stage's configuration starts from.
 #[derive(Debug, Args)]
 pub(crate) struct PresetArg {
-    /// Configuration preset: `tiny` (minutes on 2 CPU cores, Fashion-MNIST) or `paper` (the
-    /// DARTS papers' CIFAR-10 configuration: 50 search epochs, 600 training epochs; a GPU job).
+    /// Configuration preset: `tiny` (minutes on 2 CPU cores, Fashion-MNIST), `paper` (the
+    /// DARTS papers' CIFAR-10 configuration: 50 search epochs, 600 training epochs; a GPU job)
+    /// or `imagenet` (DARTS's ImageNet training on an image folder given by --data-dir, streamed,
+    /// 224x224, 250 epochs; its search is the paper's on the folder at 32x32; a GPU job).
     #[arg(
         long,
         default_value = "tiny",
-        value_name = "tiny|paper",
+        value_name = "tiny|paper|imagenet",
         conflicts_with = "resume"
     )]
     pub preset: aca_search::Preset,
@@ -185,6 +187,16 @@ pub(crate) struct StageDataArgs {
     /// centre) [default: the preset's]
     #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
     pub resize: Option<usize>,
+
+    /// Keep the centre SIZE x SIZE after the resize; a random resized crop (the imagenet preset's
+    /// training images) then crops to SIZE too [default: the preset's; imagenet: 224 of 256]
+    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
+    pub center_crop: Option<usize>,
+
+    /// Decode an image folder batch by batch instead of holding it in memory (large folders;
+    /// needs a resize) [default: the preset's; on for imagenet's training]
+    #[arg(long, conflicts_with = "resume")]
+    pub stream: bool,
 }
 
 impl StageDataArgs {
@@ -198,6 +210,15 @@ impl StageDataArgs {
         }
         if let Some(size) = self.resize {
             data.resize = Some(size);
+        }
+        if let Some(size) = self.center_crop {
+            data.center_crop = Some(size);
+        }
+        if self.stream {
+            data.stream = true;
+        }
+        if data.augment.random_resized_crop.is_some() {
+            data.augment.random_resized_crop = data.center_crop.or(data.resize);
         }
     }
 }

@@ -83,6 +83,7 @@ impl DataArgs {
             data_dir: self.data_dir.clone(),
             coarse_labels: self.coarse,
             resize,
+            ..LoadOptions::default()
         };
         Ok(Dataset::load(self.dataset, &opts)?)
     }

@@ -187,6 +187,7 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
     let mut c = match args.preset.preset {
         aca_search::Preset::Tiny => TrainConfig::tiny(),
         aca_search::Preset::Paper => TrainConfig::paper(),
+        aca_search::Preset::Imagenet => TrainConfig::imagenet(),
     };
     args.data.apply(&mut c.data);
     args.stage.apply(StageFields {

@@ -107,6 +107,99 @@ fn write_image_folder(dir: &std::path::Path) {
 }
 
 #[test]
+fn the_imagenet_preset_searches_and_trains_a_streamed_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("images");
+    write_image_folder(&data);
+    let d = data.to_str().unwrap();
+    // The preset's recipe at a small scale: 40 then the centre 32 instead of 256 then 224.
+    let cfg = dir.path().join("small.json");
+    std::fs::write(
+        &cfg,
+        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 8, "valid_limit": 8}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 1},
+  "train": {"epochs": 2, "data": {"batch_size": 8, "train_limit": 16}, "network": {"channels": 4, "layers": 3}}}"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("run");
+    let (ok, out, err) = aca(&[
+        "run",
+        "--preset",
+        "imagenet",
+        "--data-dir",
+        d,
+        "--resize",
+        "40",
+        "--center-crop",
+        "32",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("imagenet"), "{out}");
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join(p)).unwrap()).unwrap()
+    };
+    let train = read("train/config.json");
+    assert_eq!(train["schedule"]["exponential"]["gamma"], 0.97, "{train}");
+    assert_eq!(train["label_smoothing"], 0.1);
+    assert_eq!(train["optimizer"]["weight_decay"], 3e-5);
+    assert_eq!(train["network"]["setting"], "imagenet");
+    let d_cfg = &train["data"];
+    assert_eq!(
+        (
+            d_cfg["stream"].clone(),
+            d_cfg["resize"].clone(),
+            d_cfg["center_crop"].clone()
+        ),
+        (true.into(), 40.into(), 32.into())
+    );
+    assert_eq!(
+        d_cfg["augment"]["random_resized_crop"], 32,
+        "the random crop follows the centre crop"
+    );
+    assert_eq!(d_cfg["augment"]["color_jitter"]["hue"], 0.2);
+    // The search held the folder in memory at the same size.
+    let search = read("search/config.json");
+    assert_eq!(search["data"]["dataset"], "folder");
+    assert!(search["data"].get("stream").is_none(), "{search}");
+    // `aca predict` reads an image as the test did (resize 40, centre 32): its top-1 over val/
+    // is the test accuracy.
+    let results = read("train/results.json");
+    let mut args = vec!["predict".to_string(), "--json".into(), "--run".into()];
+    args.push(out_dir.join("train").to_str().unwrap().into());
+    let mut classes = Vec::new();
+    for class in ["dark", "light"] {
+        for i in 0..8 {
+            args.push(
+                data.join(format!("val/{class}/{i:03}.png"))
+                    .to_str()
+                    .unwrap()
+                    .into(),
+            );
+            classes.push(class);
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = aca(&args);
+    assert!(ok, "{err}");
+    let predictions: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let hits = predictions
+        .iter()
+        .zip(&classes)
+        .filter(|(p, c)| p["top"][0][1] == **c)
+        .count();
+    assert!(
+        (hits as f64 / 16.0 - results["test_top1"].as_f64().unwrap()).abs() < 1e-9,
+        "{hits} of 16 against {}",
+        results["test_top1"]
+    );
+}
+
+#[test]
 fn an_image_folder_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("images");

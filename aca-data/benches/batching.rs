@@ -36,6 +36,7 @@ fn batching(c: &mut Criterion) {
                 crop_padding: 2,
                 hflip: true,
                 cutout: 8,
+                ..Augment::none()
             },
             seed: 0,
             stream: 0,

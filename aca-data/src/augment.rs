@@ -1,14 +1,17 @@
 //! Seeded batch augmentation as tensor operations: random crop with zero padding, horizontal
-//! flip, normalisation, cutout (DARTS's order: crop, flip, to-tensor, normalise, cutout).
+//! flip, normalisation, cutout (DARTS's order: crop, flip, to-tensor, normalise, cutout). The
+//! ImageNet recipe's random resized crop and colour jitter are per-image transforms of streamed
+//! folders, done as each file is decoded ([`crate::transform`]), before the flip.
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::error::Result;
+use crate::transform::ColorJitter;
 
 /// Augmentation settings for one loader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Augment {
     /// Zero padding on each side before a random crop back to the image size; 0 = no crop.
@@ -18,6 +21,15 @@ pub struct Augment {
     pub hflip: bool,
     /// Cutout square side in pixels, on the normalised image; 0 = off. DARTS evaluation: 16.
     pub cutout: usize,
+    /// A random crop of 8-100 % of the area at aspect 3/4-4/3, resized to this side
+    /// (torchvision's `RandomResizedCrop`), instead of the resize and centre crop; streamed image
+    /// folders only. DARTS ImageNet: 224.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub random_resized_crop: Option<usize>,
+    /// Random brightness, contrast, saturation and hue; streamed image folders only. DARTS
+    /// ImageNet: 0.4, 0.4, 0.4, 0.2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color_jitter: Option<ColorJitter>,
 }
 
 impl Default for Augment {
@@ -27,6 +39,8 @@ impl Default for Augment {
             crop_padding: 4,
             hflip: true,
             cutout: 0,
+            random_resized_crop: None,
+            color_jitter: None,
         }
     }
 }
@@ -38,12 +52,30 @@ impl Augment {
             crop_padding: 0,
             hflip: false,
             cutout: 0,
+            random_resized_crop: None,
+            color_jitter: None,
+        }
+    }
+
+    /// DARTS's ImageNet training (`train_imagenet.py`): random resized crop to `size`, flip and
+    /// colour jitter (0.4, 0.4, 0.4, 0.2), no padding crop, no cutout.
+    pub fn imagenet(size: usize) -> Self {
+        Self {
+            hflip: true,
+            random_resized_crop: Some(size),
+            color_jitter: Some(ColorJitter::imagenet()),
+            ..Self::none()
         }
     }
 
     /// Whether anything random happens.
     pub fn is_identity(&self) -> bool {
-        self.crop_padding == 0 && !self.hflip && self.cutout == 0
+        self.crop_padding == 0 && !self.hflip && self.cutout == 0 && !self.at_decode()
+    }
+
+    /// Whether part of it happens as each image is decoded (a streamed folder's transforms).
+    pub fn at_decode(&self) -> bool {
+        self.random_resized_crop.is_some() || self.color_jitter.is_some()
     }
 
     /// Draws the random choices for a batch of `n` images of `size x size`.

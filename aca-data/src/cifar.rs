@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{DataError, Result};
-use crate::raw::{read_maybe_gz, RawImages};
+use crate::raw::{read_maybe_gz, Label, RawImages};
 
 const PIXELS: usize = 3 * 32 * 32;
 
@@ -35,7 +35,7 @@ pub fn read_cifar_file(
     let mut pixels = Vec::with_capacity(n * PIXELS);
     let mut labels = Vec::with_capacity(n);
     for rec in bytes.chunks_exact(record) {
-        labels.push(rec[label_index]);
+        labels.push(Label::from(rec[label_index]));
         pixels.extend_from_slice(&rec[label_bytes..]);
     }
     let raw = RawImages {

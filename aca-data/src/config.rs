@@ -25,6 +25,13 @@ pub struct DataConfig {
     pub coarse_labels: bool,
     /// Resize images once at load (small CPU presets; an image folder's shorter side).
     pub resize: Option<usize>,
+    /// Keep the centre `crop x crop` after the resize (DARTS ImageNet: resize 256, crop 224).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center_crop: Option<usize>,
+    /// Decode an image folder batch by batch instead of holding it in memory (ImageNet-sized
+    /// folders; needs a resize).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stream: bool,
     /// The search's division of the training set into weight and architecture images (DARTS:
     /// portion 0.5). Training has none: it trains on the whole training set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +53,8 @@ impl DataConfig {
             data_dir: None,
             coarse_labels: false,
             resize: None,
+            center_crop: None,
+            stream: false,
             split: Some(SplitConfig::default()),
             batch_size: 64,
             augment: Augment::default(),
@@ -63,6 +72,21 @@ impl DataConfig {
                 ..Augment::default()
             },
             ..Self::search()
+        }
+    }
+
+    /// DARTS's ImageNet training data (`train_imagenet.py`) from an image folder, streamed:
+    /// batch 128; training images through a random resized crop to 224, flip and colour jitter;
+    /// test images resized to 256 and their centre 224 kept.
+    pub fn imagenet() -> Self {
+        Self {
+            dataset: DatasetKind::Folder,
+            resize: Some(256),
+            center_crop: Some(224),
+            stream: true,
+            batch_size: 128,
+            augment: Augment::imagenet(224),
+            ..Self::train()
         }
     }
 
@@ -94,6 +118,8 @@ impl DataConfig {
                 data_dir: self.data_dir.clone(),
                 coarse_labels: self.coarse_labels,
                 resize: self.resize,
+                center_crop: self.center_crop,
+                stream: self.stream,
             },
         )
     }

@@ -1,23 +1,43 @@
-//! Loading a dataset from its official files into memory, once, as u8 tensors.
+//! Loading a dataset from its official files into memory, once, as u8 tensors (or, for a
+//! streamed image folder, as a list of files decoded batch by batch).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tch::{Device, Kind, Tensor};
 use tracing::info;
 
 use crate::cifar::read_cifar_files;
 use crate::error::{DataError, Result};
-use crate::folder::{cached_stats, read_folder, store_stats, CachedStats, STATS_CACHE};
+use crate::folder::{
+    cached_stats, decode_entries, list_folder, read_folder, store_stats, CachedStats, STATS_CACHE,
+};
 use crate::idx::read_idx_pair;
 use crate::kind::{DatasetInfo, DatasetKind};
-use crate::raw::{find_plain_or_gz, RawImages};
+use crate::raw::{find_plain_or_gz, Label, RawImages};
+use crate::stream::FileSource;
 
-/// One split held in memory: u8 images `[N, C, H, W]` and i64 labels `[N]`, on the CPU.
+/// One split: u8 images `[N, C, H, W]` in memory (or a streamed folder's files) and i64 labels
+/// `[N]`.
 #[derive(Debug)]
 pub struct ImageSet {
-    images: Tensor,
+    pub(crate) pixels: Pixels,
     labels: Tensor,
-    label_list: Vec<u8>,
+    label_list: Vec<Label>,
+}
+
+/// Where a split's pixels are.
+#[derive(Debug)]
+pub(crate) enum Pixels {
+    /// Decoded, u8 `[N, C, H, W]`.
+    Memory(Tensor),
+    /// Decoded batch by batch.
+    Files(Arc<FileSource>),
+}
+
+fn label_tensor(labels: &[Label]) -> Result<Tensor> {
+    let wide: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
+    Ok(Tensor::f_from_slice(&wide)?)
 }
 
 impl ImageSet {
@@ -27,12 +47,31 @@ impl ImageSet {
         let n = raw.len() as i64;
         let images =
             Tensor::f_from_slice(&raw.pixels)?.f_view([n, c as i64, h as i64, w as i64])?;
-        let labels = Tensor::f_from_slice(&raw.labels)?.f_to_kind(Kind::Int64)?;
         Ok(Self {
-            images,
-            labels,
+            pixels: Pixels::Memory(images),
+            labels: label_tensor(&raw.labels)?,
             label_list: raw.labels,
         })
+    }
+
+    fn streamed(source: FileSource, labels: Vec<Label>) -> Result<Self> {
+        Ok(Self {
+            pixels: Pixels::Files(Arc::new(source)),
+            labels: label_tensor(&labels)?,
+            label_list: labels,
+        })
+    }
+
+    /// Whether the images are decoded batch by batch from their files (a streamed folder).
+    pub fn is_streamed(&self) -> bool {
+        matches!(self.pixels, Pixels::Files(_))
+    }
+
+    fn memory(&self) -> &Tensor {
+        match &self.pixels {
+            Pixels::Memory(t) => t,
+            Pixels::Files(_) => unreachable!("only in-memory sets are resized or measured here"),
+        }
     }
 
     /// Number of images.
@@ -45,9 +84,13 @@ impl ImageSet {
         self.label_list.is_empty()
     }
 
-    /// u8 images `[N, C, H, W]`.
-    pub fn images(&self) -> &Tensor {
-        &self.images
+    /// u8 images `[N, C, H, W]`; `None` for a streamed folder, whose images are decoded batch by
+    /// batch.
+    pub fn images(&self) -> Option<&Tensor> {
+        match &self.pixels {
+            Pixels::Memory(t) => Some(t),
+            Pixels::Files(_) => None,
+        }
     }
 
     /// i64 labels `[N]`.
@@ -56,13 +99,16 @@ impl ImageSet {
     }
 
     /// Labels on the host.
-    pub fn label_list(&self) -> &[u8] {
+    pub fn label_list(&self) -> &[Label] {
         &self.label_list
     }
 
     /// Image height and width.
     pub fn size(&self) -> usize {
-        self.images.size()[2] as usize
+        match &self.pixels {
+            Pixels::Memory(t) => t.size()[2] as usize,
+            Pixels::Files(f) => f.crop,
+        }
     }
 
     /// Number of images of each class, for `classes` classes.
@@ -74,26 +120,43 @@ impl ImageSet {
         counts
     }
 
-    /// Resized copy (antialiased bilinear, as torchvision's `Resize`), rounded back to u8.
+    /// Resized copy (antialiased bilinear, as torchvision's `Resize`; in memory), rounded back to
+    /// u8.
     fn resized(&self, size: usize) -> Result<Self> {
         let s = size as i64;
         let images = self
-            .images
+            .memory()
             .f_to_kind(Kind::Float)?
             .f_internal_upsample_bilinear2d_aa([s, s], false, None, None)?
             .f_round()?
             .f_clamp(0, 255)?
             .f_to_kind(Kind::Uint8)?;
         Ok(Self {
-            images,
+            pixels: Pixels::Memory(images),
             labels: self.labels.shallow_clone(),
             label_list: self.label_list.clone(),
         })
     }
 
-    /// Per-channel mean and std of the pixels scaled to [0, 1].
+    /// The centre `crop x crop` (in memory).
+    fn center_cropped(&self, crop: usize) -> Result<Self> {
+        let images = self.memory();
+        let (size, crop) = (images.size()[2], crop as i64);
+        let start = (size - crop) / 2;
+        let images = images
+            .f_narrow(2, start, crop)?
+            .f_narrow(3, start, crop)?
+            .f_contiguous()?;
+        Ok(Self {
+            pixels: Pixels::Memory(images),
+            labels: self.labels.shallow_clone(),
+            label_list: self.label_list.clone(),
+        })
+    }
+
+    /// Per-channel mean and std of the pixels scaled to [0, 1] (in memory).
     fn stats(&self) -> Result<(Vec<f32>, Vec<f32>)> {
-        let x = self.images.f_to_kind(Kind::Double)?.f_div_scalar(255.0)?;
+        let x = self.memory().f_to_kind(Kind::Double)?.f_div_scalar(255.0)?;
         let c = x.size()[1];
         let per_channel = x.f_transpose(0, 1)?.f_reshape([c, -1])?;
         let mean = per_channel.f_mean_dim(1, false, Kind::Double)?;
@@ -130,9 +193,19 @@ pub struct LoadOptions {
     pub data_dir: Option<PathBuf>,
     /// CIFAR-100: use the 20 coarse labels instead of the 100 fine ones.
     pub coarse_labels: bool,
-    /// Resize images to `size x size` once at load (small CPU presets).
+    /// Resize images to `size x size` once at load (small CPU presets; an image folder's
+    /// shorter side, then its centre).
     pub resize: Option<usize>,
+    /// Keep the centre `crop x crop` after the resize (DARTS ImageNet: resize 256, crop 224).
+    pub center_crop: Option<usize>,
+    /// An image folder's images decoded batch by batch instead of held in memory (needs a
+    /// resize).
+    pub stream: bool,
 }
+
+/// A streamed folder's channel statistics come from at most this many training images, evenly
+/// spaced over the sorted files.
+pub const STREAM_STATS_SAMPLE: usize = 10_000;
 
 impl Dataset {
     /// Reads `kind` from its official files and keeps it in memory.
@@ -145,27 +218,42 @@ impl Dataset {
                 reason: "only CIFAR-100 has coarse labels".into(),
             });
         }
-        if let Some(size) = opts.resize {
-            if size == 0 {
+        for (field, size) in [("resize", opts.resize), ("center_crop", opts.center_crop)] {
+            match size {
+                Some(0) => {
+                    return Err(DataError::Config {
+                        field,
+                        value: "0".into(),
+                        reason: "expected an image size of at least 1".into(),
+                    })
+                }
+                Some(s) if s > MAX_RESIZE => {
+                    return Err(DataError::Config {
+                        field,
+                        value: s.to_string(),
+                        reason: format!("expected an image size of at most {MAX_RESIZE}"),
+                    })
+                }
+                _ => {}
+            }
+        }
+        if let (Some(r), Some(c)) = (opts.resize, opts.center_crop) {
+            if c > r {
                 return Err(DataError::Config {
-                    field: "resize",
-                    value: "0".into(),
-                    reason: "expected an image size of at least 1".into(),
+                    field: "center_crop",
+                    value: c.to_string(),
+                    reason: format!("larger than the resize {r}: expected at most {r}"),
                 });
             }
-            if size > MAX_RESIZE {
-                return Err(DataError::Config {
-                    field: "resize",
-                    value: size.to_string(),
-                    reason: format!("expected an image size of at most {MAX_RESIZE}"),
-                });
-            }
+        }
+        if opts.stream {
+            return Self::load_streamed(kind, dir, opts);
         }
         let mut fingerprint = None;
         let (train, test, classes, names) = match kind {
             DatasetKind::Folder => {
                 // Resized while decoding: memory holds the images at their final size only.
-                let folder = read_folder(&dir, opts.resize)?;
+                let folder = read_folder(&dir, opts.resize, opts.center_crop)?;
                 fingerprint = Some(folder.fingerprint);
                 let classes = folder.class_names.len();
                 (folder.train, folder.test, classes, Some(folder.class_names))
@@ -248,10 +336,10 @@ impl Dataset {
         }
         let train = ImageSet::from_raw(train)?;
         let test = ImageSet::from_raw(test)?;
-        let channels = train.images.size()[1] as usize;
+        let channels = train.memory().size()[1] as usize;
         let (mean, std, stats_source) = match (kind.published_stats(), &fingerprint) {
             (Some((m, s)), _) => (m, s, "published".to_string()),
-            (None, Some(fp)) => match cached_stats(&dir, fp, opts.resize) {
+            (None, Some(fp)) => match cached_stats(&dir, fp, opts.resize, opts.center_crop, None) {
                 Some(c) if c.channels == channels => (
                     c.mean,
                     c.std,
@@ -262,6 +350,8 @@ impl Dataset {
                     let cache = CachedStats {
                         fingerprint: fp.clone(),
                         resize: opts.resize,
+                        center_crop: opts.center_crop,
+                        sample: None,
                         channels,
                         mean: m.clone(),
                         std: s.clone(),
@@ -293,21 +383,129 @@ impl Dataset {
             train,
             test,
         };
-        if let Some(size) = opts.resize {
-            if size != original_size {
+        if kind != DatasetKind::Folder {
+            // A folder is resized and cropped as it is decoded.
+            if let Some(size) = opts.resize.filter(|&s| s != original_size) {
                 data.train = data.train.resized(size)?;
                 data.test = data.test.resized(size)?;
-                data.info.size = size;
+            }
+            let size = opts.resize.unwrap_or(original_size);
+            match opts.center_crop {
+                Some(c) if c > size => {
+                    return Err(DataError::Config {
+                        field: "center_crop",
+                        value: c.to_string(),
+                        reason: format!(
+                            "larger than the {size}x{size} images: expected at most {size}"
+                        ),
+                    })
+                }
+                Some(c) if c < size => {
+                    data.train = data.train.center_cropped(c)?;
+                    data.test = data.test.center_cropped(c)?;
+                }
+                _ => {}
             }
         }
+        data.info.size = data.train.size();
         info!(dataset = %kind, train = data.train.len(), test = data.test.len(), size = data.info.size, "dataset loaded");
         Ok(data)
     }
 
-    /// Moves both splits to `device` once (a GPU then batches without host copies).
+    /// A streamed image folder: listed now, decoded batch by batch; its statistics from a sample
+    /// of [`STREAM_STATS_SAMPLE`] training images (cached beside the data).
+    fn load_streamed(kind: DatasetKind, dir: PathBuf, opts: &LoadOptions) -> Result<Self> {
+        if kind != DatasetKind::Folder {
+            return Err(DataError::Config {
+                field: "stream",
+                value: "true".into(),
+                reason: format!("only image folders are streamed; {kind} is read into memory"),
+            });
+        }
+        let resize = opts.resize.ok_or_else(|| DataError::Config {
+            field: "resize",
+            value: "none".into(),
+            reason: "a streamed folder decodes every image to one size: give a resize (and a centre crop if wanted)".into(),
+        })?;
+        let crop = opts.center_crop.unwrap_or(resize);
+        let listing = list_folder(&dir)?;
+        let sample = listing.train.len().min(STREAM_STATS_SAMPLE);
+        let (channels, mean, std, stats_source) = match cached_stats(
+            &dir,
+            &listing.fingerprint,
+            Some(resize),
+            Some(crop),
+            Some(sample),
+        ) {
+            Some(c) => (
+                c.channels,
+                c.mean,
+                c.std,
+                format!("cached in {}", dir.join(STATS_CACHE).display()),
+            ),
+            None => {
+                let step = listing.train.len() as f64 / sample as f64;
+                let picked: Vec<_> = (0..sample)
+                    .map(|i| listing.train[(i as f64 * step) as usize].clone())
+                    .collect();
+                let set = ImageSet::from_raw(decode_entries(&picked, (resize, crop))?)?;
+                let channels = set.memory().size()[1] as usize;
+                let (mean, std) = set.stats()?;
+                store_stats(
+                    &dir,
+                    &CachedStats {
+                        fingerprint: listing.fingerprint.clone(),
+                        resize: Some(resize),
+                        center_crop: Some(crop),
+                        sample: Some(sample),
+                        channels,
+                        mean: mean.clone(),
+                        std: std.clone(),
+                    },
+                );
+                let source = format!("computed from {sample} training images");
+                (channels, mean, std, source)
+            }
+        };
+        let split = |entries: Vec<crate::folder::Entry>| {
+            let (paths, labels): (Vec<_>, Vec<_>) =
+                entries.into_iter().map(|e| (e.path, e.label)).unzip();
+            let source = FileSource {
+                paths,
+                channels,
+                resize,
+                crop,
+            };
+            ImageSet::streamed(source, labels)
+        };
+        let classes = listing.class_names.len();
+        let data = Dataset {
+            info: DatasetInfo {
+                kind,
+                dir,
+                channels,
+                size: crop,
+                original_size: crop,
+                classes,
+                class_names: listing.class_names,
+                mean,
+                std,
+                stats_source,
+            },
+            train: split(listing.train)?,
+            test: split(listing.test)?,
+        };
+        info!(dataset = %kind, train = data.train.len(), test = data.test.len(), size = crop, "image folder listed, streamed");
+        Ok(data)
+    }
+
+    /// Moves both splits to `device` once (a GPU then batches without host copies); a streamed
+    /// split's batches go to the device as they are decoded.
     pub fn to_device(&mut self, device: Device) -> Result<()> {
         for set in [&mut self.train, &mut self.test] {
-            set.images = set.images.f_to_device(device)?;
+            if let Pixels::Memory(images) = &set.pixels {
+                set.pixels = Pixels::Memory(images.f_to_device(device)?);
+            }
             set.labels = set.labels.f_to_device(device)?;
         }
         Ok(())

@@ -8,24 +8,25 @@
 
 use std::path::{Path, PathBuf};
 
-use image::imageops::FilterType;
 use image::DynamicImage;
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::error::{DataError, Result};
-use crate::raw::RawImages;
+use crate::raw::{Label, RawImages};
+use crate::transform::resize_center_crop;
 
 /// File name extensions decoded (case-insensitive).
 pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 
-/// Labels are bytes: at most this many classes.
-pub const MAX_FOLDER_CLASSES: usize = 256;
+/// At most this many classes (a [`Label`] is 16 bits).
+pub const MAX_FOLDER_CLASSES: usize = Label::MAX as usize + 1;
 
 /// Where the channel statistics of a folder are cached, in the folder itself.
 pub const STATS_CACHE: &str = ".aca-stats.json";
 
-/// A folder dataset's two splits, its class names and the fingerprint of its training files.
+/// A folder dataset's two splits decoded, its class names and the fingerprint of its training
+/// files.
 #[derive(Debug)]
 pub(crate) struct FolderData {
     pub train: RawImages,
@@ -34,14 +35,52 @@ pub(crate) struct FolderData {
     pub fingerprint: String,
 }
 
-/// One image file with its label.
-struct Entry {
-    path: PathBuf,
-    label: u8,
+/// A folder dataset's files, listed but not decoded.
+pub(crate) struct Listing {
+    pub train: Vec<Entry>,
+    pub test: Vec<Entry>,
+    pub class_names: Vec<String>,
+    pub fingerprint: String,
 }
 
-/// Reads `dir/train` and `dir/val` (or `dir/test`).
-pub(crate) fn read_folder(dir: &Path, resize: Option<usize>) -> Result<FolderData> {
+/// One image file with its label.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub path: PathBuf,
+    pub label: Label,
+}
+
+/// Reads `dir/train` and `dir/val` (or `dir/test`) into memory, each image's shorter side resized
+/// to `resize` and its centre `crop` kept (`crop` defaults to `resize`).
+pub(crate) fn read_folder(
+    dir: &Path,
+    resize: Option<usize>,
+    crop: Option<usize>,
+) -> Result<FolderData> {
+    let listing = list_folder(dir)?;
+    let fit = resize.map(|r| (r, crop.unwrap_or(r)));
+    let train = decode_all(&listing.train, fit)?;
+    let test = decode_all(&listing.test, fit)?;
+    let (train, test) = agree_on_channels(train, test);
+    if train.shape[1..] != test.shape[1..] {
+        return Err(DataError::format(
+            &listing.test[0].path,
+            format!(
+                "is {}x{} but the training images are {}x{}: pass a resize so both splits agree",
+                test.shape[1], test.shape[2], train.shape[1], train.shape[2]
+            ),
+        ));
+    }
+    Ok(FolderData {
+        train,
+        test,
+        class_names: listing.class_names,
+        fingerprint: listing.fingerprint,
+    })
+}
+
+/// Lists `dir/train` and `dir/val` (or `dir/test`), checking the layout.
+pub(crate) fn list_folder(dir: &Path) -> Result<Listing> {
     let train_dir = dir.join("train");
     if !train_dir.is_dir() {
         return Err(not_found(dir, "train/"));
@@ -83,21 +122,9 @@ pub(crate) fn read_folder(dir: &Path, resize: Option<usize>) -> Result<FolderDat
     }
     let test_files = list_split(&test_dir, &test_classes, &class_names)?;
     let fingerprint = fingerprint(&train_files, dir)?;
-    let train = decode_all(&train_files, resize)?;
-    let test = decode_all(&test_files, resize)?;
-    let (train, test) = agree_on_channels(train, test);
-    if train.shape[1..] != test.shape[1..] {
-        return Err(DataError::format(
-            &test_files[0].path,
-            format!(
-                "is {}x{} but the training images are {}x{}: pass a resize so both splits agree",
-                test.shape[1], test.shape[2], train.shape[1], train.shape[2]
-            ),
-        ));
-    }
-    Ok(FolderData {
-        train,
-        test,
+    Ok(Listing {
+        train: train_files,
+        test: test_files,
         class_names,
         fingerprint,
     })
@@ -141,7 +168,7 @@ fn list_split(split: &Path, classes: &[String], all_classes: &[String]) -> Resul
     let mut entries = Vec::new();
     for class in classes {
         let folder = split.join(class);
-        let label = all_classes.iter().position(|c| c == class).unwrap_or(0) as u8;
+        let label = all_classes.iter().position(|c| c == class).unwrap_or(0) as Label;
         let mut files = Vec::new();
         collect_files(&folder, &mut files)?;
         if files.is_empty() {
@@ -197,7 +224,8 @@ fn fingerprint(files: &[Entry], root: &Path) -> Result<String> {
             .map_or(0, |d| d.as_nanos());
         let rel = e.path.strip_prefix(root).unwrap_or(&e.path);
         h.update(rel.to_string_lossy().as_bytes());
-        h.update([0, e.label]);
+        h.update([0]);
+        h.update(e.label.to_le_bytes());
         h.update(meta.len().to_le_bytes());
         h.update(modified.to_le_bytes());
     }
@@ -211,18 +239,23 @@ struct Decoded {
     size: [usize; 2],
 }
 
-/// Opens an image file, resized (shorter side, then the centre) when `resize` is given.
-fn open(path: &Path, resize: Option<usize>) -> Result<DynamicImage> {
-    let img = image::open(path)
-        .map_err(|e| DataError::format(path, format!("cannot decode this image: {e}")))?;
-    Ok(match resize {
-        Some(s) => resize_and_crop(img, s as u32),
+/// Opens an image file.
+pub(crate) fn open(path: &Path) -> Result<DynamicImage> {
+    image::open(path).map_err(|e| DataError::format(path, format!("cannot decode this image: {e}")))
+}
+
+/// Opens an image file, its shorter side resized and its centre cropped when `fit` = (resize,
+/// crop) is given.
+fn open_fitted(path: &Path, fit: Option<(usize, usize)>) -> Result<DynamicImage> {
+    let img = open(path)?;
+    Ok(match fit {
+        Some((r, c)) => resize_center_crop(img, r as u32, c as u32),
         None => img,
     })
 }
 
-fn decode(path: &Path, resize: Option<usize>) -> Result<Decoded> {
-    let img = open(path, resize)?;
+fn decode(path: &Path, fit: Option<(usize, usize)>) -> Result<Decoded> {
+    let img = open_fitted(path, fit)?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (pixels, channels) = if img.color().has_color() {
         (hwc_to_chw(img.to_rgb8().as_raw(), 3), 3)
@@ -241,14 +274,34 @@ fn decode(path: &Path, resize: Option<usize>) -> Result<Decoded> {
 /// to `size` and the centre kept, as an image folder is read (datasets resized at load, such as
 /// the tiny preset's Fashion-MNIST, use libtorch's bilinear filter instead). CHW bytes.
 pub fn read_image(path: &Path, channels: usize, size: usize) -> Result<Vec<u8>> {
-    if size == 0 || size > crate::dataset::MAX_RESIZE {
+    read_image_cropped(path, channels, size, size)
+}
+
+/// As [`read_image`], the shorter side resized to `resize` and the centre `crop x crop` kept
+/// (DARTS's ImageNet test transform: 256, 224).
+pub fn read_image_cropped(
+    path: &Path,
+    channels: usize,
+    resize: usize,
+    crop: usize,
+) -> Result<Vec<u8>> {
+    for (field, size) in [("resize", resize), ("crop", crop)] {
+        if size == 0 || size > crate::dataset::MAX_RESIZE {
+            return Err(DataError::Config {
+                field,
+                value: size.to_string(),
+                reason: format!("expected 1..={}", crate::dataset::MAX_RESIZE),
+            });
+        }
+    }
+    if crop > resize {
         return Err(DataError::Config {
-            field: "size",
-            value: size.to_string(),
-            reason: format!("expected 1..={}", crate::dataset::MAX_RESIZE),
+            field: "crop",
+            value: crop.to_string(),
+            reason: format!("larger than the resize {resize}: expected at most {resize}"),
         });
     }
-    let img = open(path, Some(size))?;
+    let img = open_fitted(path, Some((resize, crop)))?;
     match channels {
         1 => Ok(img.to_luma8().into_raw()),
         3 => Ok(hwc_to_chw(img.to_rgb8().as_raw(), 3)),
@@ -260,20 +313,7 @@ pub fn read_image(path: &Path, channels: usize, size: usize) -> Result<Vec<u8>> 
     }
 }
 
-/// Shorter side to `s` (bilinear, antialiased when shrinking), then the centre `s x s`.
-fn resize_and_crop(img: DynamicImage, s: u32) -> DynamicImage {
-    let (w, h) = (img.width(), img.height());
-    if w == s && h == s {
-        return img;
-    }
-    let scale = s as f64 / w.min(h) as f64;
-    let nw = ((w as f64 * scale).round() as u32).max(s);
-    let nh = ((h as f64 * scale).round() as u32).max(s);
-    let img = img.resize_exact(nw, nh, FilterType::Triangle);
-    img.crop_imm((nw - s) / 2, (nh - s) / 2, s, s)
-}
-
-fn hwc_to_chw(hwc: &[u8], c: usize) -> Vec<u8> {
+pub(crate) fn hwc_to_chw(hwc: &[u8], c: usize) -> Vec<u8> {
     let plane = hwc.len() / c;
     let mut out = vec![0; hwc.len()];
     for (i, px) in hwc.chunks_exact(c).enumerate() {
@@ -284,8 +324,13 @@ fn hwc_to_chw(hwc: &[u8], c: usize) -> Vec<u8> {
     out
 }
 
+/// Decodes `files` in order, each fitted to (resize, crop).
+pub(crate) fn decode_entries(files: &[Entry], fit: (usize, usize)) -> Result<RawImages> {
+    decode_all(files, Some(fit))
+}
+
 /// Decodes every file on all cores, in order; the images must share one square size.
-fn decode_all(files: &[Entry], resize: Option<usize>) -> Result<RawImages> {
+fn decode_all(files: &[Entry], fit: Option<(usize, usize)>) -> Result<RawImages> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
@@ -296,7 +341,7 @@ fn decode_all(files: &[Entry], resize: Option<usize>) -> Result<RawImages> {
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .map(|e| decode(&e.path, resize))
+                        .map(|e| decode(&e.path, fit))
                         .collect::<Result<Vec<_>>>()
                 })
             })
@@ -391,20 +436,32 @@ fn agree_on_channels(train: RawImages, test: RawImages) -> (RawImages, RawImages
 pub(crate) struct CachedStats {
     pub fingerprint: String,
     pub resize: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub center_crop: Option<usize>,
+    /// The images measured, when a sample (a streamed folder); every training image otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample: Option<usize>,
     pub channels: usize,
     pub mean: Vec<f32>,
     pub std: Vec<f32>,
 }
 
-/// The cached statistics, if they were computed from the same files at the same resize.
+/// The cached statistics, if they were computed from the same files at the same resize, crop
+/// and sample.
 pub(crate) fn cached_stats(
     dir: &Path,
     fingerprint: &str,
     resize: Option<usize>,
+    center_crop: Option<usize>,
+    sample: Option<usize>,
 ) -> Option<CachedStats> {
     let text = std::fs::read_to_string(dir.join(STATS_CACHE)).ok()?;
     let stats: CachedStats = serde_json::from_str(&text).ok()?;
-    (stats.fingerprint == fingerprint && stats.resize == resize).then_some(stats)
+    (stats.fingerprint == fingerprint
+        && stats.resize == resize
+        && stats.center_crop == center_crop
+        && stats.sample == sample)
+        .then_some(stats)
 }
 
 /// Stores the statistics beside the data (temp file, then rename); a read-only folder only warns.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{DataError, Result};
-use crate::raw::{read_maybe_gz, RawImages};
+use crate::raw::{read_maybe_gz, Label, RawImages};
 
 const IMAGES_MAGIC: u32 = 0x0000_0803;
 const LABELS_MAGIC: u32 = 0x0000_0801;
@@ -76,7 +76,10 @@ pub fn read_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Raw
     let pixels = body(images, &img, 16, n * h * w, "pixels")?.to_vec();
     let lab = read_maybe_gz(labels)?;
     let count = header(labels, &lab, LABELS_MAGIC, 1)?[0];
-    let labels_vec = body(labels, &lab, 8, count, "labels")?.to_vec();
+    let labels_vec = body(labels, &lab, 8, count, "labels")?
+        .iter()
+        .map(|&b| Label::from(b))
+        .collect();
     if count != n {
         return Err(DataError::format(
             labels,
@@ -92,8 +95,16 @@ pub fn read_idx_pair(images: &Path, labels: &Path, classes: usize) -> Result<Raw
     Ok(raw)
 }
 
-/// Encodes images and labels as IDX files (used by tests and tools that write datasets).
-pub fn encode_idx(raw: &RawImages) -> (Vec<u8>, Vec<u8>) {
+/// Encodes images and labels as IDX files (used by tests and tools that write datasets). IDX
+/// labels are bytes: a label above 255 is refused.
+pub fn encode_idx(raw: &RawImages) -> Result<(Vec<u8>, Vec<u8>)> {
+    if let Some(&l) = raw.labels.iter().find(|&&l| l > 255) {
+        return Err(DataError::Config {
+            field: "labels",
+            value: l.to_string(),
+            reason: "IDX label files hold bytes: expected labels 0..=255".into(),
+        });
+    }
     let [_, h, w] = raw.shape;
     let mut images = Vec::with_capacity(16 + raw.pixels.len());
     for v in [IMAGES_MAGIC, raw.len() as u32, h as u32, w as u32] {
@@ -104,8 +115,8 @@ pub fn encode_idx(raw: &RawImages) -> (Vec<u8>, Vec<u8>) {
     for v in [LABELS_MAGIC, raw.len() as u32] {
         labels.extend(v.to_be_bytes());
     }
-    labels.extend(&raw.labels);
-    (images, labels)
+    labels.extend(raw.labels.iter().map(|&l| l as u8));
+    Ok((images, labels))
 }
 
 /// Writes a small, learnable MNIST-style dataset into `dir` (uncompressed IDX files, as
@@ -118,7 +129,7 @@ pub fn write_synthetic_mnist(
 ) -> std::io::Result<()> {
     let make = |n: usize| {
         let mut pixels = vec![0u8; n * 784];
-        let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+        let labels: Vec<Label> = (0..n).map(|i| (i % 10) as Label).collect();
         for (i, &l) in labels.iter().enumerate() {
             let (r0, c0) = (2 + (l as usize / 5) * 12, 2 + (l as usize % 5) * 5);
             for r in r0..r0 + 8 {
@@ -134,7 +145,7 @@ pub fn write_synthetic_mnist(
         }
     };
     for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
-        let (img, lab) = encode_idx(&make(n));
+        let (img, lab) = encode_idx(&make(n)).map_err(std::io::Error::other)?;
         std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), img)?;
         std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), lab)?;
     }

@@ -38,17 +38,25 @@ mod loader;
 mod raw;
 mod rng;
 mod split;
+mod stream;
 pub mod streams;
+mod transform;
 
 pub use augment::{apply as augment_batch, Augment, Draws, Normalize};
 pub use cifar::{encode_cifar, read_cifar_file};
 pub use config::DataConfig;
-pub use dataset::{Dataset, ImageSet, LoadOptions};
+pub use dataset::{Dataset, ImageSet, LoadOptions, STREAM_STATS_SAMPLE};
 pub use error::{DataError, Result};
 pub use fetch::{fetch, Archive, Fetched};
-pub use folder::{read_image, IMAGE_EXTENSIONS, MAX_FOLDER_CLASSES, STATS_CACHE};
+pub use folder::{
+    read_image, read_image_cropped, IMAGE_EXTENSIONS, MAX_FOLDER_CLASSES, STATS_CACHE,
+};
 pub use idx::{encode_idx, read_idx_pair, write_synthetic_mnist};
 pub use kind::{fashion_mnist_for_tests, DatasetInfo, DatasetKind, DEBIAN_FASHION_MNIST};
 pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};
-pub use raw::RawImages;
+pub use raw::{Label, RawImages};
 pub use split::{balanced_subset, darts_split, Split, SplitConfig};
+pub use transform::{
+    random_crop_box, random_resized_crop, resize_center_crop, ColorJitter, CropBox, JitterDraw,
+    CROP_RATIO, CROP_SCALE,
+};

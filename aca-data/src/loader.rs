@@ -1,14 +1,17 @@
 //! Batching: shuffled epochs and the endless validation stream of the search.
 
+use std::sync::Arc;
+
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 
 use crate::augment::{apply, Augment, Normalize};
-use crate::dataset::ImageSet;
+use crate::dataset::{ImageSet, Pixels};
 use crate::error::{DataError, Result};
 use crate::kind::DatasetInfo;
 use crate::rng::rng;
+use crate::stream::FileSource;
 
 /// One batch: normalised f32 images `[B, C, H, W]` and i64 labels `[B]`, on the loader's device.
 #[derive(Debug)]
@@ -20,7 +23,7 @@ pub struct Batch {
 }
 
 /// Loader settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoaderOptions {
     /// Images per batch.
     pub batch_size: usize,
@@ -36,11 +39,18 @@ pub struct LoaderOptions {
     pub stream: u64,
 }
 
+/// A loader's pixels: on its device, or decoded per batch.
+#[derive(Debug)]
+enum Source {
+    Memory(Tensor),
+    Files(Arc<FileSource>),
+}
+
 /// Batches over a subset of an [`ImageSet`]. Batch `b` of epoch `e` is a pure function of
 /// (seed, stream, e, b): resuming at any batch reproduces the run exactly.
 #[derive(Debug)]
 pub struct Loader {
-    images: Tensor,
+    pixels: Source,
     labels: Tensor,
     indices: Vec<i64>,
     opts: LoaderOptions,
@@ -87,8 +97,35 @@ impl Loader {
                 reason: format!("larger than the {} images, and the last partial batch is dropped: no batch at all", indices.len()),
             });
         }
+        let pixels = match &set.pixels {
+            Pixels::Memory(images) => {
+                if opts.augment.at_decode() {
+                    return Err(DataError::Config {
+                        field: "augment",
+                        value: "random_resized_crop/color_jitter".into(),
+                        reason: "these are done as each image is decoded: they need a streamed image folder (data.stream = true)".into(),
+                    });
+                }
+                Source::Memory(images.f_to_device(device)?)
+            }
+            Pixels::Files(files) => Source::Files(Arc::clone(files)),
+        };
+        if let Some(s) = opts
+            .augment
+            .random_resized_crop
+            .filter(|&s| s != set.size())
+        {
+            return Err(DataError::Config {
+                field: "augment.random_resized_crop",
+                value: s.to_string(),
+                reason: format!(
+                    "the test images are {0}x{0} (the centre crop): expected {0}, one size for both",
+                    set.size()
+                ),
+            });
+        }
         Ok(Self {
-            images: set.images().f_to_device(device)?,
+            pixels,
             labels: set.labels().f_to_device(device)?,
             indices: indices.iter().map(|&i| i as i64).collect(),
             size: set.size(),
@@ -157,6 +194,7 @@ impl Loader {
             order: self.order(epoch),
             epoch,
             next: start,
+            pending: None,
         }
     }
 
@@ -165,13 +203,58 @@ impl Loader {
         self.epoch_from(epoch, 0)
     }
 
-    fn make_batch(&self, order: &[i64], epoch: u64, b: usize) -> Result<Batch> {
+    fn chunk<'o>(&self, order: &'o [i64], b: usize) -> &'o [i64] {
         let bs = self.opts.batch_size;
-        let chunk = &order[b * bs..((b + 1) * bs).min(order.len())];
+        &order[b * bs..((b + 1) * bs).min(order.len())]
+    }
+
+    /// Starts decoding batch `b` of a streamed split on its own thread, so that it overlaps the
+    /// step on the batch before; `None` for a split in memory or past the last batch.
+    fn prefetch(&self, order: &[i64], epoch: u64, b: usize) -> Option<Pending> {
+        let Source::Files(files) = &self.pixels else {
+            return None;
+        };
+        if b >= self.batches_per_epoch() {
+            return None;
+        }
+        let (files, chunk) = (Arc::clone(files), self.chunk(order, b).to_vec());
+        let (augment, seed) = (self.opts.augment.clone(), self.opts.seed);
+        let path = [self.opts.stream, epoch, b as u64 + 1];
+        let bytes = std::thread::spawn(move || files.decode_batch(&chunk, &augment, seed, &path));
+        Some(Pending {
+            epoch,
+            batch: b,
+            bytes,
+        })
+    }
+
+    fn make_batch(
+        &self,
+        order: &[i64],
+        epoch: u64,
+        b: usize,
+        pending: Option<Pending>,
+    ) -> Result<Batch> {
+        let chunk = self.chunk(order, b);
         let idx = Tensor::f_from_slice(chunk)?.f_to_device(self.device)?;
-        let raw = self.images.f_index_select(0, &idx)?;
+        let path = [self.opts.stream, epoch, b as u64 + 1];
+        let raw = match &self.pixels {
+            Source::Memory(images) => images.f_index_select(0, &idx)?,
+            Source::Files(files) => {
+                let bytes = match pending.filter(|p| (p.epoch, p.batch) == (epoch, b)) {
+                    Some(p) => p.bytes.join().map_err(|_| {
+                        DataError::format(&files.paths[0], "an image decoder panicked")
+                    })??,
+                    None => files.decode_batch(chunk, &self.opts.augment, self.opts.seed, &path)?,
+                };
+                let (c, s) = (files.channels as i64, files.crop as i64);
+                Tensor::f_from_slice(&bytes)?
+                    .f_view([chunk.len() as i64, c, s, s])?
+                    .f_to_device(self.device)?
+            }
+        };
         let labels = self.labels.f_index_select(0, &idx)?;
-        let mut r = rng(self.opts.seed, &[self.opts.stream, epoch, b as u64 + 1]);
+        let mut r = rng(self.opts.seed, &path);
         let draws = self.opts.augment.draw(chunk.len(), self.size, &mut r);
         let images = apply(&raw, &self.opts.augment, &draws, &self.norm)?;
         debug_assert_eq!(images.kind(), Kind::Float);
@@ -179,13 +262,22 @@ impl Loader {
     }
 }
 
-/// The batches of one epoch.
+/// A streamed batch being decoded on its own thread.
+#[derive(Debug)]
+struct Pending {
+    epoch: u64,
+    batch: usize,
+    bytes: std::thread::JoinHandle<Result<Vec<u8>>>,
+}
+
+/// The batches of one epoch; a streamed split's next batch decodes while the caller uses this one.
 #[derive(Debug)]
 pub struct EpochIter<'a> {
     loader: &'a Loader,
     order: Vec<i64>,
     epoch: u64,
     next: usize,
+    pending: Option<Pending>,
 }
 
 impl EpochIter<'_> {
@@ -204,7 +296,11 @@ impl Iterator for EpochIter<'_> {
         }
         let b = self.next;
         self.next += 1;
-        Some(self.loader.make_batch(&self.order, self.epoch, b))
+        let batch = self
+            .loader
+            .make_batch(&self.order, self.epoch, b, self.pending.take());
+        self.pending = self.loader.prefetch(&self.order, self.epoch, self.next);
+        Some(batch)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -229,6 +325,7 @@ pub struct Endless<'a> {
     loader: &'a Loader,
     order: Vec<i64>,
     state: StreamState,
+    pending: Option<Pending>,
 }
 
 impl<'a> Endless<'a> {
@@ -238,6 +335,7 @@ impl<'a> Endless<'a> {
             loader,
             order: loader.order(state.pass),
             state,
+            pending: None,
         }
     }
 
@@ -257,6 +355,12 @@ impl<'a> Endless<'a> {
         }
         let b = self.state.batch;
         self.state.batch += 1;
-        self.loader.make_batch(&self.order, self.state.pass, b)
+        let pass = self.state.pass;
+        let batch = self
+            .loader
+            .make_batch(&self.order, pass, b, self.pending.take());
+        // Within a pass; the first batch of the next decodes when it is asked for.
+        self.pending = self.loader.prefetch(&self.order, pass, self.state.batch);
+        batch
     }
 }

@@ -7,6 +7,9 @@ use flate2::read::MultiGzDecoder;
 
 use crate::error::{DataError, Result};
 
+/// A class label: wide enough for ImageNet-21k's 21,841 classes (IDX and CIFAR files hold bytes).
+pub type Label = u16;
+
 /// Images and labels decoded from one split's files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawImages {
@@ -15,7 +18,7 @@ pub struct RawImages {
     /// Pixels, image after image, channel after channel (NCHW), 0..=255.
     pub pixels: Vec<u8>,
     /// One label per image.
-    pub labels: Vec<u8>,
+    pub labels: Vec<Label>,
 }
 
 impl RawImages {

@@ -4,6 +4,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DataError, Result};
+use crate::raw::Label;
 use crate::rng::rng;
 
 /// How the official training split is divided for the search.
@@ -41,7 +42,12 @@ pub struct Split {
 /// DARTS's split: the first `floor(portion * n)` images train the weights, the rest the
 /// architecture (DARTS does not shuffle before splitting). Limits then draw class-balanced,
 /// seeded subsets of each part.
-pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) -> Result<Split> {
+pub fn darts_split(
+    labels: &[Label],
+    classes: usize,
+    cfg: &SplitConfig,
+    seed: u64,
+) -> Result<Split> {
     let n = labels.len();
     if !(cfg.portion > 0.0 && cfg.portion < 1.0) {
         return Err(DataError::Config {
@@ -94,7 +100,7 @@ pub fn darts_split(labels: &[u8], classes: usize, cfg: &SplitConfig, seed: u64) 
 /// [`streams`](crate::streams)) tells apart subsets drawn with the same seed.
 pub fn balanced_subset(
     indices: Vec<usize>,
-    labels: &[u8],
+    labels: &[Label],
     classes: usize,
     limit: usize,
     field: &'static str,

@@ -36,6 +36,7 @@ fn crop_with_zero_padding_shifts_the_image() {
         crop_padding: 1,
         hflip: false,
         cutout: 0,
+        ..Augment::none()
     };
     let out = augment_batch(&x, &aug, &draws((0, 0), false, None), &norm).unwrap();
     assert_eq!(
@@ -66,6 +67,7 @@ fn flip_mirrors_columns_and_cutout_zeroes_a_square() {
         crop_padding: 1,
         hflip: true,
         cutout: 2,
+        ..Augment::none()
     };
     // Centre crop (offset = padding), flipped, cutout centred at (1, 1): rows 0..2, cols 0..2.
     let out = augment_batch(&x, &aug, &draws((1, 1), true, Some((1, 1))), &norm).unwrap();
@@ -83,6 +85,7 @@ fn flip_mirrors_columns_and_cutout_zeroes_a_square() {
         crop_padding: 0,
         hflip: false,
         cutout: 2,
+        ..Augment::none()
     };
     let out = augment_batch(&x, &aug, &draws((0, 0), false, Some((3, 3))), &norm).unwrap();
     assert_eq!(rows(&out)[3], vec![13., 14., 0., 0.]);
@@ -124,6 +127,7 @@ fn opts(batch_size: usize, drop_last: bool, seed: u64) -> LoaderOptions {
             crop_padding: 2,
             hflip: true,
             cutout: 3,
+            ..Augment::none()
         },
         seed,
         stream: 0,

@@ -72,20 +72,23 @@ fn png_folder_reads_back_exactly_with_sorted_classes() {
     assert_eq!(data.info.class_names, ["ant", "bee", "cat"]);
     assert_eq!(data.info.classes, 3);
     assert_eq!(data.info.channels, 3);
-    assert_eq!(data.train.images().size(), [6, 3, 6, 6]);
-    assert_eq!(data.test.images().size(), [2, 3, 6, 6]);
+    assert_eq!(data.train.images().unwrap().size(), [6, 3, 6, 6]);
+    assert_eq!(data.test.images().unwrap().size(), [2, 3, 6, 6]);
     // Sorted by class, then file name: ant 0..3, bee 0..2, cat 0.
     assert_eq!(data.train.label_list(), &[0, 0, 0, 1, 1, 2]);
     assert_eq!(data.test.label_list(), &[0, 2]);
     let first_ant = rgb(3, 6, 6);
     assert_eq!(
-        pixels(&data.train.images().get(0)),
+        pixels(&data.train.images().unwrap().get(0)),
         chw(&first_ant),
         "PNG is lossless: pixels read back exactly, channel planes in CHW order"
     );
-    assert_eq!(pixels(&data.test.images().get(1)), chw(&rgb(101, 6, 6)));
+    assert_eq!(
+        pixels(&data.test.images().unwrap().get(1)),
+        chw(&rgb(101, 6, 6))
+    );
     // Statistics from the training split, then cached beside the data with its fingerprint.
-    let train_px = pixels(data.train.images());
+    let train_px = pixels(data.train.images().unwrap());
     let plane = 36;
     let red: Vec<f64> = train_px
         .chunks(3 * plane)
@@ -147,9 +150,9 @@ fn jpeg_and_grayscale_images_mix_into_colour() {
         data.info.channels, 3,
         "one colour image makes the dataset colour"
     );
-    assert_eq!(data.train.images().size(), [2, 3, 8, 8]);
+    assert_eq!(data.train.images().unwrap().size(), [2, 3, 8, 8]);
     // JPEG is lossy: close to the written pixels.
-    let got = pixels(&data.train.images().get(0));
+    let got = pixels(&data.train.images().unwrap().get(0));
     let want = chw(&colour);
     let err = got
         .iter()
@@ -161,8 +164,8 @@ fn jpeg_and_grayscale_images_mix_into_colour() {
     // The grayscale image is copied to each channel, in both splits.
     let grey_px = g.into_raw();
     let expected: Vec<u8> = (0..3).flat_map(|_| grey_px.clone()).collect();
-    assert_eq!(pixels(&data.train.images().get(1)), expected);
-    assert_eq!(pixels(&data.test.images().get(0)), expected);
+    assert_eq!(pixels(&data.train.images().unwrap().get(1)), expected);
+    assert_eq!(pixels(&data.test.images().unwrap().get(0)), expected);
 
     // All grayscale: one channel.
     let dir = tempfile::tempdir().unwrap();
@@ -173,7 +176,7 @@ fn jpeg_and_grayscale_images_mix_into_colour() {
     }
     let data = load(dir.path(), None).unwrap();
     assert_eq!(data.info.channels, 1);
-    assert_eq!(data.train.images().size(), [2, 1, 5, 5]);
+    assert_eq!(data.train.images().unwrap().size(), [2, 1, 5, 5]);
 }
 
 #[test]
@@ -189,8 +192,8 @@ fn resize_takes_the_shorter_side_then_the_centre() {
         "{err}"
     );
     let data = load(dir.path(), Some(4)).unwrap();
-    assert_eq!(data.train.images().size(), [2, 3, 4, 4]);
-    assert_eq!(data.test.images().size(), [1, 3, 4, 4]);
+    assert_eq!(data.train.images().unwrap().size(), [2, 3, 4, 4]);
+    assert_eq!(data.test.images().unwrap().size(), [1, 3, 4, 4]);
     assert_eq!(data.info.size, 4);
     // A uniform image stays uniform through resize and crop.
     save_rgb(
@@ -198,7 +201,7 @@ fn resize_takes_the_shorter_side_then_the_centre() {
         &RgbImage::from_pixel(12, 8, image::Rgb([10, 20, 30])),
     );
     let data = load(dir.path(), Some(4)).unwrap();
-    let px = pixels(&data.train.images().get(0));
+    let px = pixels(&data.train.images().unwrap().get(0));
     assert_eq!(&px[..16], &[10; 16]);
     assert_eq!(&px[32..], &[30; 16]);
 

@@ -24,8 +24,12 @@ fn idx_plain_and_gzipped_read_back_exactly() {
         let test = synthetic(12, [1, 28, 28], 10);
         write_idx_dir(dir.path(), &train, &test, gz);
         let data = load(DatasetKind::Mnist, dir.path()).unwrap();
-        assert_eq!(data.train.images().size(), [30, 1, 28, 28]);
-        assert_eq!(pixels(data.train.images()), train.pixels, "gz={gz}");
+        assert_eq!(data.train.images().unwrap().size(), [30, 1, 28, 28]);
+        assert_eq!(
+            pixels(data.train.images().unwrap()),
+            train.pixels,
+            "gz={gz}"
+        );
         assert_eq!(data.train.label_list(), &train.labels[..]);
         assert_eq!(
             Vec::<i64>::try_from(data.test.labels()).unwrap(),
@@ -47,9 +51,9 @@ fn cifar10_reads_back_exactly_with_names_and_published_stats() {
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = write_cifar10_dir(dir.path(), 4);
     let data = load(DatasetKind::Cifar10, dir.path()).unwrap();
-    assert_eq!(data.train.images().size(), [20, 3, 32, 32]);
-    assert_eq!(pixels(data.train.images()), train.pixels);
-    assert_eq!(pixels(data.test.images()), test.pixels);
+    assert_eq!(data.train.images().unwrap().size(), [20, 3, 32, 32]);
+    assert_eq!(pixels(data.train.images().unwrap()), train.pixels);
+    assert_eq!(pixels(data.test.images().unwrap()), test.pixels);
     assert_eq!(data.train.label_list(), &train.labels[..]);
     assert_eq!(data.info.class_names[9], "truck");
     assert_eq!(data.info.mean, vec![0.4914, 0.4822, 0.4465]);
@@ -76,13 +80,13 @@ fn cifar100_fine_by_default_and_coarse_on_request() {
     let fine = load(DatasetKind::Cifar100, dir.path()).unwrap();
     assert_eq!(fine.info.classes, 100);
     assert_eq!(fine.train.label_list(), &[95, 94, 93, 92, 91, 90]);
-    assert_eq!(pixels(fine.train.images()), imgs.pixels);
+    assert_eq!(pixels(fine.train.images().unwrap()), imgs.pixels);
     let coarse = Dataset::load(
         DatasetKind::Cifar100,
         &LoadOptions {
             data_dir: Some(dir.path().into()),
             coarse_labels: true,
-            resize: None,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -112,7 +116,7 @@ fn bad_files_give_errors_naming_the_file() {
     write_idx_dir(p, &train, &test, false);
     let images = p.join("train-images-idx3-ubyte");
     let labels = p.join("train-labels-idx1-ubyte");
-    let (img, lab) = encode_idx(&train);
+    let (img, lab) = encode_idx(&train).unwrap();
 
     // Wrong magic number.
     let mut bad = img.clone();
@@ -136,7 +140,7 @@ fn bad_files_give_errors_naming_the_file() {
     );
     std::fs::write(&images, &img).unwrap();
     // Image and label counts differ.
-    let (_, lab9) = encode_idx(&synthetic(9, [1, 28, 28], 10));
+    let (_, lab9) = encode_idx(&synthetic(9, [1, 28, 28], 10)).unwrap();
     std::fs::write(&labels, &lab9).unwrap();
     let e = error_of(DatasetKind::Mnist, p);
     assert!(
@@ -201,10 +205,12 @@ fn resize_keeps_labels_and_changes_size() {
         },
     )
     .unwrap();
-    assert_eq!(data.train.images().size(), [4, 1, 16, 16]);
+    assert_eq!(data.train.images().unwrap().size(), [4, 1, 16, 16]);
     assert_eq!(data.info.size, 16);
     assert_eq!(data.info.original_size, 28);
-    assert!(pixels(data.train.images()).iter().all(|&p| p == 200));
+    assert!(pixels(data.train.images().unwrap())
+        .iter()
+        .all(|&p| p == 200));
 }
 
 #[test]
@@ -218,7 +224,7 @@ fn real_fashion_mnist_when_installed() {
     assert_eq!(data.info.classes, 10);
     assert_eq!(data.train.class_counts(10), vec![6000; 10]);
     assert_eq!(data.test.class_counts(10), vec![1000; 10]);
-    assert_eq!(data.train.images().size(), [60_000, 1, 28, 28]);
+    assert_eq!(data.train.images().unwrap().size(), [60_000, 1, 28, 28]);
     assert_eq!(data.info.class_names[0], "T-shirt/top");
     // Fashion-MNIST's well-known statistics: mean 0.2860, std 0.3530.
     assert!(
@@ -266,10 +272,10 @@ fn image_shapes_are_checked_before_anything_is_allocated() {
     let raw = |n: usize, side: usize| aca_data::RawImages {
         shape: [1, side, side],
         pixels: vec![7; n * side * side],
-        labels: (0..n).map(|i| (i % 10) as u8).collect(),
+        labels: (0..n).map(|i| (i % 10) as u16).collect(),
     };
     let write = |prefix: &str, r: &aca_data::RawImages| {
-        let (img, lab) = encode_idx(r);
+        let (img, lab) = encode_idx(r).unwrap();
         std::fs::write(p.join(format!("{prefix}-images-idx3-ubyte")), img).unwrap();
         std::fs::write(p.join(format!("{prefix}-labels-idx1-ubyte")), lab).unwrap();
     };

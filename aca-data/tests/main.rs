@@ -6,6 +6,7 @@ mod folder;
 mod formats;
 mod properties;
 mod split;
+mod streaming;
 
 use std::path::Path;
 
@@ -19,7 +20,7 @@ pub fn synthetic(n: usize, shape: [usize; 3], classes: usize) -> RawImages {
         pixels: (0..n * per)
             .map(|i| ((i / per) * 31 + (i % per) * 7) as u8)
             .collect(),
-        labels: (0..n).map(|i| (i % classes) as u8).collect(),
+        labels: (0..n).map(|i| (i % classes) as u16).collect(),
     }
 }
 
@@ -33,7 +34,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// Writes an MNIST-style folder (train and t10k), gzipped or plain.
 pub fn write_idx_dir(dir: &Path, train: &RawImages, test: &RawImages, gz: bool) {
     for (prefix, raw) in [("train", train), ("t10k", test)] {
-        let (img, lab) = encode_idx(raw);
+        let (img, lab) = encode_idx(raw).unwrap();
         let (img, lab, ext) = if gz {
             (gzip(&img), gzip(&lab), ".gz")
         } else {
@@ -44,6 +45,11 @@ pub fn write_idx_dir(dir: &Path, train: &RawImages, test: &RawImages, gz: bool) 
     }
 }
 
+/// Labels as CIFAR's label bytes.
+pub fn bytes(labels: &[u16]) -> Vec<u8> {
+    labels.iter().map(|&l| l as u8).collect()
+}
+
 /// Writes `cifar-10-batches-bin/` with 5 train batches of `per_batch` images and a test batch.
 pub fn write_cifar10_dir(dir: &Path, per_batch: usize) -> (RawImages, RawImages) {
     let root = dir.join("cifar-10-batches-bin");
@@ -52,17 +58,17 @@ pub fn write_cifar10_dir(dir: &Path, per_batch: usize) -> (RawImages, RawImages)
     let per = 3 * 32 * 32;
     for b in 0..5 {
         let px = &train.pixels[b * per_batch * per..(b + 1) * per_batch * per];
-        let lb = &train.labels[b * per_batch..(b + 1) * per_batch];
+        let lb = bytes(&train.labels[b * per_batch..(b + 1) * per_batch]);
         std::fs::write(
             root.join(format!("data_batch_{}.bin", b + 1)),
-            encode_cifar(px, lb, 1),
+            encode_cifar(px, &lb, 1),
         )
         .unwrap();
     }
     let test = synthetic(per_batch, [3, 32, 32], 10);
     std::fs::write(
         root.join("test_batch.bin"),
-        encode_cifar(&test.pixels, &test.labels, 1),
+        encode_cifar(&test.pixels, &bytes(&test.labels), 1),
     )
     .unwrap();
     std::fs::write(

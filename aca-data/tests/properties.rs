@@ -33,9 +33,9 @@ proptest! {
         let raw = RawImages {
             shape: [1, side, side],
             pixels: vec![9; n * side * side],
-            labels: (0..n).map(|i| (i % 10) as u8).collect(),
+            labels: (0..n).map(|i| (i % 10) as u16).collect(),
         };
-        let (mut img, lab) = encode_idx(&raw);
+        let (mut img, lab) = encode_idx(&raw).unwrap();
         if at < img.len() {
             img[at] = byte;
         }

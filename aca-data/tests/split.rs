@@ -1,7 +1,7 @@
 use aca_data::{darts_split, SplitConfig};
 
-fn labels(n: usize, classes: usize) -> Vec<u8> {
-    (0..n).map(|i| ((i * 7) % classes) as u8).collect()
+fn labels(n: usize, classes: usize) -> Vec<u16> {
+    (0..n).map(|i| ((i * 7) % classes) as u16).collect()
 }
 
 #[test]
@@ -53,7 +53,7 @@ fn limits_are_class_balanced_and_deterministic_by_seed() {
 #[test]
 fn a_short_class_is_made_up_by_the_others() {
     // Class 0 has only 2 images in the first half.
-    let mut l = vec![1u8; 100];
+    let mut l = vec![1u16; 100];
     l[3] = 0;
     l[9] = 0;
     let cfg = SplitConfig {

@@ -38,6 +38,13 @@ pub fn predict(
 ) -> Result<Vec<Prediction>> {
     let (net, _) = crate::train::load_trained(dir, device)?;
     let info = run_dataset(dir)?;
+    // An image folder's test transform: the shorter side resized, then the centre (DARTS
+    // ImageNet: 256, then 224).
+    let config: TrainConfig = read_json(&dir.join(files::CONFIG))?;
+    let (resize, crop) = match (config.data.resize, config.data.center_crop) {
+        (Some(r), Some(c)) => (r, c),
+        _ => (info.size, info.size),
+    };
     let c = info.channels as i64;
     let s = info.size as i64;
     let mean = Tensor::f_from_slice(&info.mean)?.f_view([1, c, 1, 1])?;
@@ -45,7 +52,7 @@ pub fn predict(
     let k = k.clamp(1, info.classes);
     let mut out = Vec::with_capacity(images.len());
     for path in images {
-        let pixels = aca_data::read_image(path, info.channels, info.size)?;
+        let pixels = aca_data::read_image_cropped(path, info.channels, resize, crop)?;
         let x = Tensor::f_from_slice(&pixels)?
             .f_view([1, c, s, s])?
             .f_to_kind(Kind::Float)?

@@ -17,7 +17,7 @@ use tch::{Device, Tensor};
 use tracing::info;
 
 use crate::error::{EvalError, Result};
-use crate::network::{EvalNetConfig, EvalNetwork};
+use crate::network::{EvalNetConfig, EvalNetwork, Setting};
 use crate::plan::ChannelPlan;
 
 /// File names of a training run directory.
@@ -133,6 +133,7 @@ impl TrainConfig {
     pub fn preset(preset: Preset, method: MethodKind) -> Self {
         match preset {
             Preset::Tiny => Self::tiny(),
+            Preset::Imagenet => Self::imagenet(),
             Preset::Paper => {
                 let mut c = Self::paper();
                 if method == MethodKind::PcDarts {
@@ -140,6 +141,33 @@ impl TrainConfig {
                 }
                 c
             }
+        }
+    }
+
+    /// DARTS's ImageNet training (`train_imagenet.py`, mobile setting): an image folder,
+    /// streamed (random resized crop 224, flip, colour jitter; test: resize 256, centre 224),
+    /// batch 128, 250 epochs, SGD lr 0.1 momentum 0.9 weight decay 3e-5, lr x0.97 per epoch,
+    /// label smoothing 0.1, auxiliary weight 0.4, grad clip 5, no drop path, C = 48, 14 cells.
+    pub fn imagenet() -> Self {
+        Self {
+            epochs: 250,
+            data: DataConfig::imagenet(),
+            network: EvalNetConfig {
+                channels: 48,
+                layers: 14,
+                setting: Setting::Imagenet,
+                ..EvalNetConfig::default()
+            },
+            optimizer: SgdConfig {
+                lr: 0.1,
+                weight_decay: 3e-5,
+                ..SgdConfig::default()
+            },
+            lr_min: 0.0,
+            drop_path: 0.0,
+            schedule: LrSchedule::Exponential { gamma: 0.97 },
+            label_smoothing: 0.1,
+            ..Self::default()
         }
     }
 
@@ -159,6 +187,7 @@ impl TrainConfig {
             crop_padding: 2,
             hflip: true,
             cutout: 0,
+            ..Augment::none()
         };
         c.network.channels = 16;
         c.network.layers = 8;

@@ -134,6 +134,7 @@ fn real_images_through_a_refilled_plan_give_the_same_logits() {
     let images = data
         .test
         .images()
+        .unwrap()
         .narrow(0, 0, 8)
         .to_kind(Kind::Float)
         .divide_scalar(255.0)

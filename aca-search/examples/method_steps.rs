@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tch::set_num_threads(threads.parse()?);
     }
     let (size, image_channels) = match preset {
-        Preset::Paper => (32, 3),
+        Preset::Paper | Preset::Imagenet => (32, 3),
         Preset::Tiny => (16, 1),
     };
     let mut arms = Vec::new();
