@@ -2,7 +2,9 @@
 //! where each edge's op produces `k` of the `C` channels and the remaining `C - k` are the edge
 //! input's channels passed through skip (identity, or FactorizedReduce at stride 2).
 
-use aca_space::nn::ops::{batch_norm, conv2d, conv_apply, count_macs, linear, linear_apply};
+use aca_space::nn::ops::{
+    batch_norm, channels_last, conv2d, conv_apply, count_macs, linear, linear_apply,
+};
 use aca_space::topology::cell_slots;
 use aca_space::CellType;
 use serde::{Deserialize, Serialize};
@@ -231,7 +233,7 @@ impl EvalNetwork {
     /// Forward pass.
     pub fn forward_t(&self, xs: &Tensor, train: bool) -> Output {
         let stem = match &self.stem {
-            Stem::Cifar { conv, bn } => conv_apply(xs, conv).apply_t(bn, train),
+            Stem::Cifar { conv, bn } => channels_last(conv_apply(xs, conv).apply_t(bn, train)),
             Stem::Imagenet {
                 c0a,
                 b0a,
@@ -240,8 +242,10 @@ impl EvalNetwork {
                 c1,
                 b1,
             } => {
-                let s0 = conv_apply(&conv_apply(xs, c0a).apply_t(b0a, train).relu(), c0b)
-                    .apply_t(b0b, train);
+                let s0 = channels_last(
+                    conv_apply(&conv_apply(xs, c0a).apply_t(b0a, train).relu(), c0b)
+                        .apply_t(b0b, train),
+                );
                 let s1 = conv_apply(&s0.relu(), c1).apply_t(b1, train);
                 return self.cells_forward(s0, s1, train);
             }

@@ -45,6 +45,16 @@ fn add_macs(out: &Tensor, fan_in: i64) {
     });
 }
 
+/// The same values laid out channels-last (NHWC strides) on the CPU, where libtorch's oneDNN
+/// convolutions take a faster path (depthwise ones 2-3x, docs/benchmarks.md); the ops after keep
+/// the layout, so the networks convert once, after the stem. Other devices keep their layout.
+pub fn channels_last(xs: Tensor) -> Tensor {
+    if xs.device() != tch::Device::Cpu || xs.dim() != 4 {
+        return xs;
+    }
+    xs.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
+}
+
 /// Applies a convolution, counted by [`count_macs`].
 pub fn conv_apply(xs: &Tensor, conv: &nn::Conv2D) -> Tensor {
     let y = xs.apply(conv);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use super::ops::{batch_norm, conv, conv_apply, linear, linear_apply};
+use super::ops::{batch_norm, channels_last, conv, conv_apply, linear, linear_apply};
 use crate::derive::{ArchParams, Relaxation};
 use crate::error::{Result, SpaceError};
 use crate::genotype::{CellType, Genotype};
@@ -275,7 +275,7 @@ impl SearchNetwork {
             Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
             None => (None, None),
         };
-        let stem = conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train);
+        let stem = channels_last(conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train));
         let (mut s0, mut s1) = (stem.shallow_clone(), stem);
         let mut all_taps = Vec::with_capacity(self.cells.len());
         for cell in &self.cells {
