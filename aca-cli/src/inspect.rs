@@ -138,7 +138,8 @@ fn supernet(args: &InspectArgs) -> Result<()> {
         edge_normalization: args.partial_channels.is_some(),
         ..Default::default()
     };
-    let params = tch::no_grad(|| SearchNetwork::new(&cfg, &ops, tch::Device::Cpu))?.param_count();
+    let net = tch::no_grad(|| SearchNetwork::new(&cfg, &ops, tch::Device::Cpu))?;
+    let (params, flops) = (net.param_count(), net.flops(32));
     if args.json {
         let v = serde_json::json!({
             "network": "supernet",
@@ -148,10 +149,16 @@ fn supernet(args: &InspectArgs) -> Result<()> {
             "classes": classes,
             "partial_channels": args.partial_channels,
             "params": params,
+            "flops": flops,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        outln!("supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M)", ops.name(), params as f64 / 1e6);
+        outln!(
+            "supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M); {:.1}M multiply-adds per 32x32 image",
+            ops.name(),
+            params as f64 / 1e6,
+            flops as f64 / 1e6
+        );
     }
     Ok(())
 }

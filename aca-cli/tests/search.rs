@@ -25,11 +25,16 @@ fn inspect_supernet_counts_equal_the_reference() {
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["params"], 1_930_618);
+    // Multiply-adds by hand: stem 3x3 3->48 at 32x32; per cell the two 1x1 preprocessings (a
+    // factorized reduce after a reduction) and on each of the 14 edges sep_conv 3x3/5x5 (two
+    // depthwise + pointwise pairs), dil_conv 3x3/5x5 (one pair) and, on stride-2 edges, the
+    // skip's factorized reduce; pools and `none` cost none; the classifier 256x10.
+    assert_eq!(v["flops"], 300_255_744);
     let (ok, out, _) = aca(&["inspect", "--supernet", "--space", "aca"]);
     assert!(ok);
     assert_eq!(
         out,
-        "supernet (aca, C=16, 8 cells, 10 classes): 1889658 parameters (1.89M)\n"
+        "supernet (aca, C=16, 8 cells, 10 classes): 1889658 parameters (1.89M); 296.1M multiply-adds per 32x32 image\n"
     );
 }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tch::nn;
 use tch::{Device, Kind, Tensor};
 
-use super::ops::{batch_norm, channels_last, conv, conv_apply, linear, linear_apply};
+use super::ops::{batch_norm, channels_last, conv, conv_apply, count_macs, linear, linear_apply};
 use crate::derive::{ArchParams, Relaxation};
 use crate::error::{Result, SpaceError};
 use crate::genotype::{CellType, Genotype};
@@ -224,6 +224,16 @@ impl SearchNetwork {
     /// The configuration.
     pub fn config(&self) -> &SearchNetConfig {
         &self.config
+    }
+
+    /// Multiply-adds of one forward pass of one `size x size` image through every op of every
+    /// edge (`none` costs nothing), convolutions and the classifier.
+    pub fn flops(&self, size: i64) -> u64 {
+        let x = Tensor::zeros(
+            [1, self.config.image_channels, size, size],
+            (Kind::Float, self.device()),
+        );
+        tch::no_grad(|| count_macs(|| self.forward_t(&x, false))).1
     }
 
     /// Logits for a batch of images.

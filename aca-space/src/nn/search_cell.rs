@@ -127,13 +127,16 @@ impl MixedOp {
     }
 }
 
-/// PC-DARTS's channel shuffle with `groups` groups.
+/// PC-DARTS's channel shuffle with `groups` groups: channel `j * groups + i` of the result is
+/// channel `i * (c / groups) + j` of `x`. The one copy lays the result out channels-last, as the
+/// activations around it are.
 fn channel_shuffle(x: &Tensor, groups: i64) -> Tensor {
     let (b, c, h, w) = x.size4().expect("a 4-d tensor");
     x.view([b, groups, c / groups, h, w])
-        .transpose(1, 2)
+        .permute([0, 3, 4, 2, 1])
         .contiguous()
-        .view([b, c, h, w])
+        .view([b, h, w, c])
+        .permute([0, 3, 1, 2])
 }
 
 #[derive(Debug)]
@@ -224,5 +227,24 @@ impl SearchCell {
             states.push(sum.expect("every node has incoming edges"));
         }
         Tensor::cat(&states[2..], 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::channel_shuffle;
+    use crate::nn::ops::channels_last;
+    use tch::{Device, Kind, Tensor};
+
+    #[test]
+    fn channel_shuffle_interleaves_the_groups_in_either_layout() {
+        // 6 channels in 2 groups: [0 1 2 | 3 4 5] -> [0 3 1 4 2 5].
+        let x = Tensor::arange(6, (Kind::Float, Device::Cpu)).view([1, 6, 1, 1])
+            * Tensor::ones([1, 1, 2, 3], (Kind::Float, Device::Cpu));
+        for input in [x.shallow_clone(), channels_last(x.shallow_clone())] {
+            let y = channel_shuffle(&input, 2);
+            let firsts = Vec::<f32>::try_from(y.select(3, 2).select(2, 1).flatten(0, -1)).unwrap();
+            assert_eq!(firsts, vec![0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
+        }
     }
 }
