@@ -45,9 +45,19 @@ pub(crate) struct InfoArgs {
     #[arg(long, default_value_t = 0.5)]
     pub portion: f64,
 
-    /// Resize images to SIZE x SIZE (as small presets do).
+    /// Resize images to SIZE x SIZE (as small presets do; an image folder: shorter side, then
+    /// the centre).
     #[arg(long, value_name = "SIZE")]
     pub resize: Option<usize>,
+
+    /// Keep the centre SIZE x SIZE after the resize.
+    #[arg(long, value_name = "SIZE")]
+    pub center_crop: Option<usize>,
+
+    /// An image folder listed, not decoded, its statistics from a sample (as `--stream` runs
+    /// read it; for folders too large for memory; needs --resize).
+    #[arg(long)]
+    pub stream: bool,
 
     /// Print JSON instead of text.
     #[arg(long)]
@@ -77,20 +87,21 @@ pub(crate) fn run(cmd: DataCommand, quiet: bool) -> Result<()> {
     }
 }
 
-impl DataArgs {
-    pub(crate) fn load(&self, resize: Option<usize>) -> Result<Dataset> {
+impl InfoArgs {
+    fn load(&self) -> Result<Dataset> {
         let opts = LoadOptions {
-            data_dir: self.data_dir.clone(),
-            coarse_labels: self.coarse,
-            resize,
-            ..LoadOptions::default()
+            data_dir: self.data.data_dir.clone(),
+            coarse_labels: self.data.coarse,
+            resize: self.resize,
+            center_crop: self.center_crop,
+            stream: self.stream,
         };
-        Ok(Dataset::load(self.dataset, &opts)?)
+        Ok(Dataset::load(self.data.dataset, &opts)?)
     }
 }
 
 fn info(args: InfoArgs) -> Result<()> {
-    let data = args.data.load(args.resize)?;
+    let data = args.load()?;
     let cfg = SplitConfig {
         portion: args.portion,
         ..Default::default()

@@ -112,6 +112,23 @@ fn the_imagenet_preset_searches_and_trains_a_streamed_folder() {
     let data = dir.path().join("images");
     write_image_folder(&data);
     let d = data.to_str().unwrap();
+    // `aca data info` lists a folder too large for memory without decoding it all.
+    let (ok, out, err) = aca(&[
+        "data",
+        "info",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        d,
+        "--resize",
+        "12",
+        "--center-crop",
+        "8",
+        "--stream",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("3 x 8 x 8"), "{out}");
+    assert!(out.contains("computed from 60 training images"), "{out}");
     // The preset's recipe at a small scale: 40 then the centre 32 instead of 256 then 224.
     let cfg = dir.path().join("small.json");
     std::fs::write(
