@@ -5,15 +5,19 @@ CARGO ?= cargo
 setup:
 	./scripts/setup
 
+# libtorch with its CUDA libraries (scripts/setup found an NVIDIA GPU): link libtorch_cuda, so that
+# `--device auto` picks the GPU. Read when a recipe runs, after setup.
+FEATURES = $(if $(wildcard .libtorch/.aca-cuda),--features aca-cli/cuda)
+
 # The main job on the embedded default dataset (Fashion-MNIST).
 run: setup
-	$(CARGO) run --release --quiet -p aca-cli --bin aca -- run $(ARGS)
+	$(CARGO) run --release --quiet -p aca-cli --bin aca $(FEATURES) -- run $(ARGS)
 
 # The whole test suite, plus aca-space built and tested without libtorch. Tests run two at a time;
 # one libtorch thread each keeps OpenMP from oversubscribing the cores (3-10x faster on 2 cores).
 test: export OMP_NUM_THREADS := 1
 test: setup
-	$(CARGO) test --workspace
+	$(CARGO) test --workspace $(FEATURES)
 	$(CARGO) test -p aca-space --no-default-features
 
 lint:
