@@ -28,7 +28,11 @@ impl DeviceChoice {
             DeviceChoice::Cuda if tch::Cuda::is_available() => Ok(Device::Cuda(0)),
             DeviceChoice::Cuda => Err(CoreError::Device {
                 name: "cuda".into(),
-                reason: "libtorch sees no CUDA device (build with `--features cuda` on a machine with a GPU and PyTorch 2.11's CUDA libraries)".into(),
+                reason: if tch::utils::has_cuda() {
+                    "libtorch's CUDA library is linked but sees no GPU (does `nvidia-smi` list one, and does its driver run?)".into()
+                } else {
+                    "this build has no CUDA libtorch: on a machine with an NVIDIA GPU `make run` prepares one and builds with it (scripts/setup, docs/gpu.md); by hand, `--features cuda`".into()
+                },
             }),
         }
     }
