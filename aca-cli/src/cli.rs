@@ -217,7 +217,9 @@ impl StageDataArgs {
         if self.stream {
             data.stream = true;
         }
-        if data.augment.random_resized_crop.is_some() {
+        // A new test size moves the random resized crop (the imagenet preset's) with it.
+        let resized = self.resize.is_some() || self.center_crop.is_some();
+        if resized && data.augment.random_resized_crop.is_some() {
             data.augment.random_resized_crop = data.center_crop.or(data.resize);
         }
     }

@@ -185,29 +185,44 @@ fn the_imagenet_preset_searches_and_trains_a_streamed_folder() {
     assert!(search["data"].get("stream").is_none(), "{search}");
     // `aca predict` reads an image as the test did (resize 40, centre 32): its top-1 over val/
     // is the test accuracy.
-    let results = read("train/results.json");
-    let mut args = vec!["predict".to_string(), "--json".into(), "--run".into()];
-    args.push(out_dir.join("train").to_str().unwrap().into());
-    let mut classes = Vec::new();
-    for class in ["dark", "light"] {
-        for i in 0..8 {
-            args.push(
-                data.join(format!("val/{class}/{i:03}.png"))
-                    .to_str()
-                    .unwrap()
-                    .into(),
-            );
-            classes.push(class);
-        }
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let predictions = predict_val(&data, &out_dir.join("train"));
+    assert_top1_is_the_test_accuracy(&predictions, &read("train/results.json"));
+}
+
+/// `aca predict --json` over the 16 images of `val/` that `write_image_folder` writes (dark ones
+/// first): each prediction with its true class.
+fn predict_val(
+    data: &std::path::Path,
+    train_dir: &std::path::Path,
+) -> Vec<(serde_json::Value, &'static str)> {
+    let classes: Vec<&'static str> = ["dark", "light"]
+        .into_iter()
+        .flat_map(|c| std::iter::repeat_n(c, 8))
+        .collect();
+    let images: Vec<String> = (0..16)
+        .map(|i| {
+            let path = data.join(format!("val/{}/{:03}.png", classes[i], i % 8));
+            path.to_str().unwrap().to_string()
+        })
+        .collect();
+    let mut args = vec!["predict", "--json", "--run", train_dir.to_str().unwrap()];
+    args.extend(images.iter().map(String::as_str));
     let (ok, out, err) = aca(&args);
     assert!(ok, "{err}");
     let predictions: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(predictions.len(), 16);
+    predictions.into_iter().zip(classes).collect()
+}
+
+/// The share of predictions whose top class is the true one equals the run's test top-1: predict
+/// read the images as the test did.
+fn assert_top1_is_the_test_accuracy(
+    predictions: &[(serde_json::Value, &str)],
+    results: &serde_json::Value,
+) {
     let hits = predictions
         .iter()
-        .zip(&classes)
-        .filter(|(p, c)| p["top"][0][1] == **c)
+        .filter(|(p, class)| p["top"][0][1] == *class)
         .count();
     assert!(
         (hits as f64 / 16.0 - results["test_top1"].as_f64().unwrap()).abs() < 1e-9,
@@ -273,40 +288,20 @@ fn an_image_folder_runs_end_to_end() {
     assert!(out_dir.join("summary.txt").is_file());
     assert!(data.join(aca_data::STATS_CACHE).is_file());
     // `aca predict` reads images as the run did: its top-1 over val/ is the test accuracy.
-    let mut images = Vec::new();
-    for class in ["dark", "light"] {
-        for i in 0..8 {
-            images.push((class, data.join(format!("val/{class}/{i:03}.png"))));
-        }
-    }
-    let mut args = vec!["predict", "--json", "--run"];
     let train_dir = out_dir.join("train");
-    args.push(train_dir.to_str().unwrap());
-    args.extend(images.iter().map(|(_, p)| p.to_str().unwrap()));
-    let (ok, out, err) = aca(&args);
-    assert!(ok, "{err}");
-    let predictions: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert_eq!(predictions.len(), 16);
-    let hits = predictions
-        .iter()
-        .zip(&images)
-        .filter(|(p, (class, _))| p["top"][0][1] == *class)
-        .count();
+    let predictions = predict_val(&data, &train_dir);
     assert_eq!(
-        predictions[0]["top"].as_array().unwrap().len(),
+        predictions[0].0["top"].as_array().unwrap().len(),
         2,
         "top-5 clamps to 2 classes"
     );
-    assert!(
-        (hits as f64 / 16.0 - results["test_top1"].as_f64().unwrap()).abs() < 1e-9,
-        "{hits} of 16 against {}",
-        results["test_top1"]
-    );
+    assert_top1_is_the_test_accuracy(&predictions, &results);
+    let first = data.join("val/dark/000.png");
     let (ok, out, err) = aca(&[
         "predict",
         "--run",
         train_dir.to_str().unwrap(),
-        images[0].1.to_str().unwrap(),
+        first.to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
     assert!(

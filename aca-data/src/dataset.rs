@@ -383,8 +383,8 @@ impl Dataset {
             train,
             test,
         };
-        if kind != DatasetKind::Folder {
-            // A folder is resized and cropped as it is decoded.
+        // A folder with a resize was resized and cropped as it was decoded.
+        if kind != DatasetKind::Folder || opts.resize.is_none() {
             if let Some(size) = opts.resize.filter(|&s| s != original_size) {
                 data.train = data.train.resized(size)?;
                 data.test = data.test.resized(size)?;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use crate::error::{DataError, Result};
+use crate::parallel::map_in_order;
 use crate::raw::{Label, RawImages};
 use crate::transform::resize_center_crop;
 
@@ -331,37 +332,8 @@ pub(crate) fn decode_entries(files: &[Entry], fit: (usize, usize)) -> Result<Raw
 
 /// Decodes every file on all cores, in order; the images must share one square size.
 fn decode_all(files: &[Entry], fit: Option<(usize, usize)>) -> Result<RawImages> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    let decoded: Vec<Result<Vec<Decoded>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|e| decode(&e.path, fit))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(DataError::format(
-                        &files[0].path,
-                        "an image decoder panicked",
-                    ))
-                })
-            })
-            .collect()
-    });
-    let mut images = Vec::with_capacity(files.len());
-    for part in decoded {
-        images.extend(part?);
-    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let images = map_in_order(files, threads, &files[0].path, |_, e| decode(&e.path, fit))?;
     let [h, w] = images[0].size;
     if h != w {
         return Err(DataError::format(

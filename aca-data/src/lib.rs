@@ -35,6 +35,7 @@ mod folder;
 mod idx;
 mod kind;
 mod loader;
+mod parallel;
 mod raw;
 mod rng;
 mod split;

@@ -110,6 +110,9 @@ impl Loader {
             }
             Pixels::Files(files) => Source::Files(Arc::clone(files)),
         };
+        if let Some(jitter) = &opts.augment.color_jitter {
+            jitter.validate()?;
+        }
         if let Some(s) = opts
             .augment
             .random_resized_crop

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::augment::Augment;
 use crate::error::{DataError, Result};
 use crate::folder::{hwc_to_chw, open};
+use crate::parallel::map_in_order;
 use crate::rng::rng;
 use crate::transform::{random_resized_crop, resize_center_crop};
 
@@ -27,11 +28,6 @@ pub(crate) struct FileSource {
 }
 
 impl FileSource {
-    /// Bytes of one decoded image.
-    pub fn image_bytes(&self) -> usize {
-        self.channels * self.crop * self.crop
-    }
-
     /// Decodes the images `indices` into CHW bytes, one image after another: each through
     /// `augment`'s random resized crop (or the resize and centre crop) and colour jitter, drawn
     /// from its own stream under `seed` and `path`, so the result does not depend on the threads.
@@ -42,44 +38,13 @@ impl FileSource {
         seed: u64,
         path: &[u64],
     ) -> Result<Vec<u8>> {
-        let threads = usize::try_from(tch::get_num_threads())
-            .unwrap_or(1)
-            .clamp(1, indices.len().max(1));
-        let chunk = indices.len().div_ceil(threads).max(1);
-        let parts: Vec<Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = indices
-                .chunks(chunk)
-                .enumerate()
-                .map(|(k, part)| {
-                    scope.spawn(move || {
-                        let mut out = Vec::with_capacity(part.len() * self.image_bytes());
-                        for (j, &i) in part.iter().enumerate() {
-                            let position = (k * chunk + j) as u64;
-                            let mut draw_path = path.to_vec();
-                            draw_path.extend([IMAGE_DRAWS, position]);
-                            out.extend(self.decode_one(i as usize, augment, seed, &draw_path)?);
-                        }
-                        Ok(out)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(DataError::format(
-                            &self.paths[0],
-                            "an image decoder panicked",
-                        ))
-                    })
-                })
-                .collect()
-        });
-        let mut bytes = Vec::with_capacity(indices.len() * self.image_bytes());
-        for part in parts {
-            bytes.extend(part?);
-        }
-        Ok(bytes)
+        let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1);
+        let images = map_in_order(indices, threads, &self.paths[0], |position, &i| {
+            let mut draw_path = path.to_vec();
+            draw_path.extend([IMAGE_DRAWS, position as u64]);
+            self.decode_one(i as usize, augment, seed, &draw_path)
+        })?;
+        Ok(images.concat())
     }
 
     fn decode_one(

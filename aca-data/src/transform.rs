@@ -9,6 +9,8 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{DataError, Result};
+
 /// torchvision's `RandomResizedCrop` defaults: 8 % to 100 % of the area.
 pub const CROP_SCALE: (f64, f64) = (0.08, 1.0);
 /// torchvision's `RandomResizedCrop` defaults: aspect ratio 3/4 to 4/3.
@@ -42,7 +44,34 @@ impl ColorJitter {
         }
     }
 
-    /// Draws one image's factors and their order.
+    /// Checks the factors (non-negative, finite) and the hue (at most half the circle).
+    pub fn validate(&self) -> Result<()> {
+        let factors = [
+            ("augment.color_jitter.brightness", self.brightness),
+            ("augment.color_jitter.contrast", self.contrast),
+            ("augment.color_jitter.saturation", self.saturation),
+        ];
+        for (field, f) in factors {
+            if !(f.is_finite() && f >= 0.0) {
+                return Err(DataError::Config {
+                    field,
+                    value: f.to_string(),
+                    reason: "expected a factor of at least 0 (0 = unchanged)".into(),
+                });
+            }
+        }
+        if !(0.0..=0.5).contains(&self.hue) {
+            return Err(DataError::Config {
+                field: "augment.color_jitter.hue",
+                value: self.hue.to_string(),
+                reason: "expected a shift in [0, 0.5] of the hue circle".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Draws one image's factors and their order (the values must have passed
+    /// [`Self::validate`]).
     pub fn draw(&self, rng: &mut impl Rng) -> JitterDraw {
         let mut order = [0, 1, 2, 3];
         order.shuffle(rng);

@@ -266,3 +266,29 @@ fn folder_parses_as_a_dataset_name() {
     let err = "imagenet".parse::<DatasetKind>().unwrap_err().to_string();
     assert!(err.contains("folder"), "{err}");
 }
+
+#[test]
+fn a_centre_crop_without_a_resize_crops_the_folder_images() {
+    let dir = tempfile::tempdir().unwrap();
+    write_png_folder(dir.path());
+    let data = Dataset::load(
+        DatasetKind::Folder,
+        &LoadOptions {
+            data_dir: Some(dir.path().to_path_buf()),
+            center_crop: Some(4),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(data.info.size, 4);
+    assert_eq!(data.train.images().unwrap().size(), [6, 3, 4, 4]);
+    // The centre 4x4 (rows and columns 1..5) of the first ant image.
+    let full = rgb(3, 6, 6);
+    let centre: Vec<u8> = (0..3)
+        .flat_map(|c| {
+            let full = &full;
+            (1..5).flat_map(move |y| (1..5).map(move |x| full.get_pixel(x, y).0[c]))
+        })
+        .collect();
+    assert_eq!(pixels(&data.train.images().unwrap().get(0)), centre);
+}

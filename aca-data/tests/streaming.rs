@@ -215,33 +215,60 @@ fn decode_time_transforms_and_streams_refuse_what_they_cannot_do() {
         "{e}"
     );
     // Random resized crops and colour jitter happen at decode: an in-memory set refuses them.
+    let loader_error = |data: &Dataset, augment: Augment| {
+        let all: Vec<usize> = (0..data.train.len()).collect();
+        Loader::new(
+            &data.train,
+            &all,
+            &data.info,
+            opts(augment, true, 0),
+            tch::Device::Cpu,
+        )
+        .unwrap_err()
+        .to_string()
+    };
     let memory = load(dir.path(), false, Some(8), None).unwrap();
-    let all: Vec<usize> = (0..memory.train.len()).collect();
-    let e = Loader::new(
-        &memory.train,
-        &all,
-        &memory.info,
-        opts(Augment::imagenet(8), true, 0),
-        tch::Device::Cpu,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = loader_error(&memory, Augment::imagenet(8));
     assert!(e.contains("streamed image folder"), "{e}");
     // The random crop's size must be the test images' size.
     let streamed = load(dir.path(), true, Some(8), Some(6)).unwrap();
-    let e = Loader::new(
-        &streamed.train,
-        &all,
-        &streamed.info,
-        opts(Augment::imagenet(7), true, 0),
-        tch::Device::Cpu,
-    )
-    .unwrap_err()
-    .to_string();
+    let e = loader_error(&streamed, Augment::imagenet(7));
     assert!(
         e.contains("random_resized_crop = 7") && e.contains("expected 6"),
         "{e}"
     );
+    // Jitter values that could not be drawn are refused by name, not left to panic in a draw.
+    let imagenet = ColorJitter::imagenet();
+    for (jitter, field) in [
+        (
+            ColorJitter {
+                brightness: -0.4,
+                ..imagenet
+            },
+            "augment.color_jitter.brightness = -0.4",
+        ),
+        (
+            ColorJitter {
+                contrast: f32::NAN,
+                ..imagenet
+            },
+            "augment.color_jitter.contrast = NaN",
+        ),
+        (
+            ColorJitter {
+                hue: 0.6,
+                ..imagenet
+            },
+            "augment.color_jitter.hue = 0.6",
+        ),
+    ] {
+        let augment = Augment {
+            color_jitter: Some(jitter),
+            ..Augment::imagenet(6)
+        };
+        let e = loader_error(&streamed, augment);
+        assert!(e.contains(field), "{e}");
+    }
 }
 
 #[test]
