@@ -19,7 +19,8 @@ pub(crate) enum GenotypeCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct ShowArgs {
-    /// A published genotype (darts_v1, darts_v2, pc_darts) or a file in JSON, DARTS or table form.
+    /// A published genotype (darts_v1, darts_v2, pc_darts, fair_darts_a) or a file in JSON, DARTS or
+    /// table form.
     #[arg(value_name = "NAME|FILE")]
     pub genotype: String,
 
@@ -42,6 +43,11 @@ pub(crate) struct DeriveArgs {
     /// Op set that fixes the alpha columns.
     #[arg(long, value_name = "darts|aca", default_value = "aca")]
     pub space: aca_space::Space,
+
+    /// FairDARTS's threshold rule: keep a chosen op only when its weight reaches T (FairDARTS:
+    /// 0.85 on its sigmoid weights), a sparse cell [default: DARTS's rule].
+    #[arg(long, value_name = "T")]
+    pub threshold: Option<f32>,
 
     /// Output form.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -89,9 +95,14 @@ pub(crate) fn run(cmd: GenotypeCommand) -> Result<()> {
         GenotypeCommand::Derive(args) => {
             let ops = args.space.op_set();
             let params = aca_space::ArchParams::read(&args.alphas)?;
-            let genotype = params
-                .derive(&ops)
-                .with_context(|| format!("deriving from {}", args.alphas.display()))?;
+            let genotype = match args.threshold {
+                Some(t) if !(t > 0.0 && t < 1.0) => {
+                    anyhow::bail!("--threshold {t}: expected an op weight between 0 and 1")
+                }
+                Some(t) => params.derive_sparse(&ops, t),
+                None => params.derive(&ops),
+            }
+            .with_context(|| format!("deriving from {}", args.alphas.display()))?;
             out!("{}", render(&genotype, args.format));
         }
         GenotypeCommand::Random(args) => {

@@ -52,7 +52,7 @@ fn bad_input_gives_one_clear_error() {
     assert!(!ok);
     assert_eq!(
         err,
-        "error: `no_such_thing` is neither a published genotype (darts_v1, darts_v2, pc_darts) nor an existing file\n"
+        "error: `no_such_thing` is neither a published genotype (darts_v1, darts_v2, pc_darts, fair_darts_a) nor an existing file\n"
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.txt");
@@ -95,6 +95,36 @@ fn derive_from_alphas_file() {
         out,
         format!("Genotype(normal={pairs}, normal_concat=range(2, 6), reduce={pairs}, reduce_concat=range(2, 6))\n")
     );
+    // FairDARTS's threshold rule on the same weights (softmax: 0.55 on input 1, 0.31 on input
+    // 0): a sparse cell that drops every edge from input 0.
+    let derive_at = |t: &str| {
+        aca(&[
+            "genotype",
+            "derive",
+            "--alphas",
+            path.to_str().unwrap(),
+            "--threshold",
+            t,
+            "--format",
+            "darts",
+        ])
+    };
+    let (ok, out, err) = derive_at("0.5");
+    assert!(ok, "{err}");
+    let sparse = "[('sep_conv_3x3', 1), ('none', 0), ('sep_conv_3x3', 1), ('none', 0), ('sep_conv_3x3', 1), ('none', 0), ('sep_conv_3x3', 1), ('none', 0)]";
+    assert!(
+        out.starts_with(&format!("Genotype(normal={sparse}, ")),
+        "{out}"
+    );
+    let (ok, _, err) = derive_at("0.9");
+    assert!(!ok);
+    assert!(
+        err.contains("the threshold rule keeps no op of the normal cell") && err.contains("0.552"),
+        "{err}"
+    );
+    let (ok, _, err) = derive_at("1.5");
+    assert!(!ok);
+    assert!(err.contains("--threshold 1.5: expected"), "{err}");
     // The same file read with the darts op set has the wrong width.
     let (ok, _, err) = aca(&[
         "genotype",

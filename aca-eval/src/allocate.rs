@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use aca_space::{CellType, Genotype};
+use aca_space::{CellType, Genotype, Primitive};
 use std::path::Path;
 
 use aca_core::{load_checkpoint, write_json_atomic};
@@ -236,7 +236,12 @@ pub fn allocate(
         }
         let fractions: Vec<f64> = scores[k]
             .iter()
-            .map(|per_cell| {
+            .zip(genotype.cell(cell))
+            .map(|(per_cell, &(op, _))| {
+                if op == Primitive::None {
+                    // A sparse cell's dropped edge: no op to share channels with, no refill.
+                    return 1.0;
+                }
                 let shares: Vec<f64> = per_cell.iter().map(|s| allocator.fraction(s)).collect();
                 shares.iter().sum::<f64>() / shares.len().max(1) as f64
             })

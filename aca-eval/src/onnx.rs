@@ -156,6 +156,16 @@ impl<'a> Graph<'a> {
         out
     }
 
+    /// A node's value: the sum of its kept edges' outputs. A node that keeps none has no value
+    /// (an empty name); a valid genotype neither reads nor concatenates it.
+    fn node_sum(&mut self, a: &Option<String>, b: &Option<String>) -> String {
+        match (a, b) {
+            (Some(a), Some(b)) => self.node("Add", &[a, b], &[]),
+            (Some(x), None) | (None, Some(x)) => x.clone(),
+            (None, None) => String::new(),
+        }
+    }
+
     fn initializer(&mut self, name: &str, dims: &[i64], kind: i64, raw: Vec<u8>) {
         let mut t = Pb::default();
         for d in dims {
@@ -321,7 +331,7 @@ impl<'a> Graph<'a> {
                 return Err(EvalError::Config {
                     field: "genotype",
                     value: "none".into(),
-                    reason: "a derived cell never keeps the zero op".into(),
+                    reason: "a dropped edge has no op to export".into(),
                 })
             }
         })
@@ -401,11 +411,16 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
         let mut states = vec![pre0, pre1];
         let edges = plan.genotype.cell(cell);
         let fractions = plan.fractions(cell);
-        let mut outs: Vec<String> = Vec::with_capacity(edges.len());
+        // Per edge its output; `None` for a sparse cell's dropped edge (`none`), which adds
+        // nothing to its node.
+        let mut outs: Vec<Option<String>> = Vec::with_capacity(edges.len());
         for (j, (&(prim, input), &f)) in edges.iter().zip(fractions).enumerate() {
             if j % 2 == 0 && j > 0 {
-                let node = g.node("Add", &[&outs[j - 2], &outs[j - 1]], &[]);
-                states.push(node);
+                states.push(g.node_sum(&outs[j - 2], &outs[j - 1]));
+            }
+            if prim == Primitive::None {
+                outs.push(None);
+                continue;
             }
             let stride = if reduction && input < INPUTS { 2 } else { 1 };
             let k = op_channels(f, c_curr, stride);
@@ -432,11 +447,10 @@ pub fn onnx_model(net: &EvalNetwork, plan: &ChannelPlan, size: i64) -> Result<Ve
             } else {
                 y
             };
-            outs.push(y);
+            outs.push(Some(y));
         }
         let last = edges.len();
-        let node = g.node("Add", &[&outs[last - 2], &outs[last - 1]], &[]);
-        states.push(node);
+        states.push(g.node_sum(&outs[last - 2], &outs[last - 1]));
         let concat: Vec<&str> = plan
             .genotype
             .concat(cell)

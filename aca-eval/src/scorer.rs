@@ -104,17 +104,33 @@ impl Taylor {
         batches: &mut dyn Iterator<Item = Result<Batch>>,
     ) -> Result<[EdgeScores; 2]> {
         let kept = kept_edges(genotype)?;
+        // A sparse cell's dropped edges (`none`) have no op output to score: they are left out
+        // of the taps, and `slots` maps each tap back to its edge in the genotype.
+        let mut taps_of: [Vec<(usize, Primitive)>; 2] = Default::default();
+        let mut slots: [Vec<usize>; 2] = Default::default();
+        for k in 0..2 {
+            for (slot, &(edge, op)) in kept[k].iter().enumerate() {
+                if op != Primitive::None {
+                    taps_of[k].push((edge, op));
+                    slots[k].push(slot);
+                }
+            }
+        }
         let cell_types: Vec<usize> = net
             .cell_types()
             .iter()
             .map(|&t| usize::from(t == CellType::Reduce))
             .collect();
         let mut scores: [EdgeScores; 2] = Default::default();
+        let cells_of = |k: usize| cell_types.iter().filter(|&&t| t == k).count();
+        for k in 0..2 {
+            scores[k] = vec![vec![Vec::new(); cells_of(k)]; kept[k].len()];
+        }
         let mut seen = 0;
         for batch in batches {
             let batch = batch?;
             let (logits, taps) =
-                net.forward_with_taps(&batch.images, false, &[&kept[0], &kept[1]])?;
+                net.forward_with_taps(&batch.images, false, &[&taps_of[0], &taps_of[1]])?;
             let loss = cross_entropy(&logits, &batch.labels);
             let flat: Vec<&Tensor> = taps.iter().flatten().collect();
             let grads = Tensor::f_run_backward(&[&loss], &flat, false, false)?;
@@ -124,7 +140,7 @@ impl Taylor {
                 let k = cell_types[cell];
                 let nth = per_type_cell[k];
                 per_type_cell[k] += 1;
-                for (edge, y) in cell_taps.iter().enumerate() {
+                for (tap, y) in cell_taps.iter().enumerate() {
                     let grad = g.next().expect("one gradient per tap");
                     let s = tch::no_grad(|| {
                         y.f_mul(grad)?
@@ -132,14 +148,7 @@ impl Taylor {
                             .f_abs()
                     })?;
                     let s: Vec<f64> = Vec::<f64>::try_from(s)?;
-                    let slot = &mut scores[k];
-                    if slot.len() <= edge {
-                        slot.resize(edge + 1, Vec::new());
-                    }
-                    if slot[edge].len() <= nth {
-                        slot[edge].resize(nth + 1, Vec::new());
-                    }
-                    let acc = &mut slot[edge][nth];
+                    let acc = &mut scores[k][slots[k][tap]][nth];
                     if acc.is_empty() {
                         acc.resize(s.len(), 0.0);
                     }

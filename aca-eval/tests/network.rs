@@ -34,7 +34,7 @@ fn reference(g: &Genotype, c: i64, layers: usize, classes: i64, imagenet: bool) 
             total += op(p, cc, if red && input < 2 { 2 } else { 1 });
         }
         cpp = cp;
-        cp = 4 * cc;
+        cp = g.concat(aca_space::CellType::of(red)).states().len() as i64 * cc;
         if i == 2 * layers / 3 {
             c_aux = cp;
         }
@@ -62,7 +62,14 @@ fn parameter_counts_equal_the_reference_implementation() {
     // DARTS's logs: DARTS_V2 3.349342M on CIFAR-10, 4.718752M on ImageNet.
     assert_eq!(counts(&v2, 36, 20, 10, Setting::Cifar).0, 3_349_342);
     assert_eq!(counts(&v2, 48, 14, 1000, Setting::Imagenet).0, 4_718_752);
-    for name in ["darts_v1", "darts_v2", "pc_darts"] {
+    // FairDARTS-a, a sparse cell: the code's genotypes.py gives "Params: 2.83" (its count
+    // includes the auxiliary head) and "FLOPS: 373M".
+    let fair = published("fair_darts_a").unwrap();
+    assert_eq!(
+        counts(&fair, 36, 20, 10, Setting::Cifar),
+        (2_360_782, 476_426)
+    );
+    for name in ["darts_v1", "darts_v2", "pc_darts", "fair_darts_a"] {
         let g = published(name).unwrap();
         for classes in [10, 100] {
             assert_eq!(

@@ -81,7 +81,7 @@ fn cfg(channels: i64, layers: usize, setting: Setting, image_channels: i64) -> E
 #[test]
 fn full_channel_genotypes_run_in_tract_with_the_same_logits() {
     let _serial = crate::serial();
-    for name in ["darts_v2", "pc_darts"] {
+    for name in ["darts_v2", "pc_darts", "fair_darts_a"] {
         let plan = ChannelPlan::full(published(name).unwrap());
         let d = largest_difference(&plan, &cfg(8, 5, Setting::Cifar, 3), 16);
         assert!(d < 1e-4, "{name}: {d}");

@@ -1,9 +1,12 @@
 use std::path::Path;
 
 use aca_data::Batch;
-use aca_eval::{files, kept_edges, test_run, train, ChannelPlan, Taylor, TrainConfig};
+use aca_eval::{
+    allocate, files, kept_edges, test_run, train, ChannelPlan, EvalNetConfig, EvalNetwork, Fixed,
+    Setting, Taylor, TrainConfig,
+};
 use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
-use aca_space::{Concat, Genotype, OpSet, Primitive};
+use aca_space::{CellType, Concat, Genotype, OpSet, Primitive};
 use tch::{Device, Kind, Tensor};
 
 fn sep_genotype() -> Genotype {
@@ -84,6 +87,64 @@ fn taylor_score_of_a_zeroed_channel_is_zero() {
         "{:?}",
         scores[0][0][0]
     );
+}
+
+#[test]
+fn a_sparse_cell_scores_and_allocates_only_its_kept_ops() {
+    let _serial = crate::serial();
+    tch::manual_seed(8);
+    let net = tiny_supernet();
+    let full = sep_genotype();
+    // FairDARTS's threshold rule dropped normal edges 1 and 3 (`none`).
+    let mut pairs = full.cell(CellType::Normal).to_vec();
+    pairs[1].0 = Primitive::None;
+    pairs[3].0 = Primitive::None;
+    let sparse = Genotype::new(
+        pairs,
+        Concat::intermediate(),
+        full.cell(CellType::Reduce).to_vec(),
+        Concat::intermediate(),
+    )
+    .unwrap();
+    let b = batch();
+    let score = |g: &Genotype| {
+        let batch = Batch {
+            images: b.images.shallow_clone(),
+            labels: b.labels.shallow_clone(),
+        };
+        Taylor
+            .score_batches(&net, g, &mut std::iter::once(Ok(batch)))
+            .unwrap()
+    };
+    let (of_full, of_sparse) = (score(&full), score(&sparse));
+    assert_eq!(
+        of_sparse[0].len(),
+        8,
+        "one entry per edge, dropped ones too"
+    );
+    assert!(of_sparse[0][1][0].is_empty() && of_sparse[0][3][0].is_empty());
+    assert_eq!(
+        of_sparse[0][0], of_full[0][0],
+        "a kept op scores as in the full cell"
+    );
+    assert_eq!(of_sparse[1], of_full[1]);
+    // A dropped edge keeps no channels for an op and gets no refill, whatever the strategy.
+    let plan = allocate(&sparse, of_sparse, "taylor", &Fixed(0.5)).unwrap();
+    assert_eq!(plan.normal, [0.5, 1.0, 0.5, 1.0, 0.5, 0.5, 0.5, 0.5]);
+    let cfg = EvalNetConfig {
+        channels: 4,
+        layers: 3,
+        classes: 3,
+        image_channels: 1,
+        auxiliary: false,
+        setting: Setting::Cifar,
+    };
+    let eval = EvalNetwork::new(&plan, &cfg, Device::Cpu).unwrap();
+    let dense = EvalNetwork::new(&ChannelPlan::full(full), &cfg, Device::Cpu).unwrap();
+    assert!(eval.param_count() < dense.param_count());
+    let x = Tensor::randn([2, 1, 8, 8], (Kind::Float, Device::Cpu));
+    let out = eval.forward_t(&x, true);
+    assert_eq!(out.logits.size(), [2, 3]);
 }
 
 #[test]

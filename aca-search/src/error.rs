@@ -22,6 +22,14 @@ pub enum SearchError {
         /// Why.
         reason: String,
     },
+    /// FairDARTS's threshold rule kept no op of a cell at the end of a search.
+    #[error("{source}. The search's alphas are in {}: search longer, lower method_options.fair_darts.threshold, or take DARTS's rule (method_options.fair_darts.rule = \"darts\", or `aca genotype derive --alphas` on that file)", alphas.display())]
+    EmptySparseCell {
+        /// Where the alphas were written.
+        alphas: PathBuf,
+        /// The derivation's error.
+        source: aca_space::SpaceError,
+    },
     /// Shared layer errors.
     #[error(transparent)]
     Core(#[from] aca_core::CoreError),

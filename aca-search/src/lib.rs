@@ -19,8 +19,8 @@ pub use config::{Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{
     beta_decay, dirichlet_kl_to_uniform, ArchStep, BetaDartsConfig, DartsMinusConfig, DrnasConfig,
-    DrnasRegulariser, FairDartsConfig, FirstOrder, MethodKind, MethodOptions, Regularised,
-    Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
+    DrnasRegulariser, FairDartsConfig, FairDartsRule, FirstOrder, MethodKind, MethodOptions,
+    Regularised, Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
     files, not_learned_message, search, search_at_epoch, snapshot_dir, EpochRecord, SearchOutcome,

@@ -154,6 +154,8 @@ pub struct FairDartsConfig {
     pub zero_one_weight: f64,
     /// Sigmoid weight an op must reach under the threshold rule (`--op_threshold`). Code: 0.85.
     pub threshold: f64,
+    /// The genotype rule (`--parse_method`). Code: `threshold_sparse`.
+    pub rule: FairDartsRule,
 }
 
 impl Default for FairDartsConfig {
@@ -161,8 +163,21 @@ impl Default for FairDartsConfig {
         Self {
             zero_one_weight: 10.0,
             threshold: 0.85,
+            rule: FairDartsRule::ThresholdSparse,
         }
     }
+}
+
+/// How FairDARTS derives its genotype (`--parse_method` of the official code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FairDartsRule {
+    /// `threshold_sparse`: DARTS's two edges per node and strongest op on each, each kept only
+    /// when its sigmoid weight reaches the threshold: a sparse cell
+    /// ([`aca_space::ArchParams::derive_sparse`]), trained as the code's `DCOCell` trains it.
+    ThresholdSparse,
+    /// `darts`: DARTS's rule on the sigmoid weights, a cell of 8 ops.
+    Darts,
 }
 
 /// DrNAS's regulariser of the Dirichlet concentrations (`--reg_type`).
@@ -272,16 +287,22 @@ impl MethodKind {
         self != Self::Random
     }
 
-    /// The genotype this method derives from architecture parameters: DARTS's rule, or for the
-    /// random baseline a genotype drawn from `seed`.
+    /// The genotype this method derives from architecture parameters: DARTS's rule, FairDARTS's
+    /// threshold rule (a sparse cell) unless its options say `darts`, or for the random
+    /// baseline a genotype drawn from `seed`.
     pub fn derive(
         self,
         arch: &aca_space::ArchParams,
         ops: &aca_space::OpSet,
+        options: &MethodOptions,
         seed: u64,
     ) -> Result<aca_space::Genotype> {
+        let fair = options.fair_darts;
         Ok(match self {
             Self::Random => aca_space::Genotype::random(ops, seed)?,
+            Self::FairDarts if fair.rule == FairDartsRule::ThresholdSparse => {
+                arch.derive_sparse(ops, fair.threshold as f32)?
+            }
             _ => arch.derive(ops)?,
         })
     }

@@ -16,7 +16,7 @@ use tracing::{info, warn};
 
 use crate::config::SearchConfig;
 use crate::error::{Result, SearchError};
-use crate::method::{ArchStep, MethodKind};
+use crate::method::ArchStep;
 use crate::step::{check_finite, evaluate, search_step, StepPosition};
 
 /// File names of a search run directory.
@@ -251,16 +251,35 @@ pub fn search(
         arch_loader: &arch_loader,
         eval_loader: &eval_loader,
         device,
+        sparse_fallback_warned: false,
     };
     info!(params = task.net.param_count(), space = %ops, method = %config.method, "search network ready");
     let start_epoch = run_epochs(&run, &config, config.epochs, &mut task, observer)?;
     let net = task.net;
 
     let arch_params = net.arch_params()?;
-    let genotype = config.method.derive(&arch_params, &ops, config.seed)?;
+    let genotype =
+        match config
+            .method
+            .derive(&arch_params, &ops, &config.method_options, config.seed)
+        {
+            Err(SearchError::Space(source @ aca_space::SpaceError::EmptyCell { .. })) => {
+                // The search's result is its alphas: keep them for a derivation by another rule.
+                let alphas = dir.join(files::ALPHAS);
+                write_json_atomic(&alphas, &arch_params)?;
+                return Err(SearchError::EmptySparseCell { alphas, source });
+            }
+            derived => derived?,
+        };
     write_search_results(dir, false, &config, &ops, &net, &genotype, &arch_params)?;
-    if config.method == MethodKind::FairDarts {
-        report_threshold_rule(&config, &ops, &arch_params)?;
+    if genotype.is_sparse() {
+        info!(
+            normal = genotype.op_count(CellType::Normal),
+            reduce = genotype.op_count(CellType::Reduce),
+            "the sparse cell keeps {} of 8 normal-cell ops and {} of 8 reduction-cell ops",
+            genotype.op_count(CellType::Normal),
+            genotype.op_count(CellType::Reduce)
+        );
     }
     let learning = ArchLearning::measure(&arch_params, &init_arch);
     if config.method.updates_architecture() && !learning.learned() {
@@ -300,6 +319,38 @@ struct SearchTask<'a> {
     /// The validation batches of the architecture steps, endless across epochs.
     stream: Endless<'a>,
     device: Device,
+    /// Whether an epoch's sparse cell was empty and DARTS's rule stood in (warned once).
+    sparse_fallback_warned: bool,
+}
+
+/// The genotype an epoch records (and a snapshot keeps): the method's. While FairDARTS's
+/// threshold rule keeps no op of a cell (early in a search, when no sigmoid weight has reached
+/// the threshold yet), DARTS's rule stands in, with a warning (once: `warned`); only the search's
+/// final genotype must come from the method's rule.
+fn epoch_genotype(
+    config: &SearchConfig,
+    ops: &OpSet,
+    warned: &mut bool,
+    arch: &ArchParams,
+    epoch: usize,
+) -> Result<Genotype> {
+    match config
+        .method
+        .derive(arch, ops, &config.method_options, config.seed)
+    {
+        Err(SearchError::Space(e @ aca_space::SpaceError::EmptyCell { .. })) => {
+            if !*warned {
+                *warned = true;
+                warn!(
+                    epoch,
+                    "{e}; until it keeps one, each epoch's record and snapshot hold the cell of \
+                     DARTS's rule on the same weights"
+                );
+            }
+            Ok(arch.derive(ops)?)
+        }
+        derived => derived,
+    }
 }
 
 impl EpochTask for SearchTask<'_> {
@@ -360,7 +411,13 @@ impl EpochTask for SearchTask<'_> {
         let valid = evaluate(net, self.eval_loader)?;
         check_finite(valid.loss, "validation", epoch, self.steps_per_epoch())?;
         let arch_params = net.arch_params()?;
-        let genotype = config.method.derive(&arch_params, self.ops, config.seed)?;
+        let genotype = epoch_genotype(
+            config,
+            self.ops,
+            &mut self.sparse_fallback_warned,
+            &arch_params,
+            epoch,
+        )?;
         let record = EpochRecord {
             epoch,
             lr,
@@ -430,27 +487,6 @@ impl EpochTask for SearchTask<'_> {
         self.stream = Endless::new(self.arch_loader, state.valid_stream);
         Ok(())
     }
-}
-
-/// FairDARTS's threshold rule, reported beside the DARTS-shaped genotype aca trains: the number of
-/// chosen ops whose sigmoid weight reaches the threshold (the sparse cell FairDARTS would keep).
-fn report_threshold_rule(config: &SearchConfig, ops: &OpSet, arch: &ArchParams) -> Result<()> {
-    let threshold = config.method_options.fair_darts.threshold as f32;
-    let mut kept = [0usize; 2];
-    for (k, cell) in CellType::BOTH.into_iter().enumerate() {
-        let cell_kept = aca_space::threshold_cell(arch.weights(cell).view(), ops, threshold)?;
-        kept[k] = cell_kept.iter().map(Vec::len).sum();
-    }
-    info!(
-        threshold,
-        normal = kept[0],
-        reduce = kept[1],
-        "FairDARTS's threshold rule keeps {} of 8 normal-cell ops and {} of 8 reduction-cell ops; \
-         aca trains the DARTS-shaped cell (two inputs per node)",
-        kept[0],
-        kept[1]
-    );
-    Ok(())
 }
 
 /// The plain-words warning for a search whose architecture did not move beyond its initial noise.

@@ -49,6 +49,8 @@ fn resume_is_bit_identical() {
         if method == MethodKind::DartsMinus {
             cfg.space = aca_space::Space::Darts;
         }
+        // Two epochs leave FairDARTS's sigmoid weights under its threshold: DARTS's cell.
+        cfg.method_options.fair_darts.rule = aca_search::FairDartsRule::Darts;
         let whole = tempfile::tempdir().unwrap();
         search(&cfg, whole.path(), Device::Cpu, false, &Silent).unwrap();
 
@@ -427,6 +429,67 @@ fn tiny_search_on_real_fashion_mnist_learns_and_writes_every_file() {
     );
     let arch = aca_space::ArchParams::read(&dir.path().join(files::ALPHAS)).unwrap();
     assert_eq!(arch.derive(&OpSet::aca()).unwrap(), out.genotype);
+}
+
+#[test]
+fn fair_darts_derives_a_sparse_cell_or_says_why_not() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
+    let mut cfg = small_config(data.path(), MethodKind::FairDarts, 2);
+    cfg.arch_start_epoch = 0;
+    // A threshold no sigmoid weight reaches in two epochs: every epoch records DARTS's cell on
+    // the same weights, and the search ends with an error that keeps the alphas.
+    cfg.method_options.fair_darts.threshold = 0.999;
+    let dir = tempfile::tempdir().unwrap();
+    let e = search(&cfg, dir.path(), Device::Cpu, false, &Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the threshold rule keeps no op of the normal cell")
+            && e.contains("alphas.json")
+            && e.contains("fair_darts.rule"),
+        "{e}"
+    );
+    let arch = aca_space::ArchParams::read(&dir.path().join(files::ALPHAS)).unwrap();
+    let r = records(dir.path());
+    assert_eq!(r.len(), 2);
+    let dense = arch.derive(&OpSet::aca()).unwrap();
+    assert_eq!(r[1].genotype, dense.to_darts());
+    // A threshold the chosen ops pass in part (their sigmoid weights, which the zero-one loss
+    // pushes off 0.5): the search's genotype is the sparse cell of its alphas.
+    let chosen = |cell| -> Vec<f32> {
+        let weights = arch.weights(cell);
+        let mut w: Vec<f32> = dense
+            .cell(cell)
+            .iter()
+            .enumerate()
+            .map(|(i, &(op, input))| {
+                let edge = aca_space::topology::node_offset(i / 2) + input;
+                weights[[edge, OpSet::aca().index_of(op).unwrap()]]
+            })
+            .collect();
+        w.sort_by(f32::total_cmp);
+        w
+    };
+    let threshold =
+        chosen(aca_space::CellType::Normal)[4].min(chosen(aca_space::CellType::Reduce)[7]);
+    cfg.method_options.fair_darts.threshold = f64::from(threshold);
+    let dir = tempfile::tempdir().unwrap();
+    let out = search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap();
+    assert_eq!(out.arch, arch, "the same search up to its genotype");
+    assert_eq!(
+        out.genotype,
+        arch.derive_sparse(&OpSet::aca(), threshold).unwrap()
+    );
+    assert!(out.genotype.is_sparse());
+    let text = std::fs::read_to_string(dir.path().join(files::GENOTYPE_TXT)).unwrap();
+    assert_eq!(Genotype::from_darts(text.trim()).unwrap(), out.genotype);
+    // DARTS's rule on the same weights when the options say so.
+    cfg.method_options.fair_darts.rule = aca_search::FairDartsRule::Darts;
+    let dir = tempfile::tempdir().unwrap();
+    let out = search(&cfg, dir.path(), Device::Cpu, false, &Silent).unwrap();
+    assert_eq!(out.genotype, dense);
 }
 
 #[test]

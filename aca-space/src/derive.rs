@@ -158,6 +158,25 @@ impl ArchParams {
         w
     }
 
+    /// Derives a sparse genotype with FairDARTS's threshold rule ([`sparse_cell`]) from the op
+    /// weights ([`ArchParams::weights`]: FairDARTS's sigmoids).
+    pub fn derive_sparse(&self, ops: &OpSet, threshold: f32) -> Result<Genotype> {
+        self.validate(ops)?;
+        let normal = sparse_cell(
+            self.weights(CellType::Normal).view(),
+            ops,
+            threshold,
+            CellType::Normal,
+        )?;
+        let reduce = sparse_cell(
+            self.weights(CellType::Reduce).view(),
+            ops,
+            threshold,
+            CellType::Reduce,
+        )?;
+        Genotype::new(normal.0, normal.1, reduce.0, reduce.1)
+    }
+
     /// Derives the genotype with DARTS's rule (PC-DARTS's when betas are present).
     pub fn derive(&self, ops: &OpSet) -> Result<Genotype> {
         self.validate(ops)?;
@@ -240,28 +259,45 @@ pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Result<Vec<GenePair
     Ok(gene)
 }
 
-/// FairDARTS's `threshold_sparse` rule (`--op_threshold 0.85` on sigmoid weights): DARTS's two
-/// edges per node and strongest op on each, keeping only the ops whose weight reaches `threshold`.
-/// Per node, the kept (op, input) pairs: none, one or two.
-pub fn threshold_cell(
+/// FairDARTS's `threshold_sparse` rule (`--op_threshold`, on sigmoid weights): DARTS's two
+/// strongest edges per node and the strongest op on each, of which only the ops whose weight
+/// reaches `threshold` stay; the others become `none` (dropped). As FairDARTS's `DCOCell`
+/// trains it, a node left without an op has no value: an op reading it is dropped too, and the
+/// concat list holds the nodes that keep an op. Errors when the cell keeps no op at all.
+pub fn sparse_cell(
     weights: ArrayView2<f32>,
     ops: &OpSet,
     threshold: f32,
-) -> Result<Vec<Vec<GenePair>>> {
-    let genes = derive_cell(weights, ops)?;
-    Ok(genes
-        .chunks(2)
-        .enumerate()
-        .map(|(node, pair)| {
-            pair.iter()
-                .filter(|(op, input)| {
-                    ops.index_of(*op)
-                        .is_some_and(|k| weights[[node_offset(node) + input, k]] >= threshold)
-                })
-                .copied()
-                .collect()
-        })
-        .collect())
+    cell: CellType,
+) -> Result<(Vec<GenePair>, Concat)> {
+    let mut genes = derive_cell(weights, ops)?;
+    let mut valued = [true; INPUTS + NODES];
+    let mut largest = f32::NEG_INFINITY;
+    for node in 0..NODES {
+        for gene in &mut genes[2 * node..2 * node + 2] {
+            let (op, input) = *gene;
+            let k = ops
+                .index_of(op)
+                .expect("derive_cell chooses ops of the set");
+            let w = weights[[node_offset(node) + input, k]];
+            largest = largest.max(w);
+            if w < threshold || !valued[input] {
+                *gene = (Primitive::None, input);
+            }
+        }
+        valued[INPUTS + node] = genes[2 * node..2 * node + 2]
+            .iter()
+            .any(|(op, _)| *op != Primitive::None);
+    }
+    let concat: Vec<usize> = (INPUTS..INPUTS + NODES).filter(|&s| valued[s]).collect();
+    if concat.is_empty() {
+        return Err(SpaceError::EmptyCell {
+            cell: cell.name(),
+            threshold,
+            largest,
+        });
+    }
+    Ok((genes, Concat::list(concat)))
 }
 
 /// Betas as a plain list `[b0, b1, ...]`, as alphas are plain nested lists (ndarray's own
@@ -392,18 +428,32 @@ mod tests {
     fn threshold_rule_keeps_only_ops_above_the_threshold() {
         let ops = OpSet::darts();
         // Sigmoid weights: node 0 has sep3 at 0.95 on input 1 and max_pool at 0.6 on input 0;
-        // node 1 has two ops above 0.85; nodes 2 and 3 have nothing above it.
+        // node 1 has two ops above 0.85; node 2 nothing above it; node 3 reads node 2 (dropped)
+        // with an op above it and input 0 below it.
         let mut w = Array2::<f32>::from_elem((EDGES, ops.len()), 0.5);
         w[[1, 4]] = 0.95;
         w[[0, 1]] = 0.6;
         w[[4, 7]] = 0.9;
         w[[2, 3]] = 0.86;
         w[[5, 2]] = 0.8;
-        let kept = threshold_cell(w.view(), &ops, 0.85).unwrap();
+        w[[9 + 4, 5]] = 0.99;
+        w[[9, 6]] = 0.7;
+        let (cell, concat) = sparse_cell(w.view(), &ops, 0.85, CellType::Normal).unwrap();
         use Primitive as P;
-        assert_eq!(kept[0], vec![(P::SepConv3x3, 1)]);
-        assert_eq!(kept[1], vec![(P::DilConv5x5, 2), (P::SkipConnect, 0)]);
-        assert!(kept[2].is_empty() && kept[3].is_empty());
+        assert_eq!(
+            cell,
+            vec![
+                (P::SepConv3x3, 1),
+                (P::None, 0),
+                (P::DilConv5x5, 2),
+                (P::SkipConnect, 0),
+                (P::None, 0),
+                (P::None, 1),
+                (P::None, 4),
+                (P::None, 0),
+            ]
+        );
+        assert_eq!(concat.states(), [2, 3]);
         // Sigmoid relaxation: the genotype's ops are those of the weights above.
         let logit = |p: f32| (p / (1.0 - p)).ln();
         let params = ArchParams {
@@ -416,6 +466,16 @@ mod tests {
         let got = params.weights(CellType::Normal);
         assert!((got[[1, 4]] - 0.95).abs() < 1e-5);
         assert_eq!(params.derive(&ops).unwrap().normal[0], (P::SepConv3x3, 1));
+        let sparse = params.derive_sparse(&ops, 0.85).unwrap();
+        assert_eq!(sparse.cell(CellType::Normal), &cell[..]);
+        assert_eq!(sparse.op_count(CellType::Normal), 3);
+        assert!(sparse.is_sparse());
+        // At a threshold nothing reaches, the rule keeps no op: an error naming the cell.
+        let err = params.derive_sparse(&ops, 0.999).unwrap_err().to_string();
+        assert!(
+            err.contains("normal cell") && err.contains("0.990"),
+            "{err}"
+        );
     }
 
     #[test]

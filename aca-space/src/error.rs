@@ -48,6 +48,16 @@ pub enum SpaceError {
         /// What is wrong and where.
         reason: String,
     },
+    /// FairDARTS's threshold rule kept no op of a cell.
+    #[error("the threshold rule keeps no op of the {cell} cell: no chosen op's weight reaches {threshold} (the largest is {largest:.3})")]
+    EmptyCell {
+        /// `normal` or `reduce`.
+        cell: &'static str,
+        /// The weight an op had to reach.
+        threshold: f32,
+        /// The largest weight of a chosen op.
+        largest: f32,
+    },
     /// Alpha matrices of the wrong shape or with non-finite values.
     #[error("invalid alphas: {reason}")]
     InvalidAlphas {

@@ -189,12 +189,29 @@ impl Genotype {
             .count()
     }
 
-    /// Number of parameter-free edges (pools, `skip_connect`) in one cell type.
+    /// Number of parameter-free edges (pools, `skip_connect`) in one cell type; a sparse cell's
+    /// dropped edges (`none`) are not ops and do not count.
     pub fn parameter_free_count(&self, cell: CellType) -> usize {
         self.cell(cell)
             .iter()
-            .filter(|(op, _)| op.is_parameter_free())
+            .filter(|(op, _)| *op != Primitive::None && op.is_parameter_free())
             .count()
+    }
+
+    /// Number of ops a cell type keeps: its edges less the dropped ones (`none`, only in a
+    /// sparse cell such as FairDARTS's threshold rule derives).
+    pub fn op_count(&self, cell: CellType) -> usize {
+        self.cell(cell)
+            .iter()
+            .filter(|(op, _)| *op != Primitive::None)
+            .count()
+    }
+
+    /// Whether some edge is dropped (`none`): a sparse cell, as FairDARTS's threshold rule derives.
+    pub fn is_sparse(&self) -> bool {
+        CellType::BOTH
+            .into_iter()
+            .any(|cell| self.op_count(cell) < self.cell(cell).len())
     }
 
     /// A genotype drawn uniformly under DARTS's cell rules, as the random-search baseline of Li and
@@ -263,6 +280,10 @@ impl Genotype {
 
     /// Checks the topology: 2 edges per intermediate node, each reading an earlier state, and
     /// concat lists of distinct existing states.
+    ///
+    /// An edge may be `none`: dropped, as in the sparse cells of FairDARTS's threshold rule (and
+    /// as DARTS's `Cell` reads it: the zero op). A node both of whose edges are dropped has no
+    /// value, so no op may read it and the concat list must leave it out.
     pub fn validate(&self) -> Result<()> {
         for cell in CellType::BOTH {
             let invalid = |reason: String| SpaceError::InvalidGenotype {
@@ -277,18 +298,23 @@ impl Genotype {
                     pairs.len()
                 )));
             }
+            // Whether each state has a value: the inputs do, a node when one of its ops is kept.
+            let mut valued = [true; INPUTS + NODES];
             for (i, &(op, input)) in pairs.iter().enumerate() {
                 let state = i / 2 + INPUTS;
-                if op == Primitive::None {
-                    return Err(invalid(format!(
-                        "edge {i} (node {state}) is `none`: a genotype keeps an op on every edge (DARTS's derivation never chooses none)"
-                    )));
-                }
                 if input >= state {
                     return Err(invalid(format!(
                         "edge {i} ({op}) feeds node {state} but reads state {input}; node {state} can only read states 0..={}",
                         state - 1
                     )));
+                }
+                if op != Primitive::None && !valued[input] {
+                    return Err(invalid(format!(
+                        "edge {i} ({op}) reads node {input}, whose two edges are both `none` (dropped), so it has no value"
+                    )));
+                }
+                if i % 2 == 1 {
+                    valued[state] = pairs[i - 1].0 != Primitive::None || op != Primitive::None;
                 }
             }
             let states = self.concat(cell).states();
@@ -305,16 +331,22 @@ impl Genotype {
                 if states[..i].contains(&s) {
                     return Err(invalid(format!("concat lists state {s} twice")));
                 }
+                if !valued[s] {
+                    return Err(invalid(format!(
+                        "concat lists node {s}, whose two edges are both `none` (dropped), so it has no value"
+                    )));
+                }
             }
         }
         Ok(())
     }
 
-    /// Checks that every op of the genotype belongs to `ops` (e.g. no `skip_connect` for `aca`).
+    /// Checks that every op of the genotype belongs to `ops` (e.g. no `skip_connect` for `aca`);
+    /// a dropped edge (`none`) is no op and needs none.
     pub fn validate_for(&self, ops: &OpSet) -> Result<()> {
         for cell in CellType::BOTH {
             for (i, &(op, _)) in self.cell(cell).iter().enumerate() {
-                if !ops.contains(op) {
+                if op != Primitive::None && !ops.contains(op) {
                     return Err(SpaceError::InvalidGenotype {
                         cell: cell.name(),
                         reason: format!(

@@ -4,7 +4,7 @@
 //! and the skip-free [`OpSet::aca`], named by [`Space`]), the cell topology ([`topology`], with the
 //! network layout [`topology::cell_slots`]), [`Genotype`] with its three text forms (JSON, DARTS's
 //! own, a table) and its Graphviz drawing, the published genotypes ([`published`]) and the
-//! derivation rule ([`ArchParams::derive`]).
+//! derivation rules ([`ArchParams::derive`], FairDARTS's sparse [`ArchParams::derive_sparse`]).
 //!
 //! ```
 //! use aca_space::{published, OpSet, CellType};
@@ -28,7 +28,7 @@ mod published;
 mod text;
 pub mod topology;
 
-pub use derive::{derive_cell, edge_weights, softmax_rows, threshold_cell, ArchParams, Relaxation};
+pub use derive::{derive_cell, edge_weights, softmax_rows, sparse_cell, ArchParams, Relaxation};
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
 pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};

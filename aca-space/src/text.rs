@@ -62,6 +62,9 @@ impl Genotype {
             let _ = writeln!(out, "  \"{}\" [fillcolor=lightblue];", node + INPUTS);
         }
         for (i, (op, input)) in self.cell(cell).iter().enumerate() {
+            if *op == crate::Primitive::None {
+                continue; // a dropped edge of a sparse cell
+            }
             let label = match fractions.and_then(|f| f.get(i).copied()) {
                 Some(f) if f < 1.0 => format!(
                     "{op}\\n{:.0}% op / {:.0}% identity",

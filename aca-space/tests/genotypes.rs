@@ -33,7 +33,14 @@ fn published_genotypes_match_the_reference_facts() {
     assert!(published("darts_v3")
         .unwrap_err()
         .to_string()
-        .contains("darts_v1, darts_v2, pc_darts"));
+        .contains("darts_v1, darts_v2, pc_darts, fair_darts_a"));
+    // FairDARTS-a: a sparse normal cell of 4 ops on nodes 2, 4 and 5 (node 3 keeps none).
+    let fair = published("fair_darts_a").unwrap();
+    assert!(fair.is_sparse());
+    assert_eq!(fair.op_count(CellType::Normal), 4);
+    assert_eq!(fair.op_count(CellType::Reduce), 8);
+    assert_eq!(fair.concat(CellType::Normal).states(), &[2, 4, 5]);
+    assert!(fair.validate_for(&OpSet::darts()).is_ok());
 }
 
 #[test]
@@ -78,9 +85,11 @@ fn all_three_forms_round_trip_for_every_published_genotype() {
 #[test]
 fn darts_form_accepts_python_variants() {
     let text = "genotypes.Genotype(\n  reduce_concat=range(2,6), normal=[(\"sep_conv_3x3\", 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('zero', 0), ('sep_conv_3x3', 0), ('dil_conv_3x3', 2),],\n normal_concat=(2, 3, 4, 5), reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('max_pool_3x3', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('max_pool_3x3', 2), ('max_pool_3x3', 2), ('max_pool_3x3', 1)])";
-    // NASLib's `zero` reads as `none`, which no genotype may keep on an edge.
-    let e = Genotype::from_darts(text).unwrap_err().to_string();
-    assert!(e.contains("edge 5 (node 4) is `none`"), "{e}");
+    // NASLib's `zero` reads as `none`: a dropped edge (DARTS's zero op), as in sparse cells.
+    let g = Genotype::from_darts(text).unwrap();
+    assert_eq!(g.cell(CellType::Normal)[5], (Primitive::None, 0));
+    assert_eq!(g.op_count(CellType::Normal), 7);
+    assert!(g.is_sparse());
     assert_eq!("zero".parse::<Primitive>().unwrap(), Primitive::None);
     let g = Genotype::from_darts(&text.replace("'zero'", "'skip_connect'")).unwrap();
     assert_eq!(g.cell(CellType::Normal)[5], (Primitive::SkipConnect, 0));
@@ -125,6 +134,29 @@ fn validation_errors_name_the_problem() {
     assert!(e.contains("concat lists state 6"), "{e}");
     let e = err_of(&v2.replacen("reduce_concat=[2, 3, 4, 5]", "reduce_concat=[2, 3, 3]", 1));
     assert!(e.contains("reduce cell: concat lists state 3 twice"), "{e}");
+    // A sparse cell (FairDARTS's threshold rule): node 4 drops both its edges, so it has no
+    // value; the concat list must leave it out and no op may read it.
+    let sparse = v2.replacen(
+        "('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0)",
+        "('none', 1), ('none', 0), ('skip_connect', 0)",
+        1,
+    );
+    let e = err_of(&sparse);
+    assert!(
+        e.contains("normal cell: concat lists node 4, whose two edges are both `none`"),
+        "{e}"
+    );
+    let sparse = sparse.replacen("normal_concat=[2, 3, 4, 5]", "normal_concat=[2, 3, 5]", 1);
+    let g = Genotype::from_text(&sparse).unwrap();
+    assert_eq!(g.op_count(CellType::Normal), 6);
+    assert_eq!(g.parameter_free_count(CellType::Normal), 1);
+    assert!(g.validate_for(&OpSet::darts()).is_ok());
+    assert!(!g.to_dot(CellType::Normal, None).contains("none"));
+    let e = err_of(&sparse.replacen("('dil_conv_3x3', 2)", "('dil_conv_3x3', 4)", 1));
+    assert!(
+        e.contains("edge 7 (dil_conv_3x3) reads node 4, whose two edges are both `none`"),
+        "{e}"
+    );
     // An op that is not in the chosen op set.
     let e = published("darts_v2")
         .unwrap()

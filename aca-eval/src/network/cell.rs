@@ -35,7 +35,9 @@ pub(super) struct Edge {
 impl Edge {
     fn forward_t(&self, x: &Tensor, drop_prob: f64, train: bool) -> Tensor {
         let mut y = self.op.forward_t(x, train);
-        if train && drop_prob > 0.0 && !self.op.is_identity() {
+        // Not on the identity (DARTS), nor on a sparse cell's dropped edge (zeros).
+        if train && drop_prob > 0.0 && !self.op.is_identity() && !matches!(self.op, Op::Zero { .. })
+        {
             y = drop_path(&y, drop_prob);
         }
         match &self.refill {
