@@ -2,9 +2,10 @@
 //! exportable state and PyTorch's exact update rules, DARTS's cosine and exponential schedules,
 //! gradient clipping, atomic checkpoints, metrics logs and accuracy tallies, atomic file writes,
 //! and the run directory every stage shares (lock, pinned configuration, checkpoint, metrics) and
-//! the epoch loop that runs in it.
+//! the epoch loop that runs in it; and jemalloc's page policy for training ([`KeepFreedPages`]).
 #![warn(missing_docs)]
 
+mod alloc;
 mod checkpoint;
 mod device;
 mod epochs;
@@ -16,6 +17,7 @@ mod optim;
 mod run_dir;
 mod schedule;
 
+pub use alloc::KeepFreedPages;
 pub use checkpoint::{
     load_checkpoint, prefixed, save_checkpoint, take_tensor, torch_message, with_prefix,
 };

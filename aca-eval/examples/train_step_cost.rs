@@ -50,6 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sgd = Sgd::new(SgdConfig::default(), weights.len());
     let x = Tensor::randn([n, image_channels, h, h], (Kind::Float, Device::Cpu));
     let y = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu));
+    // As `aca train` runs its steps: freed pages kept for the next step's activations.
+    let _pages = aca_core::KeepFreedPages::new();
     let mut total = 0.0;
     for i in 0..steps {
         let t = Instant::now();

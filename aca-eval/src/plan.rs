@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use aca_space::topology::{state_name, INPUTS};
-use aca_space::{CellType, Genotype};
+use aca_space::{CellType, Genotype, Primitive};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EvalError, Result};
@@ -111,10 +111,18 @@ impl ChannelPlan {
         Ok(plan)
     }
 
-    /// Identity share of one cell type: the mean of `1 - fraction` over its edges.
+    /// Identity share of one cell type: the mean of `1 - fraction` over its ops (a sparse
+    /// cell's dropped edges, `none`, hold no channels and do not count).
     pub fn identity_share(&self, cell: CellType) -> f64 {
-        let f = self.fractions(cell);
-        f.iter().map(|v| 1.0 - v).sum::<f64>() / f.len().max(1) as f64
+        let kept: Vec<f64> = self
+            .genotype
+            .cell(cell)
+            .iter()
+            .zip(self.fractions(cell))
+            .filter(|((op, _), _)| *op != Primitive::None)
+            .map(|(_, f)| 1.0 - f)
+            .collect();
+        kept.iter().sum::<f64>() / kept.len().max(1) as f64
     }
 
     /// A per-cell table: edge, input, op, op share, identity share; then the identity share per
@@ -139,16 +147,24 @@ impl ChannelPlan {
                 .zip(self.fractions(cell))
                 .enumerate()
             {
+                let (share, identity) = if *op == Primitive::None {
+                    ("dropped".to_string(), "-".to_string())
+                } else {
+                    (
+                        format!("{:.1}%", 100.0 * f),
+                        format!("{:.1}%", 100.0 * (1.0 - f)),
+                    )
+                };
                 let _ = writeln!(
                     out,
-                    "{:<8}{:<6}{:<6}{:<9}{:<14}{:>8.1}%{:>9.1}%",
+                    "{:<8}{:<6}{:<6}{:<9}{:<14}{:>9}{:>10}",
                     cell.name(),
                     i / 2 + INPUTS,
                     i,
                     state_name(*input),
                     op.name(),
-                    100.0 * f,
-                    100.0 * (1.0 - f)
+                    share,
+                    identity
                 );
             }
         }

@@ -131,6 +131,16 @@ fn a_sparse_cell_scores_and_allocates_only_its_kept_ops() {
     // A dropped edge keeps no channels for an op and gets no refill, whatever the strategy.
     let plan = allocate(&sparse, of_sparse, "taylor", &Fixed(0.5)).unwrap();
     assert_eq!(plan.normal, [0.5, 1.0, 0.5, 1.0, 0.5, 0.5, 0.5, 0.5]);
+    assert_eq!(
+        plan.identity_share(CellType::Normal),
+        0.5,
+        "over the kept ops"
+    );
+    let table = plan.to_table();
+    assert!(
+        table.contains("normal  2     1     c_{k-1}  none            dropped         -"),
+        "{table}"
+    );
     let cfg = EvalNetConfig {
         channels: 4,
         layers: 3,

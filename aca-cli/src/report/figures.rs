@@ -317,7 +317,10 @@ pub(super) fn plan_figure(path: &Path, plan: &ChannelPlan) -> Result<()> {
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(|e| anyhow!("{e:?}"))?;
-        for (i, &share) in f.iter().enumerate() {
+        for (i, (&share, (op, _))) in f.iter().zip(g.cell(cell)).enumerate() {
+            if *op == aca_space::Primitive::None {
+                continue; // a sparse cell's dropped edge: no bar
+            }
             let x = i as f64;
             c.draw_series([
                 Rectangle::new([(x + 0.1, 0.0), (x + 0.9, share)], PALETTE[0].filled()),

@@ -291,8 +291,10 @@ impl ModuleT for SepConv {
 
 impl SepConv {
     fn forward_after_relu(&self, xs: &Tensor, train: bool) -> Tensor {
-        let x = conv_apply(&conv_apply(xs, &self.dw1), &self.pw1).apply_t(&self.bn1, train);
-        conv_apply(&conv_apply(&x.relu(), &self.dw2), &self.pw2).apply_t(&self.bn2, train)
+        let mut x = conv_apply(&conv_apply(xs, &self.dw1), &self.pw1).apply_t(&self.bn1, train);
+        // In place: batch norm's backward reads its input, not its output.
+        let _ = x.relu_();
+        conv_apply(&conv_apply(&x, &self.dw2), &self.pw2).apply_t(&self.bn2, train)
     }
 }
 

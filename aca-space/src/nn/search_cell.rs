@@ -97,13 +97,22 @@ impl MixedOp {
             let y = match &relu {
                 Some(r) => op.forward_shared(&input, r, train),
                 None => op.forward_t(&input, train),
-            } * weights.get(*col);
-            if tap == Some(*col) {
-                taps.push(y.shallow_clone());
-            }
+            };
+            let w = weights.get(*col);
             out = Some(match out {
-                Some(acc) => acc + y,
-                None => y,
+                // `acc + y * w` in one pass over the activations (one autograd node, one
+                // allocation) instead of two; a tapped op's weighted output is kept whole.
+                Some(acc) if tap != Some(*col) => acc.addcmul(&y, &w),
+                acc => {
+                    let weighted = y * w;
+                    if tap == Some(*col) {
+                        taps.push(weighted.shallow_clone());
+                    }
+                    match acc {
+                        Some(acc) => acc + weighted,
+                        None => weighted,
+                    }
+                }
             });
         }
         let mut out = out.expect("an op set holds an op other than none");
