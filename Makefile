@@ -6,8 +6,9 @@ setup:
 	./scripts/setup
 
 # libtorch with its CUDA libraries (scripts/setup found an NVIDIA GPU): link libtorch_cuda, so that
-# `--device auto` picks the GPU. Read when a recipe runs, after setup.
-FEATURES = $(if $(wildcard .libtorch/.aca-cuda),--features aca-cli/cuda)
+# `--device auto` picks the GPU. Read when a recipe runs, after setup; ACA_CPU_ONLY=1 builds for the
+# CPU even where a CUDA libtorch is already in .libtorch/.
+FEATURES = $(if $(filter 1,$(ACA_CPU_ONLY)),,$(if $(wildcard .libtorch/.aca-cuda),--features aca-cli/cuda))
 
 # The main job on the embedded default dataset (Fashion-MNIST).
 run: setup

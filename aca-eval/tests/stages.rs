@@ -2,8 +2,8 @@ use std::path::Path;
 
 use aca_data::Batch;
 use aca_eval::{
-    allocate, files, kept_edges, test_run, train, ChannelPlan, EvalNetConfig, EvalNetwork, Fixed,
-    Setting, Taylor, TrainConfig,
+    allocate, files, kept_edges, test_run, train, ChannelPlan, EdgeScores, EvalNetConfig,
+    EvalNetwork, Fixed, Setting, Taylor, TrainConfig,
 };
 use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
 use aca_space::{CellType, Concat, Genotype, OpSet, Primitive};
@@ -38,6 +38,17 @@ fn batch() -> Batch {
         images: Tensor::randn([6, 1, 8, 8], (Kind::Double, Device::Cpu)),
         labels: Tensor::randint(3, [6], (Kind::Int64, Device::Cpu)),
     }
+}
+
+/// Taylor scores of `g`'s edges in `net` on the one batch `b`.
+fn taylor_on(net: &SearchNetwork, g: &Genotype, b: &Batch) -> [EdgeScores; 2] {
+    let batch = Batch {
+        images: b.images.shallow_clone(),
+        labels: b.labels.shallow_clone(),
+    };
+    Taylor
+        .score_batches(net, g, &mut std::iter::once(Ok(batch)))
+        .unwrap()
 }
 
 /// The tensor of the network named `name`.
@@ -107,16 +118,7 @@ fn a_sparse_cell_scores_and_allocates_only_its_kept_ops() {
     )
     .unwrap();
     let b = batch();
-    let score = |g: &Genotype| {
-        let batch = Batch {
-            images: b.images.shallow_clone(),
-            labels: b.labels.shallow_clone(),
-        };
-        Taylor
-            .score_batches(&net, g, &mut std::iter::once(Ok(batch)))
-            .unwrap()
-    };
-    let (of_full, of_sparse) = (score(&full), score(&sparse));
+    let (of_full, of_sparse) = (taylor_on(&net, &full, &b), taylor_on(&net, &sparse, &b));
     assert_eq!(
         of_sparse[0].len(),
         8,
@@ -165,16 +167,7 @@ fn taylor_score_matches_a_finite_difference() {
     let g = sep_genotype();
     let b = batch();
     set_channel_scale(&net, 0, 1, 1.0);
-    let scores = Taylor
-        .score_batches(
-            &net,
-            &g,
-            &mut std::iter::once(Ok(Batch {
-                images: b.images.shallow_clone(),
-                labels: b.labels.shallow_clone(),
-            })),
-        )
-        .unwrap();
+    let scores = taylor_on(&net, &g, &b);
     // sum(y * dL/dy) over channel 1 is the derivative of L when that channel is scaled by (1 + e).
     let h = 1e-5;
     let loss_at = |s: f64| {

@@ -263,13 +263,21 @@ pub fn derive_cell(weights: ArrayView2<f32>, ops: &OpSet) -> Result<Vec<GenePair
 /// strongest edges per node and the strongest op on each, of which only the ops whose weight
 /// reaches `threshold` stay; the others become `none` (dropped). As FairDARTS's `DCOCell`
 /// trains it, a node left without an op has no value: an op reading it is dropped too, and the
-/// concat list holds the nodes that keep an op. Errors when the cell keeps no op at all.
+/// concat list holds the nodes that keep an op. Errors when the cell keeps no op at all, and
+/// for a threshold outside (0, 1).
 pub fn sparse_cell(
     weights: ArrayView2<f32>,
     ops: &OpSet,
     threshold: f32,
     cell: CellType,
 ) -> Result<(Vec<GenePair>, Concat)> {
+    if !(threshold > 0.0 && threshold < 1.0) {
+        return Err(SpaceError::InvalidAlphas {
+            reason: format!(
+                "threshold {threshold}: expected an op weight between 0 and 1 (exclusive)"
+            ),
+        });
+    }
     let mut genes = derive_cell(weights, ops)?;
     let mut valued = [true; INPUTS + NODES];
     let mut largest = f32::NEG_INFINITY;
@@ -476,6 +484,11 @@ mod tests {
             err.contains("normal cell") && err.contains("0.990"),
             "{err}"
         );
+        // A threshold that is no weight (NaN would keep every op) is refused.
+        for t in [f32::NAN, 0.0, 1.0] {
+            let err = params.derive_sparse(&ops, t).unwrap_err().to_string();
+            assert!(err.contains(&format!("threshold {t}: expected")), "{err}");
+        }
     }
 
     #[test]

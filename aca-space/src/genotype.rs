@@ -259,8 +259,8 @@ impl Genotype {
     }
 
     /// How many kept edges two genotypes share: the same op reading the same state at the same
-    /// node, counted over both cell types (0 to 16). Seeds of a search that learns agree on more
-    /// edges than random genotypes do.
+    /// node, counted over both cell types (0 to 16; a dropped edge, `none`, is no op and shares
+    /// nothing). Seeds of a search that learns agree on more edges than random genotypes do.
     pub fn agreement(&self, other: &Genotype) -> usize {
         let mut shared = 0;
         for cell in CellType::BOTH {
@@ -268,6 +268,9 @@ impl Genotype {
             for node in 0..a.len().min(b.len()) / 2 {
                 let mut theirs: Vec<GenePair> = b[2 * node..2 * node + 2].to_vec();
                 for pair in &a[2 * node..2 * node + 2] {
+                    if pair.0 == Primitive::None {
+                        continue;
+                    }
                     if let Some(k) = theirs.iter().position(|p| p == pair) {
                         theirs.remove(k);
                         shared += 1;

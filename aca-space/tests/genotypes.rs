@@ -274,6 +274,9 @@ fn agreement_counts_shared_edges_per_node() {
     // node 3 none. Reduce: node 0 both, node 1 (skip,2), node 2 both, node 3 (skip,2).
     assert_eq!(v1.agreement(&v2), 5 + 6);
     assert_eq!(v1.agreement(&v2), v2.agreement(&v1));
+    // A sparse cell's dropped edges are no ops: FairDARTS-a agrees with itself on its 12 ops.
+    let fair = published("fair_darts_a").unwrap();
+    assert_eq!(fair.agreement(&fair), 12);
 }
 
 #[test]
