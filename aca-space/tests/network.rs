@@ -61,6 +61,55 @@ fn ops_given_the_shared_relu_compute_what_they_compute_alone() {
 }
 
 #[test]
+fn strided_dilated_convs_equal_the_dilated_convolution_with_its_gradients() {
+    // The op runs a strided dilated depthwise conv as an undilated one on the even sub-image;
+    // the reference is libtorch's dilated convolution on the same weights.
+    tch::manual_seed(3);
+    for (prim, k) in [(Primitive::DilConv3x3, 3i64), (Primitive::DilConv5x5, 5)] {
+        for size in [7i64, 8, 9] {
+            let vs = VarStore::new(Device::Cpu);
+            let spec = OpSpec {
+                c_in: 4,
+                c_out: 3,
+                stride: 2,
+                affine: false,
+            };
+            let op = Op::new(vs.root(), prim, spec, true).unwrap();
+            let vars = vs.variables();
+            let (dw, pw) = (&vars["dw.weight"], &vars["pw.weight"]);
+            let x = Tensor::randn([2, 4, size, size], (Kind::Float, Device::Cpu))
+                .set_requires_grad(true);
+            let reference = |x: &Tensor| {
+                let y = x
+                    .relu()
+                    .conv2d(dw, None::<Tensor>, [2, 2], [k - 1, k - 1], [2, 2], 4)
+                    .conv2d(pw, None::<Tensor>, [1, 1], [0, 0], [1, 1], 1);
+                // BN in evaluation mode with fresh running statistics: x / sqrt(1 + eps).
+                y / (1.0f64 + 1e-5).sqrt()
+            };
+            let out = op.forward_t(&x, false);
+            let want = reference(&x);
+            assert_eq!(out.size(), want.size(), "{prim} size {size}");
+            let r = Tensor::randn(out.size(), (Kind::Float, Device::Cpu));
+            let grads = |y: Tensor| {
+                let g = Tensor::run_backward(&[(y * &r).sum(Kind::Float)], &[&x, dw], false, false);
+                (g[0].copy(), g[1].copy())
+            };
+            let (gx, gw) = grads(out.shallow_clone());
+            let (gx_ref, gw_ref) = grads(want.shallow_clone());
+            for (what, a, b) in [
+                ("output", &out, &want),
+                ("input gradient", &gx, &gx_ref),
+                ("weight gradient", &gw, &gw_ref),
+            ] {
+                let err = (a - b).abs().max().double_value(&[]);
+                assert!(err < 1e-5, "{prim} size {size}: {what} differs by {err}");
+            }
+        }
+    }
+}
+
+#[test]
 fn factorized_reduce_needs_even_channels_and_ops_cannot_widen() {
     let vs = VarStore::new(Device::Cpu);
     let e = Op::new(
