@@ -3,8 +3,9 @@
 //!
 //! `cargo run --release -p aca-eval --example train_step_cost -- darts_v2 96 36 32 20 4 3 1 1`
 //!
-//! Arguments: a published genotype, batch N, channels C, image size H, cells, steps (the first is
-//! a warm-up), image channels (3), auxiliary head (1 or 0), threads (libtorch's default if absent).
+//! Arguments: a published genotype, a genotype file or a channel plan (`plan.json`), batch N,
+//! channels C, image size H, cells, steps (the first is a warm-up), image channels (3), auxiliary
+//! head (1 or 0), threads (libtorch's default if absent).
 //! Drop path 0.2, SGD lr 0.025 momentum 0.9 weight decay 3e-4, gradient clip 5, auxiliary weight 0.4.
 use std::time::Instant;
 
@@ -34,7 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(threads) = args.get(8) {
         tch::set_num_threads(threads.parse()?);
     }
-    let genotype = aca_space::published(name)?;
+    let path = std::path::Path::new(name);
+    let plan = match aca_space::published(name) {
+        Ok(genotype) => ChannelPlan::full(genotype),
+        Err(_) => match ChannelPlan::read(path) {
+            Ok(plan) => plan,
+            Err(_) => ChannelPlan::full(aca_space::Genotype::read(path)?),
+        },
+    };
     tch::manual_seed(0);
     let config = EvalNetConfig {
         channels: c,
@@ -44,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         auxiliary: aux,
         ..EvalNetConfig::default()
     };
-    let mut net = EvalNetwork::new(&ChannelPlan::full(genotype), &config, Device::Cpu)?;
+    let mut net = EvalNetwork::new(&plan, &config, Device::Cpu)?;
     net.drop_path_prob = 0.2;
     let weights = net.weights();
     let mut sgd = Sgd::new(SgdConfig::default(), weights.len());

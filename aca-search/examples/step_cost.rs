@@ -3,8 +3,9 @@
 //!
 //! `cargo run --release -p aca-search --example step_cost -- paper darts first 3`
 //!
-//! Arguments: `tiny|paper`, `darts|aca`, `first|second`, steps (default 3; the first is a warm-up),
-//! threads (libtorch's default if absent).
+//! Arguments: `tiny|paper`, `darts|aca`, `first|second|pc` (`pc`: PC-DARTS's first-order step with
+//! partial channels K = 4 and edge normalisation, its code's defaults), steps (default 3; the first
+//! is a warm-up), threads (libtorch's default if absent).
 use std::time::Instant;
 
 use aca_core::{Adam, AdamConfig, Sgd, SgdConfig};
@@ -33,11 +34,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => (32, 16, 1, 8, 5),
     };
     tch::manual_seed(0);
+    let pc_darts = order == "pc";
     let cfg = SearchNetConfig {
         channels,
         layers,
         classes: 10,
         image_channels,
+        partial_channels: pc_darts.then_some(4),
+        edge_normalization: pc_darts,
         ..Default::default()
     };
     let net = SearchNetwork::new(&cfg, &OpSet::by_name(space)?, Device::Cpu)?;
@@ -78,7 +82,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let n = (steps - 1).max(1) as f64;
     println!(
-        "{shape} shapes (batch {batch}, {size}x{size}, {layers} cells, C={channels}), op set {space}, {order}-order, {} threads: {:.3} s per architecture step, {:.3} s per weight step, {} parameters",
+        "{shape} shapes (batch {batch}, {size}x{size}, {layers} cells, C={channels}), op set {space}, {}, {} threads: {:.3} s per architecture step, {:.3} s per weight step, {} parameters",
+        match order {
+            "pc" => "PC-DARTS (K = 4)",
+            "second" => "second-order",
+            _ => "first-order",
+        },
         tch::get_num_threads(),
         a_time / n,
         w_time / n,

@@ -61,6 +61,51 @@ fn ops_given_the_shared_relu_compute_what_they_compute_alone() {
 }
 
 #[test]
+fn batch_norm_of_any_channel_count_equals_libtorchs_and_keeps_the_layout() {
+    // Channel counts that are not a multiple of 8 go through the NCHW kernel; the values, the
+    // gradients and the channels-last layout must not change.
+    tch::manual_seed(5);
+    for c in [1i64, 3, 6, 8, 12, 16] {
+        for train in [true, false] {
+            let vs = VarStore::new(Device::Cpu);
+            let bn = aca_space::nn::ops::batch_norm(vs.root() / "bn", c, true);
+            let x = aca_space::nn::ops::channels_last(Tensor::randn(
+                [4, c, 5, 5],
+                (Kind::Float, Device::Cpu),
+            ))
+            .set_requires_grad(true);
+            let r = Tensor::randn([4, c, 5, 5], (Kind::Float, Device::Cpu));
+            let grad = |y: &Tensor| {
+                Tensor::run_backward(
+                    &[(y * &r).sum(Kind::Float)],
+                    &[&x, bn.ws.as_ref().unwrap()],
+                    false,
+                    false,
+                )
+            };
+            let got = aca_space::nn::ops::bn_apply(&x, &bn, train);
+            let want = x.apply_t(&bn, train);
+            if c > 1 {
+                // (With one channel both layouts are the same memory.)
+                assert_eq!(got.stride()[1], 1, "C = {c}: the result is channels-last");
+            }
+            let (g, w) = (grad(&got), grad(&want));
+            for (what, a, b) in [
+                ("output", &got, &want),
+                ("input gradient", &g[0], &w[0]),
+                ("gamma gradient", &g[1], &w[1]),
+            ] {
+                let err = (a - b).abs().max().double_value(&[]);
+                assert!(
+                    err < 1e-4,
+                    "C = {c}, train {train}: {what} differs by {err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn strided_dilated_convs_equal_the_dilated_convolution_with_its_gradients() {
     // The op runs a strided dilated depthwise conv as an undilated one on the even sub-image;
     // the reference is libtorch's dilated convolution on the same weights.

@@ -55,6 +55,26 @@ pub fn channels_last(xs: Tensor) -> Tensor {
     xs.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
+/// Applies a batch norm. On the CPU, libtorch's channels-last BN is vectorised across channels
+/// and pays a scalar pass over every position for the channels beyond a multiple of 8: with
+/// fewer than 16 channels (PC-DARTS's C/K channels, ACA's small allocated ops) that is 2-10x the
+/// NCHW kernel's time (docs/benchmarks.md), so such inputs go through the NCHW kernel, one copy
+/// each way; the result is channels-last again. With more channels the copies cost more.
+pub fn bn_apply(xs: &Tensor, bn: &nn::BatchNorm, train: bool) -> Tensor {
+    let size = xs.size();
+    let slow = xs.device() == tch::Device::Cpu
+        && size.len() == 4
+        && size[1] > 1
+        && size[1] < 16
+        && size[1] % 8 != 0
+        && xs.stride()[1] == 1;
+    if slow {
+        channels_last(xs.contiguous().apply_t(bn, train))
+    } else {
+        xs.apply_t(bn, train)
+    }
+}
+
 /// Applies a convolution, counted by [`count_macs`].
 pub fn conv_apply(xs: &Tensor, conv: &nn::Conv2D) -> Tensor {
     let y = xs.apply(conv);
@@ -169,7 +189,7 @@ impl ReluConvBn {
 
 impl ModuleT for ReluConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Tensor {
-        conv_apply(&xs.relu(), &self.conv).apply_t(&self.bn, train)
+        bn_apply(&conv_apply(&xs.relu(), &self.conv), &self.bn, train)
     }
 }
 
@@ -217,14 +237,14 @@ impl FactorizedReduce {
         } else {
             shifted
         };
-        Tensor::cat(
+        let cat = Tensor::cat(
             &[
                 conv_apply(x, &self.conv1),
                 conv_apply(&shifted, &self.conv2),
             ],
             1,
-        )
-        .apply_t(&self.bn, train)
+        );
+        bn_apply(&cat, &self.bn, train)
     }
 }
 
@@ -291,10 +311,18 @@ impl ModuleT for SepConv {
 
 impl SepConv {
     fn forward_after_relu(&self, xs: &Tensor, train: bool) -> Tensor {
-        let mut x = conv_apply(&conv_apply(xs, &self.dw1), &self.pw1).apply_t(&self.bn1, train);
+        let mut x = bn_apply(
+            &conv_apply(&conv_apply(xs, &self.dw1), &self.pw1),
+            &self.bn1,
+            train,
+        );
         // In place: batch norm's backward reads its input, not its output.
         let _ = x.relu_();
-        conv_apply(&conv_apply(&x, &self.dw2), &self.pw2).apply_t(&self.bn2, train)
+        bn_apply(
+            &conv_apply(&conv_apply(&x, &self.dw2), &self.pw2),
+            &self.bn2,
+            train,
+        )
     }
 }
 
@@ -356,7 +384,7 @@ impl DilConv {
         } else {
             conv_apply(xs, &self.dw)
         };
-        conv_apply(&dw, &self.pw).apply_t(&self.bn, train)
+        bn_apply(&conv_apply(&dw, &self.pw), &self.bn, train)
     }
 }
 
@@ -505,7 +533,7 @@ impl ModuleT for Op {
                     x.avg_pool2d([3, 3], [*stride, *stride], [1, 1], false, false, None)
                 };
                 match bn {
-                    Some(bn) => y.apply_t(bn, train),
+                    Some(bn) => bn_apply(&y, bn, train),
                     None => y,
                 }
             }
