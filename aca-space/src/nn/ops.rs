@@ -334,6 +334,8 @@ pub struct DilConv {
     bn: nn::BatchNorm,
     /// Stride 2 with DARTS's padding (`k - 1`): see [`DilConv::strided_dw`].
     strided: bool,
+    /// Stride 1 with DARTS's padding: see [`DilConv::phased_dw`].
+    same: bool,
 }
 
 impl DilConv {
@@ -343,7 +345,61 @@ impl DilConv {
             pw: conv(&p / "pw", s.c_in, s.c_out, 1, 1, 0, 1, 1),
             bn: batch_norm(&p / "bn", s.c_out, s.affine),
             strided: s.stride == 2 && padding == k - 1,
+            same: s.stride == 1 && padding == k - 1,
         }
+    }
+
+    /// Whether [`DilConv::phased_dw`] is faster than libtorch's dilated convolution for this
+    /// input: on the CPU, at the small images where oneDNN's depthwise kernels give up dilated
+    /// convolutions (their weight gradient falls back to im2col and GEMM). Measured forward and
+    /// backward at 1 thread (docs/benchmarks.md): 0.3-0.8x with 16 or more channels up to 16x16,
+    /// 0.6-0.9x for 5x5 kernels with 8 to 15 channels up to 8x8, slower with fewer channels or
+    /// at 32x32 (equal there with 16 or more).
+    fn phases_pay(&self, xs: &Tensor) -> bool {
+        let size = xs.size();
+        if !self.same || xs.device() != tch::Device::Cpu || size.len() != 4 {
+            return false;
+        }
+        let (c, h, w, k) = (size[1], size[2], size[3], self.dw.ws.size()[2]);
+        h % 2 == 0
+            && w % 2 == 0
+            && ((c >= 16 && h <= 16 && w <= 16) || (k == 5 && c >= 8 && h <= 8 && w <= 8))
+    }
+
+    /// The depthwise convolution at dilation 2, stride 1 and padding `k - 1` never mixes rows
+    /// (or columns) of different parity: the output at even rows and even columns is the same
+    /// kernel undilated, padding `(k - 1) / 2`, on the input's even rows and even columns, and
+    /// so for the other three parities. So the four sub-images go through one undilated
+    /// convolution as a batch of `4n`, one copy in and one out. Same multiply-adds, same values
+    /// up to the order of float sums.
+    fn phased_dw(&self, xs: &Tensor) -> Tensor {
+        let (n, c, h, w) = xs.size4().expect("a 4-d input");
+        let k = self.dw.ws.size()[2];
+        let pad = (k - 1) / 2;
+        // [n, h, w, c] -> [row parity, column parity, n, h / 2, w / 2, c], channels-last.
+        let phases = xs
+            .permute([0, 2, 3, 1])
+            .reshape([n, h / 2, 2, w / 2, 2, c])
+            .permute([2, 4, 0, 1, 3, 5])
+            .reshape([4 * n, h / 2, w / 2, c])
+            .permute([0, 3, 1, 2]);
+        let groups = self.dw.ws.size()[0];
+        let y = phases.conv2d(
+            &self.dw.ws,
+            None::<Tensor>,
+            [1, 1],
+            [pad, pad],
+            [1, 1],
+            groups,
+        );
+        let y = y
+            .permute([0, 2, 3, 1])
+            .reshape([2, 2, n, h / 2, w / 2, c])
+            .permute([2, 3, 0, 4, 1, 5])
+            .reshape([n, h, w, c])
+            .permute([0, 3, 1, 2]);
+        add_macs(&y, k * k);
+        y
     }
 
     /// The depthwise convolution at dilation 2, stride 2 and padding `k - 1` reads only the
@@ -381,6 +437,8 @@ impl DilConv {
     fn forward_after_relu(&self, xs: &Tensor, train: bool) -> Tensor {
         let dw = if self.strided && xs.device() == tch::Device::Cpu {
             self.strided_dw(xs)
+        } else if self.phases_pay(xs) {
+            self.phased_dw(xs)
         } else {
             conv_apply(xs, &self.dw)
         };
