@@ -111,7 +111,12 @@ where
             (n.clone(), all)
         })
         .collect();
-    let (x0, x1, y0, y1) = bounds(&widened);
+    let (mut x0, mut x1, y0, y1) = bounds(&widened);
+    if spread.iter().any(|sd| !sd.is_empty()) {
+        // Room for the error bars' caps at the first and last point.
+        let pad = (x1 - x0) * 0.03;
+        (x0, x1) = (x0 - pad, x1 + pad);
+    }
     let mut c = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 20))
         .margin(10)
