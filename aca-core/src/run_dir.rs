@@ -58,6 +58,19 @@ struct CheckpointState<S> {
     config: Option<serde_json::Value>,
 }
 
+/// Creates `dir`, or the folder that a link at `dir` points to when that is missing: a sweep's
+/// run links its shared search, and a fresh clone holds the link but not the empty folder (git
+/// keeps no empty folders).
+fn create_run_folder(dir: &Path) -> std::io::Result<()> {
+    match std::fs::read_link(dir) {
+        Ok(target) if !dir.exists() => {
+            let base = dir.parent().unwrap_or_else(|| Path::new("."));
+            std::fs::create_dir_all(base.join(target))
+        }
+        _ => std::fs::create_dir_all(dir),
+    }
+}
+
 impl RunDir {
     /// Opens `dir` for a `stage` run (`search`, `training run`): a new run creates the folder and
     /// refuses one that already holds a checkpoint; a resume opens it as it is. Either way the
@@ -70,7 +83,7 @@ impl RunDir {
                     format!("it already holds a {stage}; pass --resume to continue it, or choose another output folder"),
                 ));
             }
-            std::fs::create_dir_all(dir).map_err(|source| CoreError::Io {
+            create_run_folder(dir).map_err(|source| CoreError::Io {
                 path: dir.into(),
                 source,
             })?;

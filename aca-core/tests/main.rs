@@ -393,3 +393,22 @@ fn a_checkpoint_written_before_a_config_field_existed_resumes_with_its_default()
         .to_string();
     assert!(err.contains("added_later"), "{err}");
 }
+
+#[test]
+fn a_new_run_through_a_link_to_a_missing_folder_creates_that_folder() {
+    // A sweep's run links its shared search; a fresh clone holds the link but not the empty
+    // folder it points to.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("runs/a");
+    std::fs::create_dir_all(&run).unwrap();
+    let link = run.join("search");
+    std::os::unix::fs::symlink("../../searches/shared", &link).unwrap();
+    let opened = aca_core::RunDir::open(&link, false, "search").unwrap();
+    assert!(tmp.path().join("searches/shared").is_dir());
+    assert!(opened.path("config.json").starts_with(&link));
+    drop(opened);
+    // A folder in place of the link, and an existing one, open as before.
+    let plain = tmp.path().join("plain");
+    drop(aca_core::RunDir::open(&plain, false, "search").unwrap());
+    drop(aca_core::RunDir::open(&plain, false, "search").unwrap());
+}
