@@ -374,8 +374,6 @@ impl DilConv {
     /// up to the order of float sums.
     fn phased_dw(&self, xs: &Tensor) -> Tensor {
         let (n, c, h, w) = xs.size4().expect("a 4-d input");
-        let k = self.dw.ws.size()[2];
-        let pad = (k - 1) / 2;
         // [n, h, w, c] -> [row parity, column parity, n, h / 2, w / 2, c], channels-last.
         let phases = xs
             .permute([0, 2, 3, 1])
@@ -383,22 +381,14 @@ impl DilConv {
             .permute([2, 4, 0, 1, 3, 5])
             .reshape([4 * n, h / 2, w / 2, c])
             .permute([0, 3, 1, 2]);
-        let groups = self.dw.ws.size()[0];
-        let y = phases.conv2d(
-            &self.dw.ws,
-            None::<Tensor>,
-            [1, 1],
-            [pad, pad],
-            [1, 1],
-            groups,
-        );
-        let y = y
+        let y = self
+            .undilated_dw(&phases)
             .permute([0, 2, 3, 1])
             .reshape([2, 2, n, h / 2, w / 2, c])
             .permute([2, 3, 0, 4, 1, 5])
             .reshape([n, h, w, c])
             .permute([0, 3, 1, 2]);
-        add_macs(&y, k * k);
+        add_macs(&y, self.dw.ws.size()[2].pow(2));
         y
     }
 
@@ -410,20 +400,24 @@ impl DilConv {
     /// multiply-adds, same values up to the order of float sums.
     fn strided_dw(&self, xs: &Tensor) -> Tensor {
         let (h, w) = (xs.size()[2], xs.size()[3]);
-        let even = xs.slice(2, 0, h, 2).slice(3, 0, w, 2);
-        let k = self.dw.ws.size()[2];
-        let pad = (k - 1) / 2;
+        let y = self.undilated_dw(&xs.slice(2, 0, h, 2).slice(3, 0, w, 2));
+        add_macs(&y, self.dw.ws.size()[2].pow(2));
+        y
+    }
+
+    /// The depthwise kernel undilated at stride 1 with "same" padding `(k - 1) / 2`; the
+    /// callers count the multiply-adds on the output they return.
+    fn undilated_dw(&self, xs: &Tensor) -> Tensor {
+        let pad = (self.dw.ws.size()[2] - 1) / 2;
         let groups = self.dw.ws.size()[0];
-        let y = even.conv2d(
+        xs.conv2d(
             &self.dw.ws,
             None::<Tensor>,
             [1, 1],
             [pad, pad],
             [1, 1],
             groups,
-        );
-        add_macs(&y, k * k);
-        y
+        )
     }
 }
 
