@@ -227,8 +227,6 @@ pub(crate) fn run_training(
         device_name(device),
         out.display()
     ));
-    // Freed pages kept for the next step's activations (docs/benchmarks.md).
-    let _pages = aca_core::KeepFreedPages::new();
     let results = train_run(plan, config, out, device, resume, &Bars::new(&bar))?;
     bar.finish();
     Ok(results)

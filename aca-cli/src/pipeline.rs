@@ -325,11 +325,8 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
             if resume { " (resuming)" } else { "" }
         ));
         let bars = crate::progress::Bars::new(&bar);
-        // Freed pages kept for the next step's activations (docs/benchmarks.md).
-        let pages = aca_core::KeepFreedPages::new();
         aca_eval::train(&plan, &cfg.train, &train_dir, device, resume, &bars)
             .context("training stage")?;
-        drop(pages);
         state.seconds.train += t.elapsed().as_secs_f64();
         layout.write_state(&state)?;
     }

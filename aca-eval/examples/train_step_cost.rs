@@ -5,7 +5,8 @@
 //!
 //! Arguments: a published genotype, a genotype file or a channel plan (`plan.json`), batch N,
 //! channels C, image size H, cells, steps (the first is a warm-up), image channels (3), auxiliary
-//! head (1 or 0), threads (libtorch's default if absent).
+//! head (1 or 0), threads (libtorch's default if absent), the bound on kept pages' growth
+//! ([`aca_core::KeepFreedPages::with_growth_limit`], 1.5 if absent).
 //! Drop path 0.2, SGD lr 0.025 momentum 0.9 weight decay 3e-4, gradient clip 5, auxiliary weight 0.4.
 use std::time::Instant;
 
@@ -58,8 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut sgd = Sgd::new(SgdConfig::default(), weights.len());
     let x = Tensor::randn([n, image_channels, h, h], (Kind::Float, Device::Cpu));
     let y = Tensor::randint(10, [n], (Kind::Int64, Device::Cpu));
-    // As `aca train` runs its steps: freed pages kept for the next step's activations.
-    let _pages = aca_core::KeepFreedPages::new();
+    // As `aca train` runs its steps: freed pages kept for the next step's activations, returned
+    // when the process has grown past the bound (a tenth argument sets it; 1.5 by default).
+    let mut pages = match args.get(9) {
+        Some(limit) => aca_core::KeepFreedPages::with_growth_limit(limit.parse()?),
+        None => aca_core::KeepFreedPages::new(),
+    };
     let mut total = 0.0;
     for i in 0..steps {
         let t = Instant::now();
@@ -71,15 +76,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let grads = Tensor::f_run_backward(&[&loss], &weights, false, false)?;
         clip_grad_norm(&grads, 5.0)?;
         sgd.step(&weights, &grads)?;
+        pages.after_step();
         if i > 0 || steps == 1 {
             total += t.elapsed().as_secs_f64();
         }
     }
     println!(
-        "genotype={name} N={n} C={c} H={h} layers={layers} params={} threads={} train_step_s={:.4}",
+        "genotype={name} N={n} C={c} H={h} layers={layers} params={} threads={} train_step_s={:.4} kept_pages_returned={}",
         net.param_count(),
         tch::get_num_threads(),
-        total / (steps - 1).max(1) as f64
+        total / (steps - 1).max(1) as f64,
+        pages.purges()
     );
     Ok(())
 }

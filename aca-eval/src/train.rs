@@ -7,7 +7,7 @@ use std::time::Instant;
 use aca_core::{
     check_finite, clip_grad_norm, load_checkpoint, prefixed, run_epochs, save_checkpoint,
     seed_everything, with_prefix, write_json_atomic, Accuracy, Cosine, EpochTask, Exponential,
-    NoState, Observer, RunDir, Sgd, SgdConfig, Tally,
+    KeepFreedPages, NoState, Observer, RunDir, Sgd, SgdConfig, Tally,
 };
 use aca_data::{balanced_subset, Augment, DataConfig, DatasetKind, Loader, LoaderOptions};
 use aca_search::{MethodKind, Preset};
@@ -401,6 +401,7 @@ pub fn train(
         train_loader: &train_loader,
         test_loader: &test_loader,
         device,
+        pages: KeepFreedPages::new(),
     };
     info!(params = task.net.param_count(), "evaluation network ready");
     run_epochs(&run, &config, config.epochs, &mut task, observer)?;
@@ -434,6 +435,8 @@ struct TrainTask<'a> {
     train_loader: &'a Loader,
     test_loader: &'a Loader,
     device: Device,
+    /// Freed pages kept for the next step's activations, within a bound (docs/benchmarks.md).
+    pages: KeepFreedPages,
 }
 
 impl EpochTask for TrainTask<'_> {
@@ -463,6 +466,7 @@ impl EpochTask for TrainTask<'_> {
         let lr = config.lr(epoch);
         self.sgd.config.lr = lr;
         self.net.drop_path_prob = config.drop_path * epoch as f64 / config.epochs as f64;
+        let pages = &mut self.pages;
         let train = train_epoch(
             &self.net,
             &self.weights,
@@ -472,7 +476,10 @@ impl EpochTask for TrainTask<'_> {
             config.aux_weight,
             config.label_smoothing,
             config.grad_clip,
-            on_step,
+            &mut || {
+                pages.after_step();
+                on_step();
+            },
         )?;
         let test = test_accuracy(&self.net, self.test_loader)?;
         check_finite(test.loss, "training", "test", epoch, self.steps_per_epoch())?;
