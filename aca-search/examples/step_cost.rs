@@ -61,6 +61,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Box::new(FirstOrder)
     };
+    // A sixth argument keeps freed pages between steps within that bound on growth, as training
+    // does (aca_core::KeepFreedPages); absent, jemalloc's default.
+    let mut pages = match args.get(5) {
+        Some(limit) => Some(aca_core::KeepFreedPages::with_growth_limit(limit.parse()?)),
+        None => None,
+    };
     let (mut w_time, mut a_time) = (0.0, 0.0);
     for i in 0..steps {
         let t = Instant::now();
@@ -71,9 +77,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             progress: 0.0,
         };
         step.step(&ctx, &mut adam, &train, &valid)?;
+        if let Some(pages) = &mut pages {
+            pages.after_step();
+        }
         let a = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let _ = weight_step(&net, &mut sgd, &weights, &train, 5.0)?;
+        if let Some(pages) = &mut pages {
+            pages.after_step();
+        }
         let w = t.elapsed().as_secs_f64();
         if i > 0 || steps == 1 {
             a_time += a;
@@ -93,5 +105,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         w_time / n,
         net.param_count()
     );
+    if let Some(pages) = pages {
+        println!("kept pages returned {} times", pages.purges());
+    }
     Ok(())
 }
