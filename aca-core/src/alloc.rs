@@ -151,7 +151,7 @@ fn purge_all() {
 }
 
 /// The process's resident size (`VmRSS` of `/proc/self/status`); `None` off Linux.
-pub fn resident_bytes() -> Option<u64> {
+fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line
