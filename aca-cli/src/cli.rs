@@ -254,3 +254,22 @@ impl SnapshotArgs {
         }
     }
 }
+
+/// How the search spends memory.
+#[derive(Debug, Args)]
+pub(crate) struct SearchMemoryArgs {
+    /// The first N cells of the supernet recompute their activations in the backward pass
+    /// instead of keeping them: less memory (the first cells hold the most) for more time
+    /// (docs/benchmarks.md, "Recomputed cells"). 0: none [default: the config file's, else 0].
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub recompute_cells: Option<usize>,
+}
+
+impl SearchMemoryArgs {
+    /// `--recompute-cells` onto a search configuration.
+    pub(crate) fn apply(&self, c: &mut aca_search::SearchConfig) {
+        if let Some(n) = self.recompute_cells {
+            c.network.recompute_cells = n;
+        }
+    }
+}

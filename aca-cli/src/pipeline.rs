@@ -13,7 +13,9 @@ use aca_search::{files as search_files, search, search_at_epoch, MethodKind, Pre
 use aca_space::{CellType, Space};
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageDataArgs};
+use crate::cli::{
+    PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageDataArgs,
+};
 use crate::progress::EpochBar;
 use crate::{default_out, device_name};
 use clap::Args;
@@ -47,6 +49,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub snapshots: SnapshotArgs,
+
+    #[command(flatten)]
+    pub memory: SearchMemoryArgs,
 
     /// Allocate and train from the snapshot of this search epoch instead of the final search
     /// (the search still runs its full length and keeps the snapshot).
@@ -102,6 +107,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
         config.train.seed = seed;
     }
     args.snapshots.apply(&mut config.search);
+    args.memory.apply(&mut config.search);
     if args.eval_epoch.is_some() {
         config.eval_epoch = args.eval_epoch;
     }
@@ -442,7 +448,7 @@ mod tests {
         let file = dir.join("c.json");
         std::fs::write(
             &file,
-            r#"{"search": {"method": "pc-darts", "space": "darts", "epochs": 7}, "allocate": {"strategy": "fixed:0.5"}}"#,
+            r#"{"search": {"method": "pc-darts", "space": "darts", "epochs": 7, "network": {"recompute_cells": 2}}, "allocate": {"strategy": "fixed:0.5"}}"#,
         )
         .unwrap();
         let f = file.to_str().unwrap();
@@ -453,6 +459,7 @@ mod tests {
         assert_eq!(c.search.network.partial_channels, Some(2));
         assert_eq!(c.search.space, Space::Darts);
         assert_eq!(c.search.epochs, 7);
+        assert_eq!(c.search.network.recompute_cells, 2);
         assert_eq!(c.allocate.strategy, Strategy::Fixed(0.5));
         assert_eq!(c.train.epochs, TrainConfig::tiny().epochs);
         // Explicit flags win over the file.
@@ -465,9 +472,12 @@ mod tests {
             "otsu",
             "--seed",
             "4",
+            "--recompute-cells",
+            "8",
         ]))
         .unwrap();
         assert_eq!(c.search.space, Space::Aca);
+        assert_eq!(c.search.network.recompute_cells, 8);
         assert_eq!(c.allocate.strategy, Strategy::Otsu);
         assert_eq!((c.search.seed, c.train.seed), (4, 4));
         // A key named twice is refused, naming it.

@@ -4,8 +4,8 @@ use aca_search::{files, search, EpochRecord, SearchConfig};
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    PresetArg, RunControlArgs, SearchChoiceArgs, SnapshotArgs, StageArgs, StageDataArgs,
-    StageFields,
+    PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageArgs,
+    StageDataArgs, StageFields,
 };
 use crate::config_file::{chosen_method, merge, read_patch};
 use crate::progress::{Bars, EpochBar};
@@ -32,6 +32,9 @@ pub(crate) struct SearchArgs {
 
     #[command(flatten)]
     pub snapshots: SnapshotArgs,
+
+    #[command(flatten)]
+    pub memory: SearchMemoryArgs,
 
     /// A JSON configuration file (every field optional; defaults are DARTS's); flags override it.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
@@ -98,6 +101,7 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         c.data.split_mut().valid_limit = Some(v);
     }
     args.snapshots.apply(&mut c);
+    args.memory.apply(&mut c);
     c.validate()?;
     Ok(c)
 }

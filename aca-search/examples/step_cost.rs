@@ -4,8 +4,9 @@
 //! `cargo run --release -p aca-search --example step_cost -- paper darts first 3`
 //!
 //! Arguments: `tiny|paper`, `darts|aca`, `first|second|pc` (`pc`: PC-DARTS's first-order step with
-//! partial channels K = 4 and edge normalisation, its code's defaults), steps (default 3; the first
-//! is a warm-up), threads (libtorch's default if absent).
+//! partial channels K = 4 and edge normalisation, its code's defaults; `+recompute` appended, e.g.
+//! `first+recompute`: every cell recomputed in the backward pass, `first+recompute2`: the first
+//! two), steps (default 3; the first is a warm-up), threads (libtorch's default if absent).
 use std::time::Instant;
 
 use aca_core::{Adam, AdamConfig, Sgd, SgdConfig};
@@ -25,6 +26,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let shape = args.first().map_or("tiny", String::as_str);
     let space = args.get(1).map_or("darts", String::as_str);
     let order = args.get(2).map_or("first", String::as_str);
+    // `first+recompute` (any order): every cell recomputes its activations in the backward pass;
+    // `first+recompute2`: the first two.
+    let (order, recompute_cells) = match order.split_once("+recompute") {
+        Some((order, "")) => (order, usize::MAX),
+        Some((order, n)) => (order, n.parse()?),
+        None => (order, 0),
+    };
     let steps: usize = args.get(3).map_or(Ok(3), |s| s.parse())?;
     if let Some(threads) = args.get(4) {
         tch::set_num_threads(threads.parse()?);
@@ -42,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         image_channels,
         partial_channels: pc_darts.then_some(4),
         edge_normalization: pc_darts,
+        recompute_cells,
         ..Default::default()
     };
     let net = SearchNetwork::new(&cfg, &OpSet::by_name(space)?, Device::Cpu)?;

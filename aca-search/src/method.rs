@@ -400,10 +400,13 @@ impl ArchStep for FirstOrder {
         _train: &Batch,
         valid: &Batch,
     ) -> Result<(Vec<Tensor>, f64)> {
-        let loss = ctx.net.loss(&valid.images, &valid.labels, true);
-        let value = loss.f_double_value(&[])?;
-        let grads = Tensor::f_run_backward(&[&loss], &ctx.net.arch_parameters(), false, false)?;
-        Ok((grads, value))
+        let out = ctx.net.loss_and_grads(
+            &valid.images,
+            &valid.labels,
+            true,
+            &ctx.net.arch_parameters(),
+        )?;
+        Ok((out.grads, out.loss.f_double_value(&[])?))
     }
 }
 
@@ -576,8 +579,9 @@ impl ArchStep for Unrolled {
         let w0 = snapshot(&weights)?;
 
         // Virtual step: w' = w - eta * (momentum * m + grad_w L_train(w) + wd * w).
-        let loss = net.loss(&train.images, &train.labels, true);
-        let g = Tensor::f_run_backward(&[&loss], &weights, false, false)?;
+        let g = net
+            .loss_and_grads(&train.images, &train.labels, true, &weights)?
+            .grads;
         let virtual_w = tch::no_grad(|| -> Result<Vec<Tensor>> {
             w0.iter()
                 .zip(&g)
@@ -597,14 +601,14 @@ impl ArchStep for Unrolled {
         let buffers = net.buffers();
         let saved_buffers = snapshot(&buffers)?;
         copy_into(&weights, &virtual_w)?;
-        let valid_loss = net.loss(&valid.images, &valid.labels, true);
-        let value = valid_loss.f_double_value(&[])?;
         let inputs: Vec<Tensor> = arch
             .iter()
             .chain(&weights)
             .map(Tensor::shallow_clone)
             .collect();
-        let mut grads = Tensor::f_run_backward(&[&valid_loss], &inputs, false, false)?;
+        let valid = net.loss_and_grads(&valid.images, &valid.labels, true, &inputs)?;
+        let value = valid.loss.f_double_value(&[])?;
+        let mut grads = valid.grads;
         let v = grads.split_off(arch.len());
         let mut dalpha = grads;
         copy_into(&buffers, &saved_buffers)?;
@@ -629,8 +633,9 @@ impl ArchStep for Unrolled {
                     .collect()
             })?;
             copy_into(&weights, &shifted)?;
-            let loss = net.loss(&train.images, &train.labels, true);
-            Ok(Tensor::f_run_backward(&[&loss], &arch, false, false)?)
+            Ok(net
+                .loss_and_grads(&train.images, &train.labels, true, &arch)?
+                .grads)
         };
         let gp = arch_grad_at(1.0)?;
         let gn = arch_grad_at(-1.0)?;

@@ -118,13 +118,11 @@ pub fn weight_step(
     batch: &Batch,
     clip: f64,
 ) -> Result<(f64, Tensor)> {
-    let logits = net.forward_t(&batch.images, true);
-    let loss = cross_entropy(&logits, &batch.labels);
-    let value = loss.f_double_value(&[])?;
-    let grads = Tensor::f_run_backward(&[&loss], weights, false, false)?;
-    clip_grad_norm(&grads, clip)?;
-    sgd.step(weights, &grads)?;
-    Ok((value, logits.detach()))
+    let out = net.loss_and_grads(&batch.images, &batch.labels, true, weights)?;
+    let value = out.loss.f_double_value(&[])?;
+    clip_grad_norm(&out.grads, clip)?;
+    sgd.step(weights, &out.grads)?;
+    Ok((value, out.logits))
 }
 
 /// Loss and top-1 accuracy over a loader, evaluation mode, without gradients.
@@ -210,9 +208,9 @@ pub fn sdarts_perturbation(
             p[1].f_sub(&clean[1])?.f_set_requires_grad(true)?,
         ];
         net.set_perturbation(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]));
-        let loss = net.loss(&batch.images, &batch.labels, false);
+        let grads = net.loss_and_grads(&batch.images, &batch.labels, false, &delta);
         net.set_perturbation(None);
-        let grads = Tensor::f_run_backward(&[&loss], &delta, false, false)?;
+        let grads = grads?.grads;
         p = tch::no_grad(|| -> Result<[Tensor; 2]> {
             let next = |i: usize| -> Result<Tensor> {
                 let moved = delta[i]

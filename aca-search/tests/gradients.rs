@@ -479,3 +479,64 @@ fn sdarts_adv_perturbation_raises_the_training_loss_within_the_simplex() {
         "the attack is no stronger than its random start: {l_adv} vs {l_rs}"
     );
 }
+
+/// A copy of `net` (same tensors) whose first `n` cells recompute in the backward pass.
+fn with_recomputed_cells(net: &SearchNetwork, n: usize) -> SearchNetwork {
+    let cfg = SearchNetConfig {
+        recompute_cells: n,
+        ..net.config().clone()
+    };
+    let mut copy = SearchNetwork::new(&cfg, net.ops(), Device::Cpu).unwrap();
+    copy.set_kind(Kind::Double);
+    copy.load_named_tensors(&net.named_tensors()).unwrap();
+    copy
+}
+
+#[test]
+fn recomputed_cells_give_the_stored_passs_weight_and_architecture_steps() {
+    let _serial = crate::serial();
+    tch::manual_seed(5);
+    let start = tiny_net(Kind::Double, &OpSet::darts(), Some(2));
+    let (train, valid) = (batch(Kind::Double, 6), batch(Kind::Double, 6));
+    // Per network: the weight step's loss and logits, the weights after it, and the first- and
+    // second-order architecture gradients there.
+    let run = |n: usize| {
+        let net = with_recomputed_cells(&start, n);
+        let weights = net.weights();
+        let mut sgd = Sgd::new(SgdConfig::default(), weights.len());
+        let (loss, logits) = weight_step(&net, &mut sgd, &weights, &train, 5.0).unwrap();
+        let ctx = StepContext {
+            net: &net,
+            weight_optimizer: &sgd,
+            lr: 0.05,
+            progress: 0.0,
+        };
+        let (first, first_loss) = FirstOrder.arch_gradient(&ctx, &train, &valid).unwrap();
+        let (second, second_loss) = Unrolled::default()
+            .arch_gradient(&ctx, &train, &valid)
+            .unwrap();
+        let losses = Tensor::from_slice(&[loss, first_loss, second_loss]);
+        let after: Vec<Tensor> = weights.iter().map(Tensor::detach_copy).collect();
+        [vec![losses, logits], after, first, second]
+    };
+    let stored = run(0);
+    for n in [1, 3] {
+        let recomputed = run(n);
+        for (what, (a, b)) in [
+            "losses and logits",
+            "weights after the step",
+            "first order",
+            "second order",
+        ]
+        .iter()
+        .zip(stored.iter().zip(&recomputed))
+        {
+            let (err, scale) = (max_diff(a, b), max_abs(a));
+            assert!(scale > 0.0, "{what}");
+            assert!(
+                err <= 1e-9 * scale,
+                "{what}, {n} cells recomputed: {err:e} of {scale:e}"
+            );
+        }
+    }
+}

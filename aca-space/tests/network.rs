@@ -478,3 +478,115 @@ fn search_network_layers_start_as_pytorch_initialises_them() {
     // stem, preprocessing, every conv of every op, the classifier and its bias.
     assert!(checked > 300, "only {checked} layers checked");
 }
+
+/// Loss, logits, gradients and BN running statistics after one `loss_and_grads` call.
+fn one_pass(
+    cfg: &SearchNetConfig,
+    ops: &OpSet,
+    state: &[(String, Tensor)],
+    x: &Tensor,
+    y: &Tensor,
+    train: bool,
+    perturbed: bool,
+) -> (Tensor, Tensor, Vec<Tensor>, Vec<Tensor>) {
+    let mut net = SearchNetwork::new(cfg, ops, Device::Cpu).unwrap();
+    net.set_kind(Kind::Double);
+    net.load_named_tensors(state).unwrap();
+    net.set_auxiliary_skip(0.7);
+    let mut wrt = net.weights();
+    wrt.extend(net.arch_parameters());
+    if perturbed {
+        // SDARTS-ADV's case: the gradient with respect to a perturbation of the op weights.
+        let edges = net.arch_parameters()[0].size();
+        let delta = [0.01, 0.02].map(|v| {
+            Tensor::full(edges.as_slice(), v, (Kind::Double, Device::Cpu)).set_requires_grad(true)
+        });
+        net.set_perturbation(Some([delta[0].shallow_clone(), delta[1].shallow_clone()]));
+        wrt.extend(delta);
+    }
+    tch::manual_seed(11); // DrNAS's Dirichlet draw
+    let out = net.loss_and_grads(x, y, train, &wrt).unwrap();
+    let buffers = net.buffers().iter().map(Tensor::copy).collect();
+    (out.loss, out.logits, out.grads, buffers)
+}
+
+#[test]
+fn recomputing_cells_gives_the_stored_passs_loss_gradients_and_statistics() {
+    tch::manual_seed(3);
+    let x = Tensor::randn([3, 1, 8, 8], (Kind::Double, Device::Cpu));
+    let y = Tensor::from_slice(&[0i64, 3, 1]);
+    let plain = SearchNetConfig {
+        channels: 4,
+        layers: 3,
+        classes: 4,
+        image_channels: 1,
+        ..Default::default()
+    };
+    let pc = SearchNetConfig {
+        partial_channels: Some(2),
+        edge_normalization: true,
+        ..plain.clone()
+    };
+    let minus = SearchNetConfig {
+        auxiliary_skip: true,
+        ..plain.clone()
+    };
+    let drnas = SearchNetConfig {
+        relaxation: aca_space::Relaxation::Dirichlet,
+        ..plain.clone()
+    };
+    // (network, op set, training mode, perturbed, cells recomputed: of 3, a normal then two
+    // reduction cells)
+    let cases = [
+        (&plain, OpSet::darts(), true, false, 3),
+        (&plain, OpSet::darts(), true, false, 1),
+        (&drnas, OpSet::aca(), true, false, 2),
+        (&plain, OpSet::aca(), false, true, 100),
+        (&pc, OpSet::darts(), true, false, 2),
+        (&minus, OpSet::darts(), true, false, 1),
+    ];
+    for (cfg, ops, train, perturbed, recompute_cells) in cases {
+        tch::manual_seed(7);
+        let state = SearchNetwork::new(cfg, &ops, Device::Cpu)
+            .unwrap()
+            .named_tensors();
+        let stored = one_pass(cfg, &ops, &state, &x, &y, train, perturbed);
+        let recompute = SearchNetConfig {
+            recompute_cells,
+            ..cfg.clone()
+        };
+        let again = one_pass(&recompute, &ops, &state, &x, &y, train, perturbed);
+        let what = format!(
+            "{} train={train} perturbed={perturbed} recomputed={recompute_cells} {cfg:?}",
+            ops.name()
+        );
+        let close = |a: &Tensor, b: &Tensor, name: &str| {
+            assert_eq!(a.defined(), b.defined(), "{name} defined, {what}");
+            if a.defined() {
+                let diff = f64::try_from((a - b).abs().max()).unwrap();
+                let scale = f64::try_from(a.abs().max()).unwrap().max(1e-12);
+                assert!(
+                    diff <= 1e-10 * scale,
+                    "{name}: differs by {diff:e} (scale {scale:e}), {what}"
+                );
+            }
+        };
+        close(&stored.0, &again.0, "loss");
+        close(&stored.1, &again.1, "logits");
+        assert_eq!(stored.2.len(), again.2.len());
+        let mut nonzero = 0;
+        for (k, (a, b)) in stored.2.iter().zip(&again.2).enumerate() {
+            close(a, b, &format!("gradient {k}"));
+            if a.defined() && f64::try_from(a.abs().max()).unwrap() > 0.0 {
+                nonzero += 1;
+            }
+        }
+        assert!(
+            nonzero > stored.2.len() / 2,
+            "most gradients are nonzero ({nonzero}), {what}"
+        );
+        for (k, (a, b)) in stored.3.iter().zip(&again.3).enumerate() {
+            close(a, b, &format!("BN statistic {k}"));
+        }
+    }
+}

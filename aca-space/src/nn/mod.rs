@@ -4,7 +4,7 @@ pub mod ops;
 mod search;
 mod search_cell;
 
-pub use search::{SearchNetConfig, SearchNetwork};
+pub use search::{LossGrads, SearchNetConfig, SearchNetwork};
 
 /// Mean cross-entropy of `logits` against class `labels`, computed in the logits' own kind
 /// (tch's `cross_entropy_for_logits` always computes in f32).

@@ -42,6 +42,13 @@ pub struct SearchNetConfig {
     /// (DrNAS). The search method sets it.
     #[serde(skip_serializing_if = "Relaxation::is_softmax")]
     pub relaxation: Relaxation,
+    /// The first N cells recompute their activations in the backward pass instead of keeping
+    /// them (gradient checkpointing, one segment per cell) in [`SearchNetwork::loss_and_grads`]:
+    /// less memory (the first cells, at the largest images, hold the most) for one more forward
+    /// pass of those cells. Gradients equal the stored pass's to rounding. 0 (the default): none,
+    /// as DARTS; `layers` or more: every cell.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub recompute_cells: usize,
 }
 
 impl Default for SearchNetConfig {
@@ -56,6 +63,7 @@ impl Default for SearchNetConfig {
             edge_normalization: false,
             auxiliary_skip: false,
             relaxation: Relaxation::Softmax,
+            recompute_cells: 0,
         }
     }
 }
@@ -274,26 +282,12 @@ impl SearchNetwork {
         train: bool,
         taps: &[&[(usize, i64)]; 2],
     ) -> (Tensor, Vec<Vec<Tensor>>) {
-        let a = &self.arch_tensors;
-        let [w_normal, w_reduce] = self.op_weights(train);
-        // Out of place: the relaxed weights stay intact for autograd.
-        let (w_normal, w_reduce) = match self.perturbation.borrow().as_ref() {
-            Some([dn, dr]) => (w_normal + dn, w_reduce + dr),
-            None => (w_normal, w_reduce),
-        };
-        let (e_normal, e_reduce) = match &a.betas {
-            Some((bn, br)) => (Some(edge_softmax(bn)), Some(edge_softmax(br))),
-            None => (None, None),
-        };
-        let stem = channels_last(conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train));
+        let relaxed = self.relaxed_weights(train);
+        let stem = self.stem(xs, train);
         let (mut s0, mut s1) = (stem.shallow_clone(), stem);
         let mut all_taps = Vec::with_capacity(self.cells.len());
         for cell in &self.cells {
-            let (w, e) = if cell.reduction {
-                (&w_reduce, e_reduce.as_ref())
-            } else {
-                (&w_normal, e_normal.as_ref())
-            };
+            let (w, e) = relaxed.of(cell.reduction);
             let mut tapped = Vec::new();
             let s2 = cell.forward_t(
                 &s0,
@@ -310,11 +304,189 @@ impl SearchNetwork {
             s0 = s1;
             s1 = s2;
         }
-        let logits = linear_apply(
-            &s1.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
+        (self.classify(&s1), all_taps)
+    }
+
+    /// The op weights every cell sees (perturbed, if a perturbation is set) and PC-DARTS's edge
+    /// weights, differentiable in the architecture parameters.
+    fn relaxed_weights(&self, train: bool) -> Relaxed {
+        let [w_normal, w_reduce] = self.op_weights(train);
+        // Out of place: the relaxed weights stay intact for autograd.
+        let ops = match self.perturbation.borrow().as_ref() {
+            Some([dn, dr]) => [w_normal + dn, w_reduce + dr],
+            None => [w_normal, w_reduce],
+        };
+        let edges = self
+            .arch_tensors
+            .betas
+            .as_ref()
+            .map(|(bn, br)| [edge_softmax(bn), edge_softmax(br)]);
+        Relaxed { ops, edges }
+    }
+
+    fn stem(&self, xs: &Tensor, train: bool) -> Tensor {
+        channels_last(conv_apply(xs, &self.stem_conv).apply_t(&self.stem_bn, train))
+    }
+
+    fn classify(&self, last: &Tensor) -> Tensor {
+        linear_apply(
+            &last.adaptive_avg_pool2d([1, 1]).flatten(1, -1),
             &self.classifier,
-        );
-        (logits, all_taps)
+        )
+    }
+
+    /// The mean cross-entropy loss of a batch, its logits (both without a graph), and the loss's
+    /// gradients with respect to each of `wrt` (tensors that require gradients: weights,
+    /// architecture parameters, a perturbation; undefined for one the loss does not reach). With
+    /// [`SearchNetConfig::recompute_cells`] the backward pass recomputes those cells, one at a
+    /// time.
+    pub fn loss_and_grads(
+        &self,
+        xs: &Tensor,
+        labels: &Tensor,
+        train: bool,
+        wrt: &[Tensor],
+    ) -> Result<LossGrads> {
+        if self.config.recompute_cells > 0 {
+            return self.loss_and_grads_recomputed(xs, labels, train, wrt);
+        }
+        let logits = self.forward_t(xs, train);
+        let loss = super::cross_entropy(&logits, labels);
+        let grads = Tensor::f_run_backward(&[&loss], wrt, false, false)?;
+        Ok(LossGrads {
+            loss: loss.detach(),
+            logits: logits.detach(),
+            grads,
+        })
+    }
+
+    /// [`SearchNetwork::loss_and_grads`] with the first `recompute_cells` cells checkpointed: a
+    /// forward pass without a graph keeps their outputs only, the cells after them and the
+    /// classifier run with a graph as usual, and the backward pass then rebuilds one checkpointed
+    /// cell's graph at a time from its saved inputs, last first, carrying the gradient of its
+    /// inputs to the cells before. The cells see the relaxed weights as leaves whose gradients are
+    /// gathered over the cells and pushed through the relaxation once, with the stem's, at the
+    /// end. BN running statistics are those of the first forward pass (the recomputation's
+    /// updates are undone).
+    fn loss_and_grads_recomputed(
+        &self,
+        xs: &Tensor,
+        labels: &Tensor,
+        train: bool,
+        wrt: &[Tensor],
+    ) -> Result<LossGrads> {
+        let relaxed = self.relaxed_weights(train);
+        let leaves = relaxed.map(|t| t.detach().f_set_requires_grad(true))?;
+        let leaf_list = leaves.list();
+        let aux_beta = self.aux_beta.get();
+        let run_cell = |i: usize, s0: &Tensor, s1: &Tensor| {
+            let cell = &self.cells[i];
+            let (w, e) = leaves.of(cell.reduction);
+            cell.forward_t(s0, s1, w, e, aux_beta, train, &[], &mut Vec::new())
+        };
+        // states[0] is the stem's output; cell i reads states[i - 1] and states[i] (the stem's
+        // twice for cell 0) and writes states[i + 1].
+        let inputs_of = |i: usize| (i.saturating_sub(1), i);
+        let n_cells = self.cells.len();
+        let k = self.config.recompute_cells.clamp(1, n_cells);
+        let states = tch::no_grad(|| {
+            let mut states = vec![self.stem(xs, train)];
+            for i in 0..k {
+                let (i0, i1) = inputs_of(i);
+                let out = run_cell(i, &states[i0], &states[i1]);
+                states.push(out);
+            }
+            states
+        });
+        let mut grads = GradSums::new(wrt.len());
+        let mut state_grads = GradSums::new(states.len());
+        let mut leaf_grads = GradSums::new(leaf_list.len());
+
+        // The cells after the checkpointed ones and the classifier, with a graph.
+        let before = states[k - 1].detach().f_set_requires_grad(true)?;
+        let last = states[k].detach().f_set_requires_grad(true)?;
+        let (mut s0, mut s1) = (before.shallow_clone(), last.shallow_clone());
+        for i in k..n_cells {
+            let s2 = run_cell(i, &s0, &s1);
+            s0 = s1;
+            s1 = s2;
+        }
+        let logits = self.classify(&s1);
+        drop((s0, s1));
+        let loss = super::cross_entropy(&logits, labels);
+        let saved_stats =
+            tch::no_grad(|| self.buffers().iter().map(Tensor::copy).collect::<Vec<_>>());
+        let mut local = vec![&before, &last];
+        local.extend(&leaf_list);
+        let got = Tensor::f_run_backward(&[&loss], &with_wrt(&local, wrt), false, false)?;
+        state_grads.add(k - 1, &got[0])?;
+        state_grads.add(k, &got[1])?;
+        for (j, g) in got[2..local.len()].iter().enumerate() {
+            leaf_grads.add(j, g)?;
+        }
+        grads.add_all(&got[local.len()..])?;
+
+        for i in (0..k).rev() {
+            let (i0, i1) = inputs_of(i);
+            let g_out = state_grads
+                .take(i + 1)
+                .ok_or_else(|| SpaceError::InvalidNetwork {
+                    reason: format!("cell {i}'s output does not reach the loss"),
+                })?;
+            let s1 = states[i1].detach().f_set_requires_grad(true)?;
+            let s0 = if i0 == i1 {
+                s1.shallow_clone()
+            } else {
+                states[i0].detach().f_set_requires_grad(true)?
+            };
+            let out = run_cell(i, &s0, &s1);
+            let root = out.f_mul(&g_out)?.f_sum(out.kind())?;
+            let mut local = vec![&s1];
+            if i0 != i1 {
+                local.push(&s0);
+            }
+            let first_leaf = local.len();
+            local.extend(&leaf_list);
+            let got = Tensor::f_run_backward(&[&root], &with_wrt(&local, wrt), false, false)?;
+            state_grads.add(i1, &got[0])?;
+            if i0 != i1 {
+                state_grads.add(i0, &got[1])?;
+            }
+            for (j, g) in got[first_leaf..local.len()].iter().enumerate() {
+                leaf_grads.add(j, g)?;
+            }
+            grads.add_all(&got[local.len()..])?;
+        }
+
+        // The stem and the relaxation, in one backward pass.
+        let stem = self.stem(xs, train);
+        let g_stem = state_grads
+            .take(0)
+            .ok_or_else(|| SpaceError::InvalidNetwork {
+                reason: "the stem's output does not reach the loss".into(),
+            })?;
+        let mut root = stem.f_mul(&g_stem)?.f_sum(stem.kind())?;
+        for (k, t) in relaxed.list().into_iter().enumerate() {
+            if let Some(g) = leaf_grads.take(k) {
+                root = root.f_add(&t.f_mul(&g)?.f_sum(t.kind())?)?;
+            }
+        }
+        let got = Tensor::f_run_backward(&[&root], wrt, false, false)?;
+        grads.add_all(&got)?;
+        if train {
+            // Undo the recomputation's updates of the BN running statistics.
+            tch::no_grad(|| -> Result<()> {
+                for (mut b, s) in self.buffers().into_iter().zip(&saved_stats) {
+                    b.f_copy_(s)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(LossGrads {
+            loss: loss.detach(),
+            logits: logits.detach(),
+            grads: grads.finish(),
+        })
     }
 
     /// The op weights of the normal and the reduction cell (edges x ops) under the network's
@@ -464,4 +636,96 @@ fn edge_softmax(betas: &Tensor) -> Tensor {
         })
         .collect();
     Tensor::cat(&parts, 0)
+}
+
+/// A batch's loss and logits (both without a graph) and the loss's gradients, as
+/// [`SearchNetwork::loss_and_grads`] returns them.
+#[derive(Debug)]
+pub struct LossGrads {
+    /// The mean cross-entropy loss (a scalar).
+    pub loss: Tensor,
+    /// The logits.
+    pub logits: Tensor,
+    /// One gradient per tensor asked for, in that order.
+    pub grads: Vec<Tensor>,
+}
+
+/// The relaxed weights of both cell types: op weights (normal, reduce) and PC-DARTS's edge
+/// weights (normal, reduce) when the network has them.
+struct Relaxed {
+    ops: [Tensor; 2],
+    edges: Option<[Tensor; 2]>,
+}
+
+impl Relaxed {
+    /// The op and edge weights a cell of this type reads.
+    fn of(&self, reduction: bool) -> (&Tensor, Option<&Tensor>) {
+        let k = usize::from(reduction);
+        (&self.ops[k], self.edges.as_ref().map(|e| &e[k]))
+    }
+
+    /// Op weights (normal, reduce), then edge weights (normal, reduce) if any.
+    fn list(&self) -> Vec<&Tensor> {
+        self.ops.iter().chain(self.edges.iter().flatten()).collect()
+    }
+
+    fn map(&self, f: impl Fn(&Tensor) -> Result<Tensor, tch::TchError>) -> Result<Relaxed> {
+        let [n, r] = &self.ops;
+        Ok(Relaxed {
+            ops: [f(n)?, f(r)?],
+            edges: match &self.edges {
+                Some([n, r]) => Some([f(n)?, f(r)?]),
+                None => None,
+            },
+        })
+    }
+}
+
+/// Sums of gradients, one slot per tensor; a slot stays empty until a defined gradient arrives.
+struct GradSums(Vec<Option<Tensor>>);
+
+impl GradSums {
+    fn new(n: usize) -> Self {
+        Self((0..n).map(|_| None).collect())
+    }
+
+    fn add(&mut self, k: usize, g: &Tensor) -> Result<()> {
+        if g.defined() {
+            let slot = &mut self.0[k];
+            *slot = Some(match slot.take() {
+                Some(sum) => sum.f_add(g)?,
+                None => g.shallow_clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds `gs[k]` to slot `k` for every `k`.
+    fn add_all(&mut self, gs: &[Tensor]) -> Result<()> {
+        for (k, g) in gs.iter().enumerate() {
+            self.add(k, g)?;
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, k: usize) -> Option<Tensor> {
+        self.0[k].take()
+    }
+
+    /// The sums; an undefined tensor where no gradient arrived.
+    fn finish(self) -> Vec<Tensor> {
+        self.0
+            .into_iter()
+            .map(|g| g.unwrap_or_else(Tensor::new))
+            .collect()
+    }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// `local` followed by `wrt`, as one input list for a backward pass.
+fn with_wrt<'a>(local: &[&'a Tensor], wrt: &'a [Tensor]) -> Vec<&'a Tensor> {
+    local.iter().copied().chain(wrt).collect()
 }
