@@ -28,8 +28,9 @@ pub(crate) struct ShowArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Also check the genotype against an op set (e.g. `aca` rejects skip_connect).
-    #[arg(long, value_name = "darts|aca")]
+    /// Also check the genotype against an op set: aca, darts, s2, s3 or s3-aca (e.g. `aca`
+    /// rejects skip_connect).
+    #[arg(long, value_name = "SPACE")]
     pub space: Option<aca_space::Space>,
 }
 
@@ -40,8 +41,8 @@ pub(crate) struct DeriveArgs {
     #[arg(long, value_name = "FILE")]
     pub alphas: PathBuf,
 
-    /// Op set that fixes the alpha columns.
-    #[arg(long, value_name = "darts|aca", default_value = "aca")]
+    /// Op set that fixes the alpha columns: aca, darts, s2, s3 or s3-aca.
+    #[arg(long, value_name = "SPACE", default_value = "aca")]
     pub space: aca_space::Space,
 
     /// FairDARTS's threshold rule: keep a chosen op only when its weight reaches T (FairDARTS:
@@ -56,8 +57,8 @@ pub(crate) struct DeriveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RandomArgs {
-    /// Op set to draw from (`none` is never drawn).
-    #[arg(long, value_name = "darts|aca", default_value = "aca")]
+    /// Op set to draw from: aca, darts, s2, s3 or s3-aca (`none` is never drawn).
+    #[arg(long, value_name = "SPACE", default_value = "aca")]
     pub space: aca_space::Space,
 
     /// Seed: the same seed gives the same genotype.

@@ -30,8 +30,8 @@ pub(crate) struct InspectArgs {
     )]
     pub dataset: Family,
 
-    /// Op set.
-    #[arg(long, default_value = "darts", value_name = "darts|aca")]
+    /// Op set: aca, darts, s2, s3 or s3-aca.
+    #[arg(long, default_value = "darts", value_name = "SPACE")]
     pub space: aca_space::Space,
 
     /// Initial channels C [default: 16 for the supernet, 36 for CIFAR, 48 for ImageNet].

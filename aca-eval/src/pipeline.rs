@@ -26,12 +26,12 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A preset's configuration of every stage for `method` and op set `space` (allocation
-    /// `otsu` for the skip-free space, `all` for DARTS's).
+    /// `otsu` for a skip-free space, `all` for one with `skip_connect`).
     pub fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
         let mut search = SearchConfig::preset(preset, method);
         search.space = space;
         let allocate = AllocateOptions {
-            strategy: if space == Space::Darts {
+            strategy: if space.has_skip() {
                 Strategy::All
             } else {
                 Strategy::Otsu

@@ -109,23 +109,52 @@ pub enum Space {
     Aca,
     /// DARTS's op set ([`OpSet::darts`]).
     Darts,
+    /// RobustDARTS's reduced space S2 (Zela et al., ICLR 2020): `skip_connect` and
+    /// `sep_conv_3x3` on every edge, where DARTS collapses to skip connections quickly.
+    S2,
+    /// RobustDARTS's reduced space S3: `none`, `skip_connect` and `sep_conv_3x3` on every edge.
+    S3,
+    /// S3 without `skip_connect` (`none` and `sep_conv_3x3`), ACA's counterpart of S3: the search
+    /// chooses the edges, allocation gives identity back per channel. (S2 without the skip is a
+    /// single op, nothing to search.)
+    #[serde(rename = "s3-aca")]
+    S3Aca,
 }
 
 impl Space {
+    /// Every built-in space.
+    pub const ALL: [Space; 5] = [Space::Aca, Space::Darts, Space::S2, Space::S3, Space::S3Aca];
+
     /// The space's op set.
     pub fn op_set(self) -> OpSet {
+        use Primitive::{None as Zero, SepConv3x3, SkipConnect};
+        let reduced = |ops: &[Primitive]| OpSet {
+            name: self.name().into(),
+            ops: ops.to_vec(),
+        };
         match self {
             Space::Aca => OpSet::aca(),
             Space::Darts => OpSet::darts(),
+            Space::S2 => reduced(&[SkipConnect, SepConv3x3]),
+            Space::S3 => reduced(&[Zero, SkipConnect, SepConv3x3]),
+            Space::S3Aca => reduced(&[Zero, SepConv3x3]),
         }
     }
 
-    /// `aca` or `darts`.
+    /// `aca`, `darts`, `s2`, `s3` or `s3-aca`.
     pub fn name(self) -> &'static str {
         match self {
             Space::Aca => "aca",
             Space::Darts => "darts",
+            Space::S2 => "s2",
+            Space::S3 => "s3",
+            Space::S3Aca => "s3-aca",
         }
+    }
+
+    /// Whether `skip_connect` is searched (otherwise ACA's allocation gives identity back).
+    pub fn has_skip(self) -> bool {
+        self.op_set().contains(Primitive::SkipConnect)
     }
 }
 
@@ -139,11 +168,10 @@ impl FromStr for Space {
     type Err = SpaceError;
 
     fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "aca" => Ok(Space::Aca),
-            "darts" => Ok(Space::Darts),
-            _ => Err(SpaceError::UnknownOpSet { name: name.into() }),
-        }
+        Space::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| SpaceError::UnknownOpSet { name: name.into() })
     }
 }
 
@@ -157,7 +185,7 @@ pub struct OpSet {
 
 impl OpSet {
     /// Names of the built-in sets, as [`OpSet::by_name`] takes them.
-    pub const BUILT_IN: [&'static str; 2] = ["darts", "aca"];
+    pub const BUILT_IN: [&'static str; 5] = ["darts", "aca", "s2", "s3", "s3-aca"];
 
     /// DARTS's 8 primitives in DARTS's order.
     pub fn darts() -> Self {
@@ -178,15 +206,9 @@ impl OpSet {
         }
     }
 
-    /// A built-in set by name (`darts`, `aca`).
+    /// A built-in set by name (`darts`, `aca`, and RobustDARTS's `s2`, `s3`, `s3-aca`).
     pub fn by_name(name: &str) -> Result<Self> {
-        match name {
-            "darts" => Ok(Self::darts()),
-            "aca" => Ok(Self::aca()),
-            _ => Err(SpaceError::UnknownOpSet {
-                name: name.to_string(),
-            }),
-        }
+        Ok(name.parse::<Space>()?.op_set())
     }
 
     /// A custom set. It must be non-empty, without repeats, and hold at least one op other than
@@ -287,6 +309,29 @@ mod tests {
         assert!(!aca.contains(Primitive::SkipConnect));
         assert_eq!(OpSet::by_name("aca").unwrap(), aca);
         assert!(OpSet::by_name("nasbench").is_err());
+    }
+
+    #[test]
+    fn robust_darts_reduced_spaces_hold_their_papers_ops() {
+        // RobustDARTS (Zela et al. 2020), spaces.py: S2 and S3 on every edge of both cells.
+        let names = |s: Space| -> Vec<&str> { s.op_set().ops().iter().map(|p| p.name()).collect() };
+        assert_eq!(names(Space::S2), ["skip_connect", "sep_conv_3x3"]);
+        assert_eq!(names(Space::S3), ["none", "skip_connect", "sep_conv_3x3"]);
+        assert_eq!(names(Space::S3Aca), ["none", "sep_conv_3x3"]);
+        for space in Space::ALL {
+            assert_eq!(space.name().parse::<Space>().unwrap(), space);
+            assert_eq!(OpSet::by_name(space.name()).unwrap(), space.op_set());
+            assert_eq!(space.op_set().name(), space.name());
+            assert!(OpSet::BUILT_IN.contains(&space.name()));
+            assert_eq!(
+                serde_json::to_value(space).unwrap(),
+                serde_json::json!(space.name())
+            );
+        }
+        assert!(Space::S3.has_skip() && Space::S2.has_skip() && Space::Darts.has_skip());
+        assert!(!Space::S3Aca.has_skip() && !Space::Aca.has_skip());
+        let e = "s4".parse::<Space>().unwrap_err().to_string();
+        assert!(e.contains("`s4`") && e.contains("s3-aca"), "{e}");
     }
 
     #[test]
