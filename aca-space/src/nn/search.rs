@@ -414,8 +414,9 @@ impl SearchNetwork {
         let logits = self.classify(&s1);
         drop((s0, s1));
         let loss = super::cross_entropy(&logits, labels);
-        let saved_stats =
-            tch::no_grad(|| self.buffers().iter().map(Tensor::copy).collect::<Vec<_>>());
+        // Statistics after every cell's first pass; the recomputation's updates are undone below.
+        let saved_stats = train
+            .then(|| tch::no_grad(|| self.buffers().iter().map(Tensor::copy).collect::<Vec<_>>()));
         let mut local = vec![&before, &last];
         local.extend(&leaf_list);
         let got = Tensor::f_run_backward(&[&loss], &with_wrt(&local, wrt), false, false)?;
@@ -428,11 +429,7 @@ impl SearchNetwork {
 
         for i in (0..k).rev() {
             let (i0, i1) = inputs_of(i);
-            let g_out = state_grads
-                .take(i + 1)
-                .ok_or_else(|| SpaceError::InvalidNetwork {
-                    reason: format!("cell {i}'s output does not reach the loss"),
-                })?;
+            let g_out = state_grads.take_reaching(i + 1, || format!("cell {i}'s output"))?;
             let s1 = states[i1].detach().f_set_requires_grad(true)?;
             let s0 = if i0 == i1 {
                 s1.shallow_clone()
@@ -460,11 +457,7 @@ impl SearchNetwork {
 
         // The stem and the relaxation, in one backward pass.
         let stem = self.stem(xs, train);
-        let g_stem = state_grads
-            .take(0)
-            .ok_or_else(|| SpaceError::InvalidNetwork {
-                reason: "the stem's output does not reach the loss".into(),
-            })?;
+        let g_stem = state_grads.take_reaching(0, || "the stem's output".into())?;
         let mut root = stem.f_mul(&g_stem)?.f_sum(stem.kind())?;
         for (k, t) in relaxed.list().into_iter().enumerate() {
             if let Some(g) = leaf_grads.take(k) {
@@ -473,8 +466,7 @@ impl SearchNetwork {
         }
         let got = Tensor::f_run_backward(&[&root], wrt, false, false)?;
         grads.add_all(&got)?;
-        if train {
-            // Undo the recomputation's updates of the BN running statistics.
+        if let Some(saved_stats) = saved_stats {
             tch::no_grad(|| -> Result<()> {
                 for (mut b, s) in self.buffers().into_iter().zip(&saved_stats) {
                     b.f_copy_(s)?;
@@ -710,6 +702,13 @@ impl GradSums {
 
     fn take(&mut self, k: usize) -> Option<Tensor> {
         self.0[k].take()
+    }
+
+    /// The sum of slot `k`, which must have received a gradient (`what` names the tensor).
+    fn take_reaching(&mut self, k: usize, what: impl FnOnce() -> String) -> Result<Tensor> {
+        self.take(k).ok_or_else(|| SpaceError::InvalidNetwork {
+            reason: format!("{} does not reach the loss", what()),
+        })
     }
 
     /// The sums; an undefined tensor where no gradient arrived.
