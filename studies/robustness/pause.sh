@@ -14,6 +14,7 @@ set -euo pipefail
 aca=$1 dir=$2 arm=${3:-}
 pkill -f run-seed.sh || true
 pkill -f run-arm.sh || true
+pkill -f run-s3-seed.sh || true
 pkill -TERM -f "$(basename "$aca") --quiet --threads 1 run --resume" || true
 [ -n "$arm" ] && { pkill -TERM -f "$(basename "$arm") --quiet --threads 1 run --resume" || true; }
 sleep 3
