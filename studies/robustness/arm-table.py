@@ -12,7 +12,14 @@ import csv, os, statistics, sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 folder = sys.argv[1] if len(sys.argv) > 1 else "s3"
-rows = list(csv.DictReader(open(os.path.join(here, folder, "collect", "groups.csv"))))
+if folder not in ("study", "s3"):
+    sys.exit(f"arm-table.py: unknown folder {folder!r}: expected study or s3")
+collect = os.path.join(here, folder, "collect")
+for name in ("groups.csv", "runs.csv"):
+    if not os.path.isfile(os.path.join(collect, name)):
+        sys.exit(f"arm-table.py: {os.path.join(collect, name)} is missing: run `aca sweep collect "
+                 f"studies/robustness/{folder}` first")
+rows = list(csv.DictReader(open(os.path.join(collect, "groups.csv"))))
 baseline = {"study": "darts", "s3": "s3"}[folder]
 arms = [(baseline, "all", "DARTS" if folder == "study" else "S3 (DARTS)")]
 arms += [(next(r["space"] for r in rows if r["space"] != baseline), s, f"`{s}`")
@@ -59,7 +66,7 @@ print(line(f"identity share, normal cell, at {' / '.join(map(str, epochs))}", "i
            only=lambda space, strategy: space != baseline))
 
 
-runs = list(csv.DictReader(open(os.path.join(here, folder, "collect", "runs.csv"))))
+runs = list(csv.DictReader(open(os.path.join(collect, "runs.csv"))))
 top1 = {(int(r["eval_epoch"]), r["space"], r["strategy"], r["seed"]): float(r["top1"]) for r in runs}
 
 
