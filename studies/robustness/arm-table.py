@@ -22,8 +22,10 @@ for name in ("groups.csv", "runs.csv"):
 rows = list(csv.DictReader(open(os.path.join(collect, "groups.csv"))))
 baseline = {"study": "darts", "s3": "s3"}[folder]
 arms = [(baseline, "all", "DARTS" if folder == "study" else "S3 (DARTS)")]
-arms += [(next(r["space"] for r in rows if r["space"] != baseline), s, f"`{s}`")
-         for s in ["all", "fixed:0.5", "otsu", "otsu-log"]]
+aca_space = next((r["space"] for r in rows if r["space"] != baseline), None)
+if aca_space is None:
+    sys.exit(f"arm-table.py: {os.path.join(collect, 'groups.csv')} has no ACA run yet (only {baseline!r})")
+arms += [(aca_space, s, f"`{s}`") for s in ["all", "fixed:0.5", "otsu", "otsu-log"]]
 epochs = sorted({int(r["eval_epoch"]) for r in rows})
 cell = {(int(r["eval_epoch"]), r["space"], r["strategy"]): r for r in rows}
 
