@@ -16,9 +16,14 @@ run: setup
 
 # The whole test suite, plus aca-space built and tested without libtorch. Tests run two at a time;
 # one libtorch thread each keeps OpenMP from oversubscribing the cores (3-10x faster on 2 cores).
+# The suite runs twice: on the kernels oneDNN picks for this CPU, and on its AVX2 kernels, which
+# CPUs without AVX-512 run (oneDNN can lower its ISA, never raise it; docs/benchmarks.md, "A
+# libtorch fault on the CPU"). scripts/memcheck then runs the op tests under valgrind.
 test: export OMP_NUM_THREADS := 1
 test: setup
 	$(CARGO) test --workspace $(FEATURES)
+	DNNL_MAX_CPU_ISA=AVX2 $(CARGO) test --workspace $(FEATURES)
+	./scripts/memcheck $(FEATURES)
 	$(CARGO) test -p aca-space --no-default-features
 
 lint:

@@ -185,6 +185,144 @@ fn dilated_convs_on_small_images_equal_the_dilated_convolution_with_its_gradient
 }
 
 #[test]
+fn factorized_reduce_equals_darts_strided_convolutions_with_its_gradients() {
+    // The op runs its two 1x1 stride-2 convolutions at stride 1 on the even sub-image (libtorch
+    // 2.11's strided form corrupts memory on AVX2 with few channels, docs/benchmarks.md). The
+    // reference is DARTS's form, computed on NCHW inputs, where libtorch's kernel is sound; the
+    // shapes include the faulty ones (2-7 channels, channels-last, 6x6 and larger), so
+    // `make test`'s memory check of this binary under valgrind would catch the fault's return.
+    tch::manual_seed(5);
+    for (c_in, c_out) in [(2i64, 2i64), (4, 2), (6, 6), (7, 4), (16, 8)] {
+        for size in [6i64, 7, 8, 9, 16] {
+            for channels_last in [true, false] {
+                let vs = VarStore::new(Device::Cpu);
+                let spec = OpSpec {
+                    c_in,
+                    c_out,
+                    stride: 2,
+                    affine: false,
+                };
+                let op = Op::new(vs.root(), Primitive::SkipConnect, spec, true).unwrap();
+                let vars = vs.variables();
+                let (w1, w2) = (&vars["conv1.weight"], &vars["conv2.weight"]);
+                let x = Tensor::randn([4, c_in, size, size], (Kind::Float, Device::Cpu));
+                let x = if channels_last {
+                    aca_space::nn::ops::channels_last(x)
+                } else {
+                    x
+                }
+                .set_requires_grad(true);
+                let reference = |x: &Tensor| {
+                    let r = x.relu().contiguous();
+                    let shifted = r
+                        .narrow(2, 1, size - 1)
+                        .narrow(3, 1, size - 1)
+                        .constant_pad_nd([0, size % 2, 0, size % 2]);
+                    let conv = |x: &Tensor, w: &Tensor| {
+                        x.conv2d(w, None::<Tensor>, [2, 2], [0, 0], [1, 1], 1)
+                    };
+                    let y = Tensor::cat(&[conv(&r, w1), conv(&shifted, w2)], 1);
+                    y / (1.0f64 + 1e-5).sqrt() // BN in evaluation mode, fresh statistics
+                };
+                let out = op.forward_t(&x, false);
+                let want = reference(&x);
+                let case = format!(
+                    "{c_in} -> {c_out} channels, {size}x{size}, channels-last {channels_last}"
+                );
+                assert_eq!(out.size(), want.size(), "{case}");
+                let r = Tensor::randn(out.size(), (Kind::Float, Device::Cpu));
+                let grads = |y: &Tensor| {
+                    let g = Tensor::run_backward(
+                        &[(y * &r).sum(Kind::Float)],
+                        &[&x, w1, w2],
+                        false,
+                        false,
+                    );
+                    (g[0].copy(), g[1].copy(), g[2].copy())
+                };
+                let (gx, gw1, gw2) = grads(&out);
+                let (gx_ref, gw1_ref, gw2_ref) = grads(&want);
+                for (what, a, b) in [
+                    ("output", &out, &want),
+                    ("input gradient", &gx, &gx_ref),
+                    ("conv1 weight gradient", &gw1, &gw1_ref),
+                    ("conv2 weight gradient", &gw2, &gw2_ref),
+                ] {
+                    let err = (a - b).abs().max().double_value(&[]);
+                    assert!(err < 1e-4, "{case}: {what} differs by {err}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_op_runs_forward_and_backward_on_every_shape_class() {
+    // The op shapes both networks meet on the CPU: every primitive at stride 1 and 2, few and
+    // many channels (below, at and above oneDNN's vector blocks), narrowed outputs (ACA's
+    // allocated ops), odd and even sizes, both layouts, training mode. `scripts/memcheck` runs
+    // this test under valgrind on oneDNN's AVX2 kernels, where a kernel that writes out of
+    // bounds is reported even when it neither crashes nor changes a value.
+    tch::manual_seed(6);
+    for prim in Primitive::ALL {
+        for stride in [1i64, 2] {
+            for (c_in, c_out) in [
+                (1i64, 1i64),
+                (2, 2),
+                (4, 2),
+                (6, 4),
+                (7, 7),
+                (9, 8),
+                (16, 6),
+            ] {
+                if prim == Primitive::SkipConnect && stride == 2 && c_out % 2 == 1 {
+                    continue; // FactorizedReduce needs an even width (tested above)
+                }
+                for size in [7i64, 8, 16] {
+                    for channels_last in [true, false] {
+                        let vs = VarStore::new(Device::Cpu);
+                        let spec = OpSpec {
+                            c_in,
+                            c_out,
+                            stride,
+                            affine: true,
+                        };
+                        let op = Op::new(vs.root(), prim, spec, true).unwrap();
+                        let x = Tensor::randn([3, c_in, size, size], (Kind::Float, Device::Cpu));
+                        let x = if channels_last {
+                            aca_space::nn::ops::channels_last(x)
+                        } else {
+                            x
+                        }
+                        .set_requires_grad(true);
+                        let y = op.forward_t(&x, true);
+                        let case = format!("{prim}, {c_in} -> {c_out}, stride {stride}, {size}x{size}, channels-last {channels_last}");
+                        let out = (size + stride - 1) / stride;
+                        assert_eq!(y.size(), [3, c_out, out, out], "{case}");
+                        if !y.requires_grad() {
+                            continue; // `none`: no graph
+                        }
+                        let mut leaves = vs.trainable_variables();
+                        leaves.push(x.shallow_clone());
+                        let g = Tensor::run_backward(
+                            &[(&y * &y).sum(Kind::Float)],
+                            &leaves,
+                            false,
+                            false,
+                        );
+                        for (grad, leaf) in g.iter().zip(&leaves) {
+                            assert_eq!(grad.size(), leaf.size(), "{case}");
+                            let finite = grad.isfinite().all().int64_value(&[]) == 1;
+                            assert!(finite, "{case}: a gradient is not finite");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn factorized_reduce_needs_even_channels_and_ops_cannot_widen() {
     let vs = VarStore::new(Device::Cpu);
     let e = Op::new(

@@ -239,13 +239,44 @@ impl FactorizedReduce {
         };
         let cat = Tensor::cat(
             &[
-                conv_apply(x, &self.conv1),
-                conv_apply(&shifted, &self.conv2),
+                strided_pointwise(x, &self.conv1),
+                strided_pointwise(&shifted, &self.conv2),
             ],
             1,
         );
         bn_apply(&cat, &self.bn, train)
     }
+}
+
+/// Input channels below which a strided 1x1 convolution avoids libtorch's kernel on the CPU:
+/// oneDNN's vector block on AVX-512 (16 floats; 8 on AVX2). See [`strided_pointwise`].
+const STRIDED_POINTWISE_SAFE_CHANNELS: i64 = 16;
+
+/// A 1x1 convolution at stride 2 without padding, counted by [`count_macs`].
+///
+/// libtorch 2.11's oneDNN computes its weight gradient on channels-last inputs through a
+/// sub-sampled copy of the input ("rtus") and, with 2 to 7 input channels on AVX2 or 2 to 15 on
+/// AVX-512 (fewer than its vector block), writes past the end of its buffers: the heap is
+/// corrupted, gradients come out wrong (oneDNN issue #6035; docs/benchmarks.md, "A libtorch
+/// fault on the CPU"). The convolution reads only the even rows and columns, so with fewer than
+/// [`STRIDED_POINTWISE_SAFE_CHANNELS`] input channels the CPU runs it at stride 1 on
+/// `x[:, :, ::2, ::2]`: the same sums, without the faulty kernel. Wider inputs keep libtorch's
+/// strided kernel, which is sound there and 1.4-3.5x faster than the sub-sampled form.
+fn strided_pointwise(x: &Tensor, conv: &nn::Conv2D) -> Tensor {
+    let c_in = conv.ws.size()[1];
+    if x.device() != tch::Device::Cpu || x.dim() != 4 || c_in >= STRIDED_POINTWISE_SAFE_CHANNELS {
+        return conv_apply(x, conv);
+    }
+    let y = x.slice(2, 0, None, 2).slice(3, 0, None, 2).conv2d(
+        &conv.ws,
+        conv.bs.as_ref(),
+        [1, 1],
+        [0, 0],
+        [1, 1],
+        1,
+    );
+    add_macs(&y, c_in);
+    y
 }
 
 /// A cell's preprocessing of input k-2: a factorized reduce when the previous cell reduced,
