@@ -1,4 +1,4 @@
-const COMMANDS: [&[&str]; 15] = [
+const COMMANDS: [&[&str]; 21] = [
     &[],
     &["run"],
     &["search"],
@@ -14,6 +14,12 @@ const COMMANDS: [&[&str]; 15] = [
     &["data", "info"],
     &["data", "fetch"],
     &["genotype"],
+    &["sweep"],
+    &["sweep", "plan"],
+    &["sweep", "run"],
+    &["sweep", "status"],
+    &["sweep", "collect"],
+    &["sweep", "compare"],
 ];
 
 fn help(args: &[&str]) -> String {

@@ -366,3 +366,194 @@ fn a_sweep_folder_gains_runs_from_new_axis_values_but_never_loses_any() {
         "{err}"
     );
 }
+
+/// A sweep folder as `aca sweep compare` reads it: sweep.json with AXES and collect/runs.csv
+/// with RUNS (one line per run: the axes' values, then top1, top5, skip_normal).
+fn compare_folder(dir: &Path, axes: &[&str], runs: &[&str]) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("collect")).unwrap();
+    let json = serde_json::json!({ "preset": "tiny", "axes": axes, "points": [] });
+    std::fs::write(dir.join("sweep.json"), json.to_string()).unwrap();
+    let mut csv = format!("run,{},top1,top5,skip_normal\n", axes.join(","));
+    for (i, r) in runs.iter().enumerate() {
+        csv.push_str(&format!("run{i},{r}\n"));
+    }
+    std::fs::write(dir.join("collect/runs.csv"), csv).unwrap();
+    dir.to_path_buf()
+}
+
+fn collect_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("collect"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn compare_reproduces_the_s3_studys_paired_table_with_tests() {
+    // The committed S3 study (docs/robustness.md): ACA arms against the collapsed S3 baseline,
+    // 3 seeds x 3 search lengths.
+    let study = Path::new(env!("CARGO_MANIFEST_DIR")).join("../studies/robustness/s3");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("collect")).unwrap();
+    std::fs::copy(study.join("sweep.json"), tmp.path().join("sweep.json")).unwrap();
+    std::fs::copy(
+        study.join("collect/runs.csv"),
+        tmp.path().join("collect/runs.csv"),
+    )
+    .unwrap();
+    let dir = tmp.path().to_str().unwrap();
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "compare",
+        dir,
+        "--baseline",
+        "space=s3",
+        "--by",
+        "eval_epoch",
+    ]);
+    assert!(ok, "{err}");
+    insta::assert_snapshot!("compare_s3", out.replace(dir, "DIR"));
+    // What docs/robustness.md states: otsu-log +0.49 over 9 pairs (6 won), p = 0.13 at the
+    // seed level; fixed:0.5 +0.40 (p = 0.14).
+    let row = |arm: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("| space=s3-aca,strategy={arm} | pooled |")))
+            .unwrap_or_else(|| panic!("no pooled row for {arm}:\n{out}"))
+            .to_string()
+    };
+    let otsu_log = row("otsu-log");
+    assert!(otsu_log.contains("| 3 | 9 | +0.49 |"), "{otsu_log}");
+    assert!(otsu_log.contains("| 6/0/3 |"), "{otsu_log}");
+    assert!(otsu_log.contains("| 0.126 |"), "{otsu_log}");
+    assert!(row("fixed:0.5").contains("| 0.135 |"));
+    assert_eq!(
+        collect_files(tmp.path()),
+        [
+            "compare-top1.csv",
+            "compare-top1.md",
+            "compare-top1.png",
+            "runs.csv"
+        ]
+    );
+    let md = std::fs::read_to_string(tmp.path().join("collect/compare-top1.md")).unwrap();
+    assert!(out.starts_with(&md), "the printed table is the file's");
+    let png = image::open(tmp.path().join("collect/compare-top1.png")).unwrap();
+    assert!(png.height() > 300, "one row per arm and level");
+    let (ok, json, err) = aca(&[
+        "sweep",
+        "compare",
+        dir,
+        "--baseline",
+        "space=s3",
+        "--by",
+        "eval_epoch",
+        "--json",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["rows"].as_array().unwrap().len(), 16);
+    assert_eq!(v["trends"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn compare_tests_bootstraps_names_the_unpaired_and_refuses_bad_input_writing_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 6 seeds; arm b leads by about +1 with noise; arm c has one pair (seed 0) and a run without
+    // a partner (seed 6).
+    let mut runs = Vec::new();
+    let lead = [1.2, 0.7, 1.5, 0.9, 1.1, 0.4];
+    for seed in 0..6 {
+        let base = 80.0 + seed as f64 * 0.3;
+        runs.push(format!("a,{seed},{base:.2},99.0,2"));
+        runs.push(format!("b,{seed},{:.2},99.1,0", base + lead[seed]));
+    }
+    runs.push("c,0,80.50,99.0,0".into());
+    runs.push("c,6,81.00,99.0,0".into());
+    let runs: Vec<&str> = runs.iter().map(String::as_str).collect();
+    let dir = compare_folder(tmp.path(), &["method", "seed"], &runs);
+    let d = dir.to_str().unwrap();
+    let (ok, out, err) = aca(&["sweep", "compare", d, "--baseline", "method=a"]);
+    assert!(ok, "{err}");
+    // scipy.stats.ttest_1samp([1.2, 0.7, 1.5, 0.9, 1.1, 0.4], 0): t = 6.2567, p = 0.001533
+    let b = out
+        .lines()
+        .find(|l| l.starts_with("| method=b | all |"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(b.contains("| 6 | 6 | +0.97 |"), "{b}");
+    assert!(b.contains("| 0.002 |"), "{b}");
+    assert!(
+        !b.contains("not informative"),
+        "n = 6 gets a bootstrap: {b}"
+    );
+    let c = out.lines().find(|l| l.starts_with("| method=c |")).unwrap();
+    assert!(c.contains("n too small"), "{c}");
+    assert!(
+        out.contains("without a baseline partner (left out): run13"),
+        "{out}"
+    );
+    assert!(out.contains("the smallest detectable difference"), "{out}");
+
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "compare",
+        d,
+        "--baseline",
+        "method=a",
+        "--metric",
+        "skip_normal",
+        "--unpaired",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Welch"), "{out}");
+    assert!(tmp.path().join("collect/compare-skip_normal.md").is_file());
+
+    let before = collect_files(tmp.path());
+    for (args, expected) in [
+        (
+            vec!["--baseline", "method=z"],
+            "the values of method are a, b, c",
+        ),
+        (
+            vec!["--baseline", "colour=red"],
+            "no axis \"colour\"; its axes are method, seed",
+        ),
+        (vec!["--baseline", "method"], "expected AXIS=VALUE"),
+        (
+            vec!["--baseline", "method=a", "--metric", "top3"],
+            "the numeric columns are top1, top5, skip_normal",
+        ),
+        (
+            vec!["--baseline", "method=a", "--unit", "run"],
+            "--unit run: the sweep has no such axis",
+        ),
+        (vec!["--baseline", "seed=0"], "cannot fix the unit"),
+    ] {
+        let mut all = vec!["sweep", "compare", d];
+        all.extend(&args);
+        let (ok, _, err) = aca(&all);
+        assert!(!ok, "{args:?} accepted");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    // A metric that is not a number names its run.
+    let mut bad = runs.clone();
+    bad[3] = "b,1,NaN,99.1,0";
+    compare_folder(tmp.path(), &["method", "seed"], &bad);
+    let (ok, _, err) = aca(&["sweep", "compare", d, "--baseline", "method=a"]);
+    assert!(!ok);
+    assert!(
+        err.contains("run run3: top1 is \"NaN\", expected a finite number"),
+        "{err}"
+    );
+    assert_eq!(
+        collect_files(tmp.path()),
+        before,
+        "a refused comparison writes nothing"
+    );
+    // Without collect's table: say what to run.
+    std::fs::remove_file(tmp.path().join("collect/runs.csv")).unwrap();
+    let (ok, _, err) = aca(&["sweep", "compare", d, "--baseline", "method=a"]);
+    assert!(!ok);
+    assert!(err.contains("run `aca sweep collect"), "{err}");
+}

@@ -215,6 +215,91 @@ pub(crate) fn error_bar_figure(
     finish_png(&tmp, path)
 }
 
+/// One row of a forest plot.
+#[derive(Debug, Clone)]
+pub(crate) struct ForestRow {
+    pub label: String,
+    pub mean: f64,
+    pub interval: Option<(f64, f64)>,
+    pub n: usize,
+    /// Drawn in the second colour (a row pooled over levels).
+    pub pooled: bool,
+}
+
+/// A forest plot: one row per comparison, its mean difference with its interval as a
+/// horizontal bar, a zero line, and the row's n beside its label.
+pub(crate) fn forest_figure(path: &Path, title: &str, rows: &[ForestRow]) -> Result<()> {
+    ensure_font()?;
+    let tmp = partial_png(path);
+    let height = 90 + 26 * rows.len().max(1) as u32;
+    let root = BitMapBackend::new(&tmp, (900, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
+    let (mut x0, mut x1) = (0.0f64, 0.0f64);
+    for r in rows {
+        let (lo, hi) = r.interval.unwrap_or((r.mean, r.mean));
+        x0 = x0.min(lo).min(r.mean);
+        x1 = x1.max(hi).max(r.mean);
+    }
+    let pad = ((x1 - x0) * 0.06).max(1e-3);
+    let (x0, x1) = (x0 - pad, x1 + pad);
+    let n = rows.len().max(1) as f64;
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| format!("{}  (n={})", r.label, r.n))
+        .collect();
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(8) as u32;
+    let mut c = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size((widest * 7 + 10).min(520))
+        .build_cartesian_2d(x0..x1, -0.5..n - 0.5)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let row_label = |y: &f64| {
+        let i = (n - 1.0 - y).round();
+        if (y - y.round()).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+            labels[i as usize].clone()
+        } else {
+            String::new()
+        }
+    };
+    c.configure_mesh()
+        .y_labels(rows.len().max(1) * 2 + 1)
+        .y_label_formatter(&row_label)
+        .x_desc("difference (arm - baseline)")
+        .label_style(("sans-serif", 13))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(|e| anyhow!("{e:?}"))?;
+    c.draw_series(std::iter::once(PathElement::new(
+        vec![(0.0, -0.5), (0.0, n - 0.5)],
+        BLACK.mix(0.5).stroke_width(1),
+    )))
+    .map_err(|e| anyhow!("{e:?}"))?;
+    for (i, r) in rows.iter().enumerate() {
+        let y = n - 1.0 - i as f64;
+        let color = PALETTE[usize::from(r.pooled)];
+        if let Some((lo, hi)) = r.interval {
+            c.draw_series(std::iter::once(ErrorBar::new_horizontal(
+                y,
+                lo,
+                r.mean,
+                hi,
+                color.stroke_width(2),
+                8,
+            )))
+            .map_err(|e| anyhow!("{e:?}"))?;
+        }
+        c.draw_series(std::iter::once(Circle::new((r.mean, y), 4, color.filled())))
+            .map_err(|e| anyhow!("{e:?}"))?;
+    }
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(&tmp, path)
+}
+
 pub(super) fn alphas_figure(
     path: &Path,
     records: &[EpochRecord],

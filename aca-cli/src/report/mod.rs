@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 mod figures;
 
 use figures::{alphas_figure, ensure_font, line_figure, plan_figure, render_dot};
-pub(crate) use figures::{error_bar_figure, Series};
+pub(crate) use figures::{error_bar_figure, forest_figure, ForestRow, Series};
 
 use aca_core::write_atomic;
 use aca_eval::{RunContents, TrainRecord};

@@ -96,7 +96,7 @@ pub(crate) fn read_row(run: &Path, point: &Point) -> Result<Option<Row>> {
     }))
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

@@ -1,9 +1,11 @@
 //! `aca sweep`: grids of `aca run`s, on this machine (a process pool) or on Slurm (a job array).
 
 mod collect;
+mod compare;
 mod grid;
 mod local;
 mod slurm;
+mod stats;
 mod status;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +37,9 @@ pub(crate) enum SweepCommand {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Compare every arm with a baseline, paired on the seed: differences, intervals, tests,
+    /// power and a trend; writes collect/compare-METRIC.{md,csv,png}.
+    Compare(Box<compare::CompareArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -174,6 +179,7 @@ pub(crate) fn run(cmd: SweepCommand, quiet: bool) -> Result<()> {
             Ok(())
         }
         SweepCommand::Collect { dir } => collect_sweep(&dir, quiet),
+        SweepCommand::Compare(args) => compare_sweep(&args, quiet),
     }
 }
 
@@ -327,6 +333,40 @@ fn collect_sweep(dir: &Path, quiet: bool) -> Result<()> {
         for f in &figures {
             outln!("  {}", f.display());
         }
+    }
+    Ok(())
+}
+
+fn compare_sweep(args: &compare::CompareArgs, quiet: bool) -> Result<()> {
+    let resolved = read_resolved(&args.dir)?;
+    let comparison = compare::compare(args, &resolved.axes)?;
+    let out = args.dir.join("collect");
+    let stem = format!("compare-{}", args.metric);
+    let md = compare::markdown(&comparison);
+    let figure = out.join(format!("{stem}.png"));
+    crate::report::forest_figure(
+        &figure,
+        &format!(
+            "{} difference against {} (95 % t-interval)",
+            args.metric, args.baseline
+        ),
+        &compare::forest_rows(&comparison),
+    )?;
+    aca_core::write_atomic(&out.join(format!("{stem}.md")), md.as_bytes())?;
+    aca_core::write_atomic(
+        &out.join(format!("{stem}.csv")),
+        compare::csv(&comparison).as_bytes(),
+    )?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&comparison)?);
+    } else if !quiet {
+        out!("{md}");
+        outln!(
+            "written: {}, {}.md, {}.csv",
+            figure.display(),
+            out.join(&stem).display(),
+            out.join(&stem).display()
+        );
     }
     Ok(())
 }
