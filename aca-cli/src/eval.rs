@@ -24,9 +24,13 @@ pub(crate) struct AllocateArgs {
     #[arg(long, default_value = "taylor", value_name = "taylor|bn-gamma")]
     pub scorer: aca_eval::ScorerKind,
 
-    /// Allocation strategy: `otsu` (parameter-free, ACA), `otsu-log` (Otsu on log scores), `all`
-    /// (plain DARTS), `fixed:F`.
-    #[arg(long, default_value = "otsu", value_name = "otsu|otsu-log|all|fixed:F")]
+    /// Allocation strategy: `otsu-log` (Otsu's split of the log scores, parameter-free, ACA's
+    /// default), `otsu` (Otsu on the raw scores), `all` (plain DARTS), `fixed:F`.
+    #[arg(
+        long,
+        default_value = "otsu-log",
+        value_name = "otsu|otsu-log|all|fixed:F"
+    )]
     pub strategy: aca_eval::Strategy,
 
     /// Score on at most N validation batches [default: the whole validation split].

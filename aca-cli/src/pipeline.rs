@@ -39,8 +39,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "taylor|bn-gamma", conflicts_with = "resume")]
     pub scorer: Option<aca_eval::ScorerKind>,
 
-    /// Allocation strategy [default: otsu for a skip-free space (aca, s3-aca), all for one with
-    /// skip_connect (darts, s2, s3)].
+    /// Allocation strategy [default: otsu-log for a skip-free space (aca, s3-aca), all for one
+    /// with skip_connect (darts, s2, s3)].
     #[arg(
         long,
         value_name = "otsu|otsu-log|all|fixed:F",

@@ -495,6 +495,48 @@ fn compare_tests_bootstraps_names_the_unpaired_and_refuses_bad_input_writing_not
     );
     assert!(out.contains("the smallest detectable difference"), "{out}");
 
+    // --arms keeps one arm (and Holm over it alone); --where selects runs, baseline included.
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "compare",
+        d,
+        "--baseline",
+        "method=a",
+        "--arms",
+        "method=b",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("Arms: only method=b."), "{out}");
+    assert!(!out.contains("| method=c |"), "{out}");
+    let b = out
+        .lines()
+        .find(|l| l.starts_with("| method=b | all |"))
+        .unwrap();
+    assert!(
+        b.contains("| 0.002 | 0.002 |"),
+        "Holm over one arm is the p itself: {b}"
+    );
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "compare",
+        d,
+        "--baseline",
+        "method=a",
+        "--where",
+        "seed=0|1|2",
+    ]);
+    assert!(ok, "{err}");
+    // scipy.stats.ttest_1samp([1.2, 0.7, 1.5], 0): t = 4.8571, p = 0.03987
+    let b = out
+        .lines()
+        .find(|l| l.starts_with("| method=b | all |"))
+        .unwrap();
+    assert!(
+        b.contains("| 3 | 3 | +1.13 |") && b.contains("| 0.040 |"),
+        "{b}"
+    );
+    assert!(!out.contains("run13"), "seed 6 is not selected: {out}");
+
     let (ok, out, err) = aca(&[
         "sweep",
         "compare",
@@ -529,6 +571,18 @@ fn compare_tests_bootstraps_names_the_unpaired_and_refuses_bad_input_writing_not
             "--unit run: the sweep has no such axis",
         ),
         (vec!["--baseline", "seed=0"], "cannot fix the unit"),
+        (
+            vec!["--baseline", "method=a", "--where", "seed=9"],
+            "--where seed=9: no finished run matches",
+        ),
+        (
+            vec!["--baseline", "method=a", "--arms", "method=q"],
+            "--arms method=q: no finished run outside the baseline matches",
+        ),
+        (
+            vec!["--baseline", "method=a", "--where", "colour=red"],
+            "--where: the sweep has no axis \"colour\"",
+        ),
     ] {
         let mut all = vec!["sweep", "compare", d];
         all.extend(&args);

@@ -139,9 +139,9 @@ pub fn otsu_split(values: &[f64]) -> Option<usize> {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Strategy {
-    /// [`Otsu`]: parameter-free (ACA).
+    /// [`Otsu`]: Otsu on the raw scores, parameter-free (the method's first design).
     Otsu,
-    /// [`OtsuLog`]: Otsu on log scores, parameter-free.
+    /// [`OtsuLog`]: Otsu on log scores, parameter-free (ACA's default; docs/method.md).
     OtsuLog,
     /// [`All`]: every channel on its op (plain DARTS).
     All,
@@ -273,7 +273,7 @@ impl Default for AllocateOptions {
     fn default() -> Self {
         Self {
             scorer: ScorerKind::Taylor,
-            strategy: Strategy::Otsu,
+            strategy: Strategy::OtsuLog,
             batches: None,
         }
     }

@@ -26,7 +26,7 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A preset's configuration of every stage for `method` and op set `space` (allocation
-    /// `otsu` for a skip-free space, `all` for one with `skip_connect`).
+    /// `otsu-log` for a skip-free space, `all` for one with `skip_connect`).
     pub fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
         let mut search = SearchConfig::preset(preset, method);
         search.space = space;
@@ -34,7 +34,7 @@ impl RunConfig {
             strategy: if space.has_skip() {
                 Strategy::All
             } else {
-                Strategy::Otsu
+                Strategy::OtsuLog
             },
             ..AllocateOptions::default()
         };

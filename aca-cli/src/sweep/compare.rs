@@ -26,6 +26,16 @@ pub(crate) struct CompareArgs {
     #[arg(long, default_value = "top1", value_name = "COLUMN")]
     pub metric: String,
 
+    /// Only the runs whose axes have these values: AXIS=VALUE[|VALUE...][,AXIS=...], e.g.
+    /// `--where eval_epoch=40,train.epochs=8` (baseline and arms alike).
+    #[arg(long = "where", value_name = "AXIS=VALUE|..,..")]
+    pub filter: Option<String>,
+
+    /// Only these arms (Holm then runs over them): AXIS=VALUE[|VALUE...][,AXIS=...]; repeat the
+    /// flag for several, e.g. `--arms strategy=otsu-log --arms strategy=otsu`.
+    #[arg(long, value_name = "AXIS=VALUE|..,..")]
+    pub arms: Vec<String>,
+
     /// Axes kept apart: one row per value (and a pooled row), e.g. `--by eval_epoch`.
     #[arg(long, value_name = "AXIS", value_delimiter = ',')]
     pub by: Vec<String>,
@@ -115,6 +125,11 @@ pub(crate) struct Comparison {
     pub baseline: Vec<(String, String)>,
     pub unit: String,
     pub by: Vec<String>,
+    /// The `--where` selection of runs and the `--arms` selections, as given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub arms: Vec<String>,
     /// Axes the baseline varies itself: an arm pairs with the baseline run of the same values.
     pub shared: Vec<String>,
     pub paired: bool,
@@ -125,6 +140,37 @@ pub(crate) struct Comparison {
     pub trends: Vec<Trend>,
     /// Arm runs without a baseline partner, left out.
     pub unpartnered: Vec<String>,
+}
+
+/// AXIS=VALUE[|VALUE...][,AXIS=...] (`--where`, `--arms`): the values each axis may take.
+fn parse_selection(flag: &str, spec: &str, axes: &[String]) -> Result<Vec<(String, Vec<String>)>> {
+    let mut out = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((axis, values)) = part.split_once('=') else {
+            bail!("{flag} {spec:?}: expected AXIS=VALUE[|VALUE...][,AXIS=...], got {part:?}");
+        };
+        let axis = axis.trim();
+        if !axes.iter().any(|a| a == axis) {
+            bail!(
+                "{flag}: the sweep has no axis {axis:?}; its axes are {}",
+                axes.join(", ")
+            );
+        }
+        out.push((
+            axis.to_string(),
+            values.split('|').map(|v| v.trim().to_string()).collect(),
+        ));
+    }
+    if out.is_empty() {
+        bail!("{flag} {spec:?}: expected AXIS=VALUE[|VALUE...][,AXIS=...]");
+    }
+    Ok(out)
+}
+
+fn selected(selection: &[(String, Vec<String>)], axes: &BTreeMap<String, String>) -> bool {
+    selection
+        .iter()
+        .all(|(a, values)| values.iter().any(|v| axes[a] == *v))
 }
 
 fn parse_baseline(spec: &str, axes: &[String]) -> Result<Vec<(String, String)>> {
@@ -336,7 +382,19 @@ pub(crate) fn compare(args: &CompareArgs, axes: &[String]) -> Result<Comparison>
             bail!("--baseline {axis}=...: the baseline cannot fix the unit or a --by axis; it names an arm");
         }
     }
-    let runs = read_runs(&args.dir, axes, &args.metric)?;
+    let mut runs = read_runs(&args.dir, axes, &args.metric)?;
+    if let Some(spec) = &args.filter {
+        let selection = parse_selection("--where", spec, axes)?;
+        runs.retain(|r| selected(&selection, &r.axes));
+        if runs.is_empty() {
+            bail!("--where {spec}: no finished run matches");
+        }
+    }
+    let arm_selections = args
+        .arms
+        .iter()
+        .map(|spec| parse_selection("--arms", spec, axes))
+        .collect::<Result<Vec<_>>>()?;
     for (axis, value) in &baseline {
         if !runs.iter().any(|r| r.axes[axis] == *value) {
             let values: BTreeSet<&String> = runs.iter().map(|r| &r.axes[axis]).collect();
@@ -352,7 +410,19 @@ pub(crate) fn compare(args: &CompareArgs, axes: &[String]) -> Result<Comparison>
     }
     let is_base = |r: &Run| baseline.iter().all(|(a, v)| r.axes[a] == *v);
     let base: Vec<&Run> = runs.iter().filter(|r| is_base(r)).collect();
-    let others: Vec<&Run> = runs.iter().filter(|r| !is_base(r)).collect();
+    let others: Vec<&Run> = runs
+        .iter()
+        .filter(|r| !is_base(r))
+        .filter(|r| {
+            arm_selections.is_empty() || arm_selections.iter().any(|s| selected(s, &r.axes))
+        })
+        .collect();
+    if others.is_empty() && !arm_selections.is_empty() {
+        bail!(
+            "--arms {}: no finished run outside the baseline matches",
+            args.arms.join(" --arms ")
+        );
+    }
     if others.is_empty() {
         bail!(
             "every finished run matches --baseline {}: there is no arm to compare",
@@ -559,6 +629,8 @@ pub(crate) fn compare(args: &CompareArgs, axes: &[String]) -> Result<Comparison>
         baseline,
         unit: args.unit.clone(),
         by: args.by.clone(),
+        filter: args.filter.clone(),
+        arms: args.arms.clone(),
         shared,
         paired: args.paired(),
         resamples: args.resamples,
@@ -616,6 +688,12 @@ pub(crate) fn markdown(c: &Comparison) -> String {
         &c.baseline.iter().map(|b| b.1.clone()).collect::<Vec<_>>(),
     );
     let _ = writeln!(out, "# {} against the baseline {base}\n", c.metric);
+    if let Some(filter) = &c.filter {
+        let _ = writeln!(out, "Runs: only those with {filter}.");
+    }
+    if !c.arms.is_empty() {
+        let _ = writeln!(out, "Arms: only {}.", c.arms.join("; "));
+    }
     let level_head = if c.by.is_empty() {
         "level".to_string()
     } else {

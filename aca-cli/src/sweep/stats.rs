@@ -69,7 +69,7 @@ pub(crate) struct TTest {
 }
 
 fn t_test_from(estimate: f64, se: f64, df: f64) -> Option<TTest> {
-    if !(se > 0.0) || !(df > 0.0) {
+    if se.is_nan() || se <= 0.0 || df.is_nan() || df <= 0.0 {
         return None;
     }
     let dist = student(df);
@@ -356,7 +356,7 @@ pub(crate) fn detectable_effect(n: usize) -> Option<f64> {
 /// difference `effect` with 80 % power; `None` above 100,000 or for no effect.
 pub(crate) fn units_needed(effect: f64) -> Option<usize> {
     let effect = effect.abs();
-    if !(effect > 0.0) {
+    if effect.is_nan() || effect <= 0.0 {
         return None;
     }
     let powered = |n: usize| {
