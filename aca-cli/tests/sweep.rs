@@ -464,10 +464,10 @@ fn compare_tests_bootstraps_names_the_unpaired_and_refuses_bad_input_writing_not
     // a partner (seed 6).
     let mut runs = Vec::new();
     let lead = [1.2, 0.7, 1.5, 0.9, 1.1, 0.4];
-    for seed in 0..6 {
+    for (seed, lead) in lead.iter().enumerate() {
         let base = 80.0 + seed as f64 * 0.3;
         runs.push(format!("a,{seed},{base:.2},99.0,2"));
-        runs.push(format!("b,{seed},{:.2},99.1,0", base + lead[seed]));
+        runs.push(format!("b,{seed},{:.2},99.1,0", base + lead));
     }
     runs.push("c,0,80.50,99.0,0".into());
     runs.push("c,6,81.00,99.0,0".into());
