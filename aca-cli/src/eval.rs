@@ -242,6 +242,7 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| default_out("train"));
+    crate::DirKind::Training.expect_out(&out, args.control.resume)?;
     let (plan, config) = if args.control.resume {
         (
             crate::read_json::<ChannelPlan>(&out.join(files::PLAN), " to resume")?,
@@ -283,6 +284,7 @@ pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
 }
 
 pub(crate) fn test(args: TestArgs) -> Result<()> {
+    crate::DirKind::Training.expect(&args.run, "--run")?;
     let device = args.device.resolve()?;
     let (acc, n) =
         test_run(&args.run, device).with_context(|| format!("testing {}", args.run.display()))?;
@@ -296,6 +298,7 @@ pub(crate) fn test(args: TestArgs) -> Result<()> {
 }
 
 pub(crate) fn predict(args: PredictArgs) -> Result<()> {
+    crate::DirKind::Training.expect(&args.run, "--run")?;
     let device = args.device.resolve()?;
     let predictions = aca_eval::predict(&args.run, &args.images, args.top, device)
         .with_context(|| format!("predicting with {}", args.run.display()))?;
@@ -319,6 +322,7 @@ pub(crate) fn predict(args: PredictArgs) -> Result<()> {
 }
 
 pub(crate) fn export(args: ExportArgs, quiet: bool) -> Result<()> {
+    crate::DirKind::Training.expect(&args.run, "--run")?;
     let out = |name: &str| args.out.clone().unwrap_or_else(|| args.run.join(name));
     match args.format {
         ExportFormat::Onnx => {

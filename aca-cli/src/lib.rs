@@ -85,6 +85,128 @@ pub fn run() -> anyhow::Result<()> {
     }
 }
 
+/// An error as the binary prints it: the whole chain (each message once), but only the first line of a libtorch
+/// message (pages of C++ frames follow it); other messages keep every line (a TOML parse error
+/// shows the line and the reason below it).
+pub fn error_text(err: &anyhow::Error) -> String {
+    // The chain, without a cause its error already printed (`path: {source}` displays would
+    // print the OS message twice).
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let message = cause.to_string();
+        if parts.last().is_some_and(|p| p.ends_with(&message)) {
+            continue;
+        }
+        parts.push(message);
+    }
+    let text = parts.join(": ");
+    match text.find(" (Exception raised from") {
+        Some(at) => text[..at]
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_end()
+            .to_string(),
+        None if text.contains("Exception raised from") => {
+            text.lines().next().unwrap_or("").trim_end().to_string()
+        }
+        None => text.trim_end().to_string(),
+    }
+}
+
+/// The kinds of folder aca writes, told apart by their files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DirKind {
+    Search,
+    Training,
+    Pipeline,
+    Sweep,
+}
+
+impl DirKind {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Search => "a search run",
+            Self::Training => "a training run",
+            Self::Pipeline => "an `aca run` directory",
+            Self::Sweep => "a sweep folder",
+        }
+    }
+
+    /// What `dir` is, if aca wrote it: by sweep.json, run.json, or the fields of config.json (a
+    /// search's has `space`, a training's `drop_path`).
+    pub(crate) fn of(dir: &std::path::Path) -> Option<Self> {
+        if dir.join("sweep.json").is_file() {
+            return Some(Self::Sweep);
+        }
+        if dir.join("run.json").is_file() {
+            return Some(Self::Pipeline);
+        }
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
+        if config.get("space").is_some() {
+            Some(Self::Search)
+        } else if config.get("drop_path").is_some() {
+            Some(Self::Training)
+        } else {
+            None
+        }
+    }
+
+    /// Refuses a new run's `--out` that holds files aca did not write (the run would write
+    /// beside them); an empty folder or a new path is fine, and a run of this kind is left to
+    /// the stage (which refuses it without `--resume`).
+    pub(crate) fn expect_out(self, out: &std::path::Path, resume: bool) -> anyhow::Result<()> {
+        self.expect(out, "--out")?;
+        if resume || Self::of(out).is_some() {
+            return Ok(());
+        }
+        let Ok(entries) = std::fs::read_dir(out) else {
+            return Ok(());
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        if names.is_empty() {
+            return Ok(());
+        }
+        names.sort();
+        let more = if names.len() > 3 { ", .." } else { "" };
+        names.truncate(3);
+        anyhow::bail!(
+            "--out {}: it holds other files ({}{more}) and no aca run: choose an empty folder or a new path",
+            out.display(),
+            names.join(", ")
+        )
+    }
+
+    /// Refuses `dir` (given as `flag`) when aca wrote it as another kind of folder.
+    pub(crate) fn expect(self, dir: &std::path::Path, flag: &str) -> anyhow::Result<()> {
+        match Self::of(dir) {
+            Some(kind) if kind != self => {
+                let hint = match (kind, self) {
+                    (Self::Pipeline, Self::Training) => {
+                        format!(" (its training is {})", dir.join("train").display())
+                    }
+                    (Self::Pipeline, Self::Search) => {
+                        format!(" (its search is {})", dir.join("search").display())
+                    }
+                    _ => String::new(),
+                };
+                anyhow::bail!(
+                    "{flag} {}: it is {}{hint}, expected {}",
+                    dir.display(),
+                    kind.describe(),
+                    self.describe()
+                )
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Reads a JSON file into `T`; errors name the file and, with `why` (e.g. " to resume"), what
 /// it was read for.
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
@@ -115,8 +237,14 @@ pub(crate) fn init_tracing(quiet: bool, log_file: Option<&std::path::Path>) -> a
                 .expect("a valid filter directive"),
         );
     let indicatif = tracing_indicatif::IndicatifLayer::new();
+    // Colour only on a terminal, and never under NO_COLOR (https://no-color.org).
+    let colour = {
+        use std::io::IsTerminal;
+        std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    };
     let terminal = fmt::layer()
         .with_target(false)
+        .with_ansi(colour)
         .with_writer(indicatif.get_stderr_writer())
         .with_filter(terminal_filter);
     let file = match log_file {

@@ -241,6 +241,7 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
     let out = out.to_path_buf();
     let layout = RunLayout::new(&out);
     // Everything is checked before the run directory is touched.
+    crate::DirKind::Pipeline.expect_out(&out, args.control.resume)?;
     let device = args.control.device.resolve()?;
     let fresh = if args.control.resume {
         None

@@ -116,6 +116,7 @@ pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| default_out("search"));
+    crate::DirKind::Search.expect_out(&out, args.control.resume)?;
     let config = if args.control.resume {
         load_saved_config(&out)?
     } else {

@@ -374,3 +374,411 @@ fn bad_starts_leave_nothing_behind_and_errors_are_one_line_printed_once() {
     let (ok, _, err) = aca(&["inspect", "--genotype", "darts_v2", "--space", "aca"]);
     assert!(!ok && err.contains("skip_connect"), "{err}");
 }
+
+/// The third reliability pass (issue 38): each defect a probe found, held by an assertion that
+/// failed before its fix.
+#[test]
+fn third_pass_bad_inputs_get_clear_errors_and_leave_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |name: &str| tmp.path().join(name);
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let refused = |args: &[&str], expected: &str| {
+        let (ok, _, err) = aca(args);
+        assert!(!ok, "{args:?} accepted");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        err
+    };
+
+    // 1. A network that cannot fit is refused before anything is allocated, not a panic with
+    // libtorch frames or a process the kernel kills at 24 GB.
+    small_config(tmp.path());
+    let data = s(&t("data"));
+    for channels in ["100000000", "100000"] {
+        let c = t("huge.json");
+        std::fs::write(
+            &c,
+            format!(
+                r#"{{"data": {{"dataset": "mnist", "data_dir": "{data}"}}, "network": {{"channels": {channels}}}}}"#
+            ),
+        )
+        .unwrap();
+        let out = t("huge-search");
+        refused(
+            &[
+                "--threads",
+                "1",
+                "search",
+                "--config",
+                &s(&c),
+                "--out",
+                &s(&out),
+                "--no-progress",
+            ],
+            "search network too large: about",
+        );
+        assert!(!out.exists(), "a refused search leaves no folder");
+        let out = t("huge-train");
+        let err = refused(
+            &[
+                "train",
+                "--genotype",
+                "darts_v2",
+                "--dataset",
+                "mnist",
+                "--data-dir",
+                &data,
+                "--channels",
+                channels,
+                "--out",
+                &s(&out),
+            ],
+            "evaluation network too large",
+        );
+        assert!(err.contains("lower channels or layers"), "{err}");
+        assert!(!out.exists());
+    }
+
+    // 2. A sweep file's TOML error keeps its reason.
+    for (text, expected) in [
+        (
+            "colour = \"red\"\n[axes]\nseed = [0]\n",
+            "unknown field `colour`",
+        ),
+        (
+            "preset = \"huge\"\n[axes]\nseed = [0]\n",
+            "unknown variant `huge`",
+        ),
+    ] {
+        let f = t("bad.toml");
+        std::fs::write(&f, text).unwrap();
+        refused(&["sweep", "plan", &s(&f)], expected);
+    }
+
+    // 3, 4. Duplicate values, colliding names and overlapping axes are refused at plan time.
+    for (axes, expected) in [
+        ("seed = [0, 0, 1]", "axis `seed` lists the value 0 twice"),
+        (
+            "\"search.data.data_dir\" = [\"a/b\", \"a_b\"]",
+            "two runs would be named `data_dir=a_b`",
+        ),
+        (
+            "seed = [0]\n\"search.seed\" = [1]",
+            "axes `search.seed` and `seed` both set search.seed",
+        ),
+    ] {
+        let f = t("clash.toml");
+        std::fs::write(&f, format!("[axes]\n{axes}\n")).unwrap();
+        refused(&["sweep", "plan", &s(&f)], expected);
+    }
+
+    // 5. A configuration or sweep file must be an object, not an array (`[]` ran the paper preset).
+    let a = t("a.json");
+    std::fs::write(&a, "[]").unwrap();
+    let out = t("array-run");
+    refused(
+        &["search", "--config", &s(&a), "--out", &s(&out)],
+        "the config must be a JSON object",
+    );
+    assert!(!out.exists());
+    for text in ["[]", "[\"tiny\"]", "[1, 2]"] {
+        std::fs::write(&a, text).unwrap();
+        refused(
+            &["sweep", "plan", &s(&a)],
+            "a sweep file must be a JSON object ({\"axes\": {..}, ..}), got an array",
+        );
+    }
+
+    // A finished small run for the checks on directories.
+    let (_, reference) = reference_run(tmp.path());
+    let search = reference.join("search");
+    let train = reference.join("train");
+
+    // 6. A sweep is not written into a run directory (or beside the user's files).
+    let sweep = t("s.toml");
+    std::fs::write(&sweep, "[axes]\nseed = [0, 1]\n").unwrap();
+    let before = files(&train);
+    refused(
+        &[
+            "sweep",
+            "run",
+            &s(&sweep),
+            "--backend",
+            "slurm",
+            "--dry-run",
+            "--dir",
+            &s(&train),
+        ],
+        "it holds a run directory",
+    );
+    assert_eq!(files(&train), before, "nothing added to the training run");
+
+    // 7. Export: genotype.py is not written over a file aca did not write; a missing folder is
+    // a plain message naming the output (libtorch's was debug text naming the temp file).
+    let mine = t("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("genotype.py"), "# my own notes\n").unwrap();
+    let m = mine.join("m.safetensors");
+    refused(
+        &[
+            "export",
+            "--run",
+            &s(&train),
+            "--format",
+            "safetensors",
+            "--out",
+            &s(&m),
+        ],
+        "genotype.py exists and was not written by aca export",
+    );
+    assert_eq!(
+        std::fs::read_to_string(mine.join("genotype.py")).unwrap(),
+        "# my own notes\n"
+    );
+    assert!(!m.exists());
+    let err = refused(
+        &[
+            "export",
+            "--run",
+            &s(&train),
+            "--format",
+            "safetensors",
+            "--out",
+            &s(&t("no/such/m.safetensors")),
+        ],
+        "no/such/m.safetensors: cannot write it: No such file or directory",
+    );
+    assert!(
+        !err.contains("Os {") && !err.contains("safetensors.tmp"),
+        "{err}"
+    );
+
+    // 8. A directory of the wrong kind says what it is and what was expected.
+    refused(
+        &["train", "--genotype", "darts_v2", "--out", &s(&search)],
+        "it is a search run, expected a training run",
+    );
+    for command in ["predict", "export"] {
+        let mut args = vec![command, "--run", search.to_str().unwrap()];
+        if command == "predict" {
+            args.push("x.png");
+        }
+        refused(&args, "it is a search run, expected a training run");
+    }
+    refused(
+        &["search", "--resume", "--out", &s(&train)],
+        "it is a training run, expected a search run",
+    );
+    refused(
+        &["predict", "--run", &s(&reference), "x.png"],
+        "it is an `aca run` directory (its training is",
+    );
+
+    // Minor: a new run's --out among the user's files; predict on a missing file.
+    let notes = t("notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join("todo.txt"), "x").unwrap();
+    for command in ["search", "train", "run"] {
+        let mut args = vec![command, "--out", notes.to_str().unwrap()];
+        if command == "train" {
+            args.extend(["--genotype", "darts_v2"]);
+        }
+        refused(&args, "it holds other files (todo.txt) and no aca run");
+    }
+    assert_eq!(std::fs::read_dir(&notes).unwrap().count(), 1);
+    refused(
+        &["predict", "--run", &s(&train), &s(&t("missing.png"))],
+        "missing.png: no such file",
+    );
+
+    // 9. Sweep options out of range, refused before any folder is made.
+    let dir = t("sweep-opts");
+    for (flag, value, expected) in [
+        ("--jobs", "0", "expected a whole number of at least 1"),
+        (
+            "--threads-per-job",
+            "0",
+            "expected a whole number of at least 1",
+        ),
+        (
+            "--max-parallel",
+            "0",
+            "expected a whole number of at least 1",
+        ),
+        (
+            "--sbatch",
+            "--account=x\n#SBATCH --evil",
+            "expected one line",
+        ),
+    ] {
+        let flag_value = format!("{flag}={value}");
+        refused(
+            &[
+                "sweep",
+                "run",
+                &s(&sweep),
+                "--dir",
+                &s(&dir),
+                "--backend",
+                "slurm",
+                "--dry-run",
+                &flag_value,
+            ],
+            expected,
+        );
+        assert!(!dir.exists(), "{flag} {value:?} made {}", dir.display());
+    }
+}
+
+/// Issue 38, items 11 and 13: a small image folder trains under the tiny preset (its 8,000-image
+/// limit is a cap), saying so in one warning, and warnings in a redirected stderr carry no colour
+/// codes.
+#[test]
+fn a_small_image_folder_trains_with_a_plain_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("folder");
+    for (split, n) in [("train", 12), ("val", 4)] {
+        for class in ["ant", "bee"] {
+            let dir = data.join(split).join(class);
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..n {
+                let v = (i * 20 + class.len() * 7) as u8;
+                image::RgbImage::from_pixel(8, 8, image::Rgb([v, 255 - v, v / 2]))
+                    .save(dir.join(format!("{i}.png")))
+                    .unwrap();
+            }
+        }
+    }
+    let out = tmp.path().join("train");
+    let (ok, _, err) = aca(&[
+        "train",
+        "--genotype",
+        "darts_v2",
+        "--dataset",
+        "folder",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--channels",
+        "4",
+        "--layers",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("train_limit = 8000 is more than the 24 images there are: using all of them"),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a redirected stderr: {err:?}"
+    );
+}
+
+/// A random JSON value of any shape, its object keys drawn from the names sweep files and run
+/// configurations use, so that wrong shapes land on real fields.
+fn random_value(rng: &mut impl rand::Rng, depth: usize) -> serde_json::Value {
+    use serde_json::Value;
+    const KEYS: [&str; 22] = [
+        "preset",
+        "method",
+        "axes",
+        "exclude",
+        "include",
+        "base",
+        "search",
+        "train",
+        "allocate",
+        "eval_epoch",
+        "seed",
+        "space",
+        "strategy",
+        "epochs",
+        "data",
+        "network",
+        "channels",
+        "layers",
+        "batch_size",
+        "lr",
+        "split",
+        "train_limit",
+    ];
+    const STRINGS: [&str; 8] = ["", "tiny", "paper", "darts", "otsu", "x/y", "-1", "fixed:2"];
+    let leaf = depth >= 3;
+    match rng.random_range(0..if leaf { 5 } else { 7 }) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.random()),
+        2 => Value::from([-1i64, 0, 1, 3, 1 << 40, i64::MIN][rng.random_range(0..6)]),
+        3 => Value::from([0.5, -2.5, 1e300, 3.0][rng.random_range(0..4)]),
+        4 => Value::from(STRINGS[rng.random_range(0..STRINGS.len())]),
+        5 => Value::Array(
+            (0..rng.random_range(0..4))
+                .map(|_| random_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.random_range(0..4))
+                .map(|_| {
+                    (
+                        KEYS[rng.random_range(0..KEYS.len())].to_string(),
+                        random_value(rng, depth + 1),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// Property: whatever shape a sweep file (JSON or TOML) or the run configuration in its `base`
+/// has, `aca sweep plan` either plans it or refuses it with one `error:` line, never a panic.
+#[test]
+fn sweep_file_and_config_parsers_refuse_random_shapes_without_panicking() {
+    use rand::SeedableRng;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(38);
+    let mut tried = 0;
+    for case in 0..60 {
+        let mut v = random_value(&mut rng, 0);
+        // Half the cases: a well-formed top level with a random base or axes, to reach the
+        // configuration parser and the grid.
+        if case % 2 == 0 {
+            v = serde_json::json!({
+                "axes": {"seed": [0]},
+                "base": random_value(&mut rng, 1),
+            });
+            if case % 4 == 0 {
+                v["axes"] = random_value(&mut rng, 1);
+            }
+        }
+        let mut files = vec![("json", serde_json::to_string(&v).unwrap())];
+        if let Ok(t) = toml::to_string(&v) {
+            files.push(("toml", t));
+        }
+        for (ext, text) in files {
+            let path = tmp.path().join(format!("case{case}.{ext}"));
+            std::fs::write(&path, &text).unwrap();
+            let out = crate::aca_command()
+                .args(["sweep", "plan", path.to_str().unwrap()])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            tried += 1;
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)) && !err.contains("panicked"),
+                "{ext} {text}: exit {:?}: {err}",
+                out.status.code()
+            );
+            if !out.status.success() {
+                assert!(
+                    err.starts_with("error: ") && err.matches("error:").count() == 1,
+                    "{ext} {text}: {err}"
+                );
+            }
+        }
+    }
+    assert!(tried >= 60);
+}

@@ -23,18 +23,45 @@ impl MetricsLog {
             path: path.to_path_buf(),
             source,
         };
-        if path.exists() {
-            let text = std::fs::read_to_string(path).map_err(io)?;
-            let kept: String = text
-                .lines()
-                .filter(|l| {
-                    serde_json::from_str::<serde_json::Value>(l)
-                        .ok()
-                        .and_then(|v| v.get("epoch").and_then(|e| e.as_u64()))
-                        .is_some_and(|e| (e as usize) < start_epoch)
-                })
-                .map(|l| format!("{l}\n"))
+        let epoch_of = |l: &str| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v.get("epoch").and_then(|e| e.as_u64()))
+                .map(|e| e as usize)
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io(e)),
+        };
+        let kept: Vec<&str> = text
+            .as_deref()
+            .unwrap_or("")
+            .lines()
+            .filter(|l| epoch_of(l).is_some_and(|e| e < start_epoch))
+            .collect();
+        // A resumed run must not silently lose the epochs before its checkpoint.
+        let present: std::collections::BTreeSet<usize> =
+            kept.iter().filter_map(|l| epoch_of(l)).collect();
+        if present.len() < start_epoch {
+            let missing: Vec<String> = (0..start_epoch)
+                .filter(|e| !present.contains(e))
+                .take(5)
+                .map(|e| e.to_string())
                 .collect();
+            return Err(CoreError::RunDir {
+                dir: path.to_path_buf(),
+                reason: format!(
+                    "{} {} of the {start_epoch} epochs the checkpoint has finished (missing epochs: {}{}); resuming would lose them: restore the file, or start the run again",
+                    if text.is_some() { "holds" } else { "is missing: it holds" },
+                    present.len(),
+                    missing.join(", "),
+                    if start_epoch - present.len() > 5 { ", .." } else { "" }
+                ),
+            });
+        }
+        if text.is_some() {
+            let kept: String = kept.iter().map(|l| format!("{l}\n")).collect();
             write_atomic(path, kept.as_bytes())?;
         }
         Ok(Self {

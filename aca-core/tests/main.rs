@@ -213,6 +213,35 @@ mod files {
     }
 
     #[test]
+    fn a_resume_refuses_a_metrics_log_that_lost_finished_epochs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("metrics.jsonl");
+        // Deleted: a resume after 3 epochs would rewrite it with epochs 3.. only.
+        let e = MetricsLog::open(&path, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("metrics.jsonl: is missing: it holds 0 of the 3 epochs")
+                && e.contains("missing epochs: 0, 1, 2"),
+            "{e}"
+        );
+        assert!(!path.exists(), "nothing written");
+        // Cut short by hand: epoch 1 gone.
+        std::fs::write(&path, "{\"epoch\":0}\n{\"epoch\":2}\n").unwrap();
+        let e = MetricsLog::open(&path, 3).unwrap_err().to_string();
+        assert!(
+            e.contains("holds 2 of the 3 epochs") && e.contains("missing epochs: 1"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "{\"epoch\":0}\n{\"epoch\":2}\n",
+            "left as it was"
+        );
+        // A new run (epoch 0) needs none.
+        std::fs::remove_file(&path).unwrap();
+        MetricsLog::open(&path, 0).unwrap();
+    }
+
+    #[test]
     fn cosine_reaches_the_minimum_at_the_last_epoch() {
         let s = Cosine {
             base: 0.1,

@@ -108,11 +108,16 @@ pub fn fetch(
             )),
         };
     }
+    let created = !dir.exists();
     std::fs::create_dir_all(dir).map_err(DataError::io(dir))?;
     let partial = dir.join(format!(".{}.partial", archive.file_name()));
     let result =
         download(archive, &partial, &mut progress).and_then(|()| unpack(archive, &partial, dir));
     let _ = std::fs::remove_file(&partial);
+    if result.is_err() && created {
+        // A failed fetch leaves no empty folder it made (remove_dir only removes an empty one).
+        let _ = std::fs::remove_dir(dir);
+    }
     result.map(|()| Fetched::Downloaded(target))
 }
 

@@ -171,7 +171,8 @@ fn list_split(split: &Path, classes: &[String], all_classes: &[String]) -> Resul
         let folder = split.join(class);
         let label = all_classes.iter().position(|c| c == class).unwrap_or(0) as Label;
         let mut files = Vec::new();
-        collect_files(&folder, &mut files)?;
+        let mut visited = Vec::new();
+        collect_files(&folder, &mut files, &mut visited)?;
         if files.is_empty() {
             return Err(DataError::format(
                 &folder,
@@ -184,15 +185,45 @@ fn list_split(split: &Path, classes: &[String], all_classes: &[String]) -> Resul
     Ok(entries)
 }
 
-/// Image files under `dir`, recursively; hidden entries skipped, anything else refused.
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Image files under `dir`, recursively; hidden entries skipped, anything else refused. Links
+/// are followed, but a dangling one and one back into a folder being walked (a loop) are named.
+/// `visited` holds the canonical folders on the way down.
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>, visited: &mut Vec<PathBuf>) -> Result<()> {
+    let canonical = std::fs::canonicalize(dir).map_err(DataError::io(dir))?;
+    visited.push(canonical);
     for entry in std::fs::read_dir(dir).map_err(DataError::io(dir))? {
         let path = entry.map_err(DataError::io(dir))?.path();
         if hidden(&path) {
             continue;
         }
+        let is_link = path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink());
+        if is_link && !path.exists() {
+            let target = std::fs::read_link(&path).unwrap_or_default();
+            return Err(DataError::format(
+                &path,
+                format!(
+                    "a link to {}, which does not exist: remove the link or restore its target",
+                    target.display()
+                ),
+            ));
+        }
         if path.is_dir() {
-            collect_files(&path, out)?;
+            if is_link {
+                let target = std::fs::canonicalize(&path).map_err(DataError::io(&path))?;
+                // A link to a folder on the way down, or above it, walks the same images again.
+                if visited.iter().any(|v| v.starts_with(&target)) {
+                    return Err(DataError::format(
+                        &path,
+                        format!(
+                            "a link back to {}, which contains it (a loop): remove the link",
+                            target.display()
+                        ),
+                    ));
+                }
+            }
+            collect_files(&path, out, visited)?;
             continue;
         }
         let ext = path
@@ -208,6 +239,7 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             }
         }
     }
+    visited.pop();
     Ok(())
 }
 
@@ -242,6 +274,9 @@ struct Decoded {
 
 /// Opens an image file.
 pub(crate) fn open(path: &Path) -> Result<DynamicImage> {
+    if !path.exists() {
+        return Err(DataError::format(path, "no such file"));
+    }
     image::open(path).map_err(|e| DataError::format(path, format!("cannot decode this image: {e}")))
 }
 

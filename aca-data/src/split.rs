@@ -94,7 +94,8 @@ pub fn darts_split(
     })
 }
 
-/// A class-balanced subset of `indices` of size `limit`: classes take turns, each giving its next
+/// A class-balanced subset of `indices` of size `limit` (all of them, with a warning, when there
+/// are no more than `limit`): classes take turns, each giving its next
 /// image in a seeded shuffled order, so class counts differ by at most one where every class has
 /// enough images. Returned sorted. `field` names the option in errors; `stream` (one of
 /// [`streams`](crate::streams)) tells apart subsets drawn with the same seed.
@@ -107,15 +108,25 @@ pub fn balanced_subset(
     seed: u64,
     stream: u64,
 ) -> Result<Vec<usize>> {
-    if limit == 0 || limit > indices.len() {
+    if limit == 0 {
         return Err(DataError::Config {
             field,
             value: limit.to_string(),
-            reason: format!(
-                "expected 1..={} (the images of this part of the split)",
-                indices.len()
-            ),
+            reason: "expected at least 1 (a cap on the images used)".into(),
         });
+    }
+    // A limit is a cap, not a demand: a small dataset (an image folder of 120 images under the
+    // tiny preset's 8,000) is used whole.
+    if limit >= indices.len() {
+        if limit > indices.len() {
+            tracing::warn!(
+                "{field} = {limit} is more than the {} images there are: using all of them",
+                indices.len()
+            );
+        }
+        let mut all = indices;
+        all.sort_unstable();
+        return Ok(all);
     }
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for &i in &indices {

@@ -121,4 +121,8 @@ fn unreachable_server_is_a_clear_error() {
         .to_string();
     assert!(msg.starts_with(&format!("downloading {url}:")), "{msg}");
     assert!(!dir.path().join("cifar-100-binary").exists());
+    // A --dir the fetch made itself is not left behind, empty.
+    let made = dir.path().join("new/data");
+    fetch(&archive, &made, |_, _| {}).unwrap_err();
+    assert!(!made.exists(), "a failed fetch left {}", made.display());
 }

@@ -292,3 +292,42 @@ fn a_centre_crop_without_a_resize_crops_the_folder_images() {
         .collect();
     assert_eq!(pixels(&data.train.images().unwrap().get(0)), centre);
 }
+
+#[test]
+fn links_in_an_image_folder_are_followed_but_a_loop_or_a_dangling_one_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_png_folder(tmp.path());
+    let class = tmp.path().join("train").join(
+        std::fs::read_dir(tmp.path().join("train"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .file_name(),
+    );
+    // A link to an image elsewhere is read like the image.
+    let outside = tempfile::tempdir().unwrap();
+    save_rgb(&outside.path().join("far.png"), &rgb(9, 6, 6));
+    std::os::unix::fs::symlink(outside.path().join("far.png"), class.join("linked.png")).unwrap();
+    load(tmp.path(), None).unwrap();
+    // A loop (a link to a folder above) was followed 40 levels deep before.
+    let loopy = class.join("loopy");
+    std::os::unix::fs::symlink("..", &loopy).unwrap();
+    let e = load(tmp.path(), None).unwrap_err().to_string();
+    assert!(
+        e.starts_with(&format!("{}: a link back to", loopy.display())) && e.contains("(a loop)"),
+        "{e}"
+    );
+    std::fs::remove_file(&loopy).unwrap();
+    // A dangling link: named with its target, the OS message not doubled.
+    let dangling = class.join("gone.png");
+    std::os::unix::fs::symlink("/nonexistent/x.png", &dangling).unwrap();
+    let e = load(tmp.path(), None).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}: a link to /nonexistent/x.png, which does not exist: remove the link or restore its target",
+            dangling.display()
+        )
+    );
+}

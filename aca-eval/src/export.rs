@@ -146,6 +146,9 @@ pub fn state_dict(
     Ok(out)
 }
 
+/// The first words of the `genotype.py` aca writes (and may overwrite).
+const GENOTYPE_HEADER: &str = "# The cell aca trained";
+
 /// What [`export_safetensors`] wrote.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exported {
@@ -169,20 +172,45 @@ pub fn export_safetensors(dir: &Path, out: &Path) -> Result<Exported> {
         Naming::Aca
     };
     let dict = state_dict(&net, &plan, naming)?;
-    // Temp file, then rename: never a half-written export.
+    let refuse = |reason: String| EvalError::RunDir {
+        dir: out.into(),
+        reason,
+    };
+    // genotype.py goes beside the weights: never over a file aca did not write.
+    let genotype = out.with_file_name("genotype.py");
+    if let Ok(old) = std::fs::read_to_string(&genotype) {
+        if !old.starts_with(GENOTYPE_HEADER) {
+            return Err(refuse(format!(
+                "{} exists and was not written by aca export: move it, or export into another folder",
+                genotype.display()
+            )));
+        }
+    } else if genotype.exists() {
+        return Err(refuse(format!(
+            "{} exists and is not an aca genotype file: move it, or export into another folder",
+            genotype.display()
+        )));
+    }
+    // Temp file, then rename: never a half-written export. Creating it first turns a missing
+    // folder or a read-only one into a plain message (libtorch's is debug text).
     let tmp = out.with_extension("safetensors.tmp");
+    if let Err(e) = std::fs::File::create(&tmp) {
+        return Err(refuse(format!("cannot write it: {e}")));
+    }
     let named: Vec<(&str, &Tensor)> = dict.iter().map(|(n, t)| (n.as_str(), t)).collect();
     if let Err(e) = Tensor::write_safetensors(&named, &tmp) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e.into());
+        return Err(refuse(format!(
+            "cannot write it: {}",
+            aca_core::torch_message(&e)
+        )));
     }
     std::fs::rename(&tmp, out).map_err(|e| EvalError::RunDir {
         dir: out.into(),
         reason: e.to_string(),
     })?;
-    let genotype = out.with_file_name("genotype.py");
     let text = format!(
-        "# The cell aca trained ({} channels kept per op: {}).\nfrom collections import namedtuple\n\nGenotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')\n\ngenotype = {}\n",
+        "{GENOTYPE_HEADER} ({} channels kept per op: {}).\nfrom collections import namedtuple\n\nGenotype = namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')\n\ngenotype = {}\n",
         if plan.is_full() { "all" } else { "a share of" },
         if plan.is_full() {
             "load the weights into DARTS's NetworkCIFAR/NetworkImageNet with this genotype"

@@ -416,7 +416,7 @@ fn run_contents_name_a_config_that_is_no_stage_and_read_run_json_through_the_lay
         aca_search::MethodKind::Darts,
         aca_space::Space::Aca,
     );
-    assert_eq!(config.allocate.strategy, aca_eval::Strategy::Otsu);
+    assert_eq!(config.allocate.strategy, aca_eval::Strategy::OtsuLog);
     let state = aca_eval::RunState::new(aca_search::Preset::Tiny, config);
     layout.write_state(&state).unwrap();
     assert!(layout.has_state());

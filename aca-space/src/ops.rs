@@ -63,6 +63,22 @@ impl Primitive {
         )
     }
 
+    /// About how many weights the op has on `channels` channels (`reduces`: at stride 2), as
+    /// DARTS builds it: enough to tell a network that cannot fit in memory before allocating it.
+    pub fn approx_params(self, channels: i64, reduces: bool) -> f64 {
+        let c = channels as f64;
+        let sep = |k: f64| k * k * c + c * c + 2.0 * c;
+        match self {
+            Primitive::None | Primitive::MaxPool3x3 | Primitive::AvgPool3x3 => 0.0,
+            Primitive::SkipConnect if reduces => c * c + 2.0 * c,
+            Primitive::SkipConnect => 0.0,
+            Primitive::SepConv3x3 => 2.0 * sep(3.0),
+            Primitive::SepConv5x5 => 2.0 * sep(5.0),
+            Primitive::DilConv3x3 => sep(3.0),
+            Primitive::DilConv5x5 => sep(5.0),
+        }
+    }
+
     /// DARTS's name of the primitive.
     pub fn name(self) -> &'static str {
         match self {

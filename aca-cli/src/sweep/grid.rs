@@ -99,7 +99,16 @@ impl SweepFile {
             toml::from_str(&text)
                 .with_context(|| format!("parsing sweep file {}", path.display()))?
         } else {
-            serde_json::from_str(&text)
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("parsing sweep file {}", path.display()))?;
+            if !value.is_object() {
+                bail!(
+                    "{}: a sweep file must be a JSON object ({{\"axes\": {{..}}, ..}}), got {}",
+                    path.display(),
+                    crate::config_file::json_kind(&value)
+                );
+            }
+            serde_json::from_value(value)
                 .with_context(|| format!("parsing sweep file {}", path.display()))?
         };
         for key in ["exclude", "include", "base"] {
@@ -119,6 +128,30 @@ impl SweepFile {
         for (axis, values) in &self.axes {
             if values.is_empty() {
                 bail!("axis `{axis}` has no values: expected a non-empty list");
+            }
+            for (i, v) in values.iter().enumerate() {
+                if values[..i].contains(v) {
+                    bail!("axis `{axis}` lists the value {v} twice: expected distinct values");
+                }
+            }
+        }
+        // Two axes writing one configuration field (`seed` writes search.seed and train.seed)
+        // would let one silently override the other.
+        let axes: Vec<&String> = self.axes.keys().collect();
+        for (i, a) in axes.iter().enumerate() {
+            for b in &axes[i + 1..] {
+                let overlap = targets(a).into_iter().find(|ta| {
+                    targets(b).iter().any(|tb| {
+                        let n = ta.len().min(tb.len());
+                        ta[..n] == tb[..n]
+                    })
+                });
+                if let Some(path) = overlap {
+                    bail!(
+                        "axes `{a}` and `{b}` both set {}: keep one of them",
+                        path.join(".")
+                    );
+                }
             }
         }
         let names: Vec<&String> = self.axes.keys().collect();
@@ -186,6 +219,14 @@ impl SweepFile {
                     .collect::<Vec<_>>()
                     .join(",")
             };
+            if let Some(other) = points.iter().find(|p: &&Point| p.name == name) {
+                bail!(
+                    "two runs would be named `{name}` (axis values {} and {}): run names write `/` and \
+                     spaces as `_`; make the values differ otherwise",
+                    serde_json::to_string(&other.axes).unwrap_or_default(),
+                    serde_json::to_string(&a).unwrap_or_default()
+                );
+            }
             points.push(Point {
                 name,
                 axes: a,

@@ -62,11 +62,11 @@ pub(crate) struct SweepRunArgs {
     pub backend: Backend,
 
     /// Local: runs at a time.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = at_least_one)]
     pub jobs: usize,
 
     /// Local: libtorch threads per run [default: cores / jobs].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub threads_per_job: Option<usize>,
 
     /// Device of every run.
@@ -90,7 +90,7 @@ pub(crate) struct SweepRunArgs {
     pub gres: Option<String>,
 
     /// Slurm: CPUs per task (also libtorch's threads).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub cpus_per_task: Option<usize>,
 
     /// Slurm: memory per task (e.g. 16G).
@@ -98,11 +98,11 @@ pub(crate) struct SweepRunArgs {
     pub mem: Option<String>,
 
     /// Slurm: at most this many tasks at once.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub max_parallel: Option<usize>,
 
     /// Slurm: an extra `#SBATCH` line (repeatable), e.g. `--sbatch=--account=proj`.
-    #[arg(long, value_name = "LINE")]
+    #[arg(long, value_name = "LINE", value_parser = one_line)]
     pub sbatch: Vec<String>,
 }
 
@@ -190,10 +190,58 @@ fn short_state(s: &status::Standing) -> String {
     }
 }
 
+/// A count of at least one (`--jobs`, `--max-parallel`, ..).
+fn at_least_one(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?}: expected a whole number of at least 1")),
+    }
+}
+
+/// A value written as one line of the Slurm script.
+fn one_line(s: &str) -> std::result::Result<String, String> {
+    if s.contains(['\n', '\r']) {
+        return Err(format!(
+            "{s:?}: expected one line (it is written as one `#SBATCH` line)"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// Refuses a `--dir` that holds something other than a sweep (a run directory, the user's
+/// files): the sweep would write its folders beside them.
+fn check_sweep_dir(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() || names.iter().any(|n| n == SWEEP_JSON) {
+        return Ok(());
+    }
+    let what = if names.iter().any(|n| n == "run.json" || n == "config.json") {
+        "a run directory"
+    } else {
+        "other files"
+    };
+    let mut shown = names.clone();
+    shown.sort();
+    shown.truncate(3);
+    bail!(
+        "--dir {}: it holds {what} ({}{}) and no {SWEEP_JSON}: expected a sweep folder, an empty folder or a new path",
+        dir.display(),
+        shown.join(", "),
+        if names.len() > 3 { ", .." } else { "" }
+    )
+}
+
 fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
     let sweep = SweepFile::read(&args.file)?;
     let points = sweep.points()?;
     let dir = args.dir.clone().unwrap_or_else(|| default_dir(&args.file));
+    check_sweep_dir(&dir)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let resolved = Resolved {
         preset: sweep.preset,

@@ -119,9 +119,32 @@ impl EvalNetwork {
                 reason: "expected C >= 2, at least 3 cells and 1 class".into(),
             });
         }
+        let c = config.channels;
+        {
+            let (c_pp, c_p, stem_reduces) = match config.setting {
+                Setting::Cifar => (3 * c, 3 * c, false),
+                Setting::Imagenet => (c, c, true),
+            };
+            let slots = cell_slots(config.layers, c, (c_pp, c_p, stem_reduces), |r| {
+                plan.genotype.concat(CellType::of(r)).states().len() as i64
+            });
+            let approx: f64 = config.image_channels as f64 * 3.0 * c as f64 * 9.0
+                + slots
+                    .iter()
+                    .map(|s| {
+                        (s.c_prev_prev as f64 + s.c_prev as f64) * s.c as f64
+                            + plan
+                                .genotype
+                                .cell(CellType::of(s.reduction))
+                                .iter()
+                                .map(|(op, _)| op.approx_params(s.c, s.reduction))
+                                .sum::<f64>()
+                    })
+                    .sum::<f64>();
+            aca_space::nn::check_fits("evaluation network", approx, device)?;
+        }
         let vs = nn::VarStore::new(device);
         let root = vs.root();
-        let c = config.channels;
         let conv = |p: nn::Path, i, o, k, s| {
             conv2d(
                 p,

@@ -126,10 +126,26 @@ impl SearchNetwork {
                 )));
             }
         }
-        let weights = nn::VarStore::new(device);
-        let root = weights.root();
         let c = config.channels;
         let c_stem = config.stem_multiplier * c;
+        let slots = cell_slots(config.layers, c, (c_stem, c_stem, false), |_| NODES as i64);
+        let op_channels = |c: i64| config.partial_channels.map_or(c, |k| (c / k).max(1));
+        let approx: f64 = config.image_channels as f64 * c_stem as f64 * 9.0
+            + slots
+                .iter()
+                .map(|s| {
+                    (s.c_prev_prev as f64 + s.c_prev as f64) * s.c as f64
+                        + EDGES as f64
+                            * ops
+                                .ops()
+                                .iter()
+                                .map(|op| op.approx_params(op_channels(s.c), s.reduction))
+                                .sum::<f64>()
+                })
+                .sum::<f64>();
+        super::check_fits("search network", approx, device)?;
+        let weights = nn::VarStore::new(device);
+        let root = weights.root();
         let stem_conv = conv(
             &root / "stem" / "conv",
             config.image_channels,
@@ -141,7 +157,6 @@ impl SearchNetwork {
             1,
         );
         let stem_bn = batch_norm(&root / "stem" / "bn", c_stem, true);
-        let slots = cell_slots(config.layers, c, (c_stem, c_stem, false), |_| NODES as i64);
         let mut cells = Vec::with_capacity(config.layers);
         for s in &slots {
             cells.push(SearchCell::new(
