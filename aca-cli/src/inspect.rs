@@ -30,7 +30,7 @@ pub(crate) struct InspectArgs {
     )]
     pub dataset: Family,
 
-    /// Op set: aca, darts, s2, s3 or s3-aca.
+    /// Op set: aca, darts, darts-no-none, s2, s3 or s3-aca.
     #[arg(long, default_value = "darts", value_name = "SPACE")]
     pub space: aca_space::Space,
 

@@ -214,9 +214,22 @@ impl SearchConfig {
                 .is_some_and(|k| k > 0 && epoch.is_multiple_of(k))
     }
 
-    /// The op set.
+    /// The op set the search runs on: the space's, except that DARTS's space means DARTS's ops
+    /// without `none` for FairDARTS and DrNAS, as their official code searches it (unless their
+    /// `with_none` option is set).
     pub fn op_set(&self) -> Result<OpSet> {
-        Ok(self.space.op_set())
+        let options = &self.method_options;
+        let none_free = self.space == aca_space::Space::Darts
+            && match self.method {
+                MethodKind::FairDarts => !options.fair_darts.with_none,
+                MethodKind::Drnas => !options.drnas.with_none,
+                _ => false,
+            };
+        Ok(if none_free {
+            aca_space::Space::DartsNoNone.op_set()
+        } else {
+            self.space.op_set()
+        })
     }
 
     /// Checks the values that the types do not.

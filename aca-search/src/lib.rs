@@ -18,9 +18,9 @@ pub mod step;
 pub use config::{Preset, SearchConfig};
 pub use error::{Result, SearchError};
 pub use method::{
-    beta_decay, dirichlet_kl_to_uniform, ArchStep, BetaDartsConfig, DartsMinusConfig, DrnasConfig,
-    DrnasRegulariser, FairDartsConfig, FairDartsRule, FirstOrder, MethodKind, MethodOptions,
-    Regularised, Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
+    beta_decay, dirichlet_kl_to_uniform, ArchStep, BetaCells, BetaDartsConfig, DartsMinusConfig,
+    DrnasConfig, DrnasRegulariser, FairDartsConfig, FairDartsRule, FirstOrder, MethodKind,
+    MethodOptions, Regularised, Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
     files, not_learned_message, search, search_at_epoch, snapshot_dir, EpochRecord, SearchOutcome,

@@ -94,21 +94,48 @@ impl SdartsConfig {
     }
 }
 
-/// beta-DARTS's defaults, from the official code (Sunshine-Ye/Beta-DARTS,
-/// `optimizers/darts/architect.py`): the architecture loss is
-/// `L_val + lambda(e) * mean_edges(logsumexp(alpha_edge))` (the `mlc_loss`, summed here over the
-/// normal and the reduction alphas), with `lambda(e) = 50 * e / 100` at epoch `e` of a 50-epoch
-/// search, i.e. rising linearly from 0 to 25 at the end of the search.
+/// beta-DARTS's settings. The official code (Sunshine-Ye/Beta-DARTS,
+/// `optimizers/darts/architect.py`) adds `lambda(e) * mean_edges(logsumexp(alpha_edge))` (its
+/// `mlc_loss`) to the architecture loss with `lambda(e) = 50 * e / 100`, a slope of 0.5 per
+/// epoch (49.5 at the end of its default 100 epochs). Its DARTS-space path does not run (the
+/// loss is handed a list of the two cells' alphas), so how the cells combine and the end value
+/// in DARTS's space are aca's choices: by default the two cells' terms are summed and the weight
+/// rises linearly to 25 at the end of the search (the code's slope over a 50-epoch search);
+/// docs/method.md, "The peers against their official code".
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BetaDartsConfig {
-    /// The regularisation weight at the end of the search (reached linearly from 0). Code: 25.
+    /// The regularisation weight at the end of the search (reached linearly from 0): 25.
     pub lambda_max: f64,
+    /// How the normal and reduction cells' terms combine: `sum` (default) or `mean` (the code's
+    /// loss on the two cells stacked into one tensor; `sum` with 25 equals `mean` with 50).
+    #[serde(skip_serializing_if = "BetaCells::is_sum")]
+    pub cells: BetaCells,
+}
+
+/// How beta-DARTS's regulariser combines the two cell types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BetaCells {
+    /// The normal and the reduction cells' terms added.
+    #[default]
+    Sum,
+    /// Their mean.
+    Mean,
+}
+
+impl BetaCells {
+    fn is_sum(&self) -> bool {
+        *self == Self::Sum
+    }
 }
 
 impl Default for BetaDartsConfig {
     fn default() -> Self {
-        Self { lambda_max: 25.0 }
+        Self {
+            lambda_max: 25.0,
+            cells: BetaCells::Sum,
+        }
     }
 }
 
@@ -119,26 +146,36 @@ impl BetaDartsConfig {
     }
 }
 
-/// DARTS-'s defaults, from the official code (Meituan-AutoML/DARTS-: `--auxiliary_skip
+/// DARTS-'s settings, from the official code (Meituan-AutoML/DARTS-: `--auxiliary_skip
 /// --skip_beta 1 --decay linear`, `DecayScheduler`): the auxiliary skip's coefficient is
-/// `beta(e) = skip_beta * (epochs - e) / epochs` at epoch `e`.
+/// `beta(e) = skip_beta * (T - e) / T` at epoch `e`, and 0 from `T` on. The code's horizon is
+/// `--decay_max_epoch 50`, the length of its search; by default aca takes the search's own
+/// length, so the skip has faded when any search ends (docs/method.md).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DartsMinusConfig {
     /// The coefficient at the start of the search (`--skip_beta`). Code: 1.
     pub skip_beta: f64,
+    /// The decay's horizon `T` in epochs (`--decay_max_epoch`; the code's 50). Unset: the
+    /// search's own length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decay_max_epoch: Option<usize>,
 }
 
 impl Default for DartsMinusConfig {
     fn default() -> Self {
-        Self { skip_beta: 1.0 }
+        Self {
+            skip_beta: 1.0,
+            decay_max_epoch: None,
+        }
     }
 }
 
 impl DartsMinusConfig {
-    /// The coefficient at `progress` = epoch / epochs of the search.
-    pub fn beta(&self, progress: f64) -> f64 {
-        self.skip_beta * (1.0 - progress)
+    /// The coefficient at epoch `epoch` (0-based) of a search of `epochs` epochs.
+    pub fn beta(&self, epoch: usize, epochs: usize) -> f64 {
+        let horizon = self.decay_max_epoch.unwrap_or(epochs).max(1) as f64;
+        self.skip_beta * (1.0 - epoch as f64 / horizon).max(0.0)
     }
 }
 
@@ -156,6 +193,10 @@ pub struct FairDartsConfig {
     pub threshold: f64,
     /// The genotype rule (`--parse_method`). Code: `threshold_sparse`.
     pub rule: FairDartsRule,
+    /// Search `none` too in DARTS's space. Code: no (its PRIMITIVES have 7 ops), so `--space
+    /// darts` searches `darts-no-none` unless this is set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub with_none: bool,
 }
 
 impl Default for FairDartsConfig {
@@ -164,6 +205,7 @@ impl Default for FairDartsConfig {
             zero_one_weight: 10.0,
             threshold: 0.85,
             rule: FairDartsRule::ThresholdSparse,
+            with_none: false,
         }
     }
 }
@@ -203,6 +245,10 @@ pub struct DrnasConfig {
     pub regulariser: DrnasRegulariser,
     /// Its scale (`--reg_scale`). Code: 1e-3.
     pub scale: f64,
+    /// Search `none` too in DARTS's space. Code: no (`none` is commented out of its
+    /// PRIMITIVES), so `--space darts` searches `darts-no-none` unless this is set.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub with_none: bool,
 }
 
 impl Default for DrnasConfig {
@@ -210,6 +256,7 @@ impl Default for DrnasConfig {
         Self {
             regulariser: DrnasRegulariser::L2,
             scale: 1e-3,
+            with_none: false,
         }
     }
 }
@@ -435,9 +482,13 @@ impl Regulariser {
         )?;
         match *self {
             Self::BetaDecay(config) => {
+                let share = match config.cells {
+                    BetaCells::Sum => 1.0,
+                    BetaCells::Mean => 1.0 / alphas.len().max(1) as f64,
+                };
                 for a in alphas {
                     let term = a.f_logsumexp([-1i64].as_slice(), false)?.f_mean(kind)?;
-                    total = total.f_add(&term.f_mul_scalar(config.lambda(progress))?)?;
+                    total = total.f_add(&term.f_mul_scalar(config.lambda(progress) * share)?)?;
                 }
             }
             Self::ZeroOne(config) => {

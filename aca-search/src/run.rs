@@ -375,7 +375,7 @@ impl EpochTask for SearchTask<'_> {
         let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
         let progress = epoch as f64 / config.epochs as f64;
         if config.network.auxiliary_skip {
-            net.set_auxiliary_skip(config.method_options.darts_minus.beta(progress));
+            net.set_auxiliary_skip(config.method_options.darts_minus.beta(epoch, config.epochs));
         }
         let mut tally = Tally::top1();
         let (mut arch_loss_sum, mut arch_steps) = (0.0, 0usize);

@@ -212,10 +212,86 @@ fn robust_method_schedules_follow_the_official_code() {
         assert!((s.epsilon(epoch as f64 / 50.0) - want).abs() < 1e-12);
     }
     let d = aca_search::DartsMinusConfig::default();
-    // Official DecayScheduler, linear: base * (T_max - epoch) / (T_max - T_start), T_max = 50.
+    // Official DecayScheduler, linear: base * (T_max - epoch) / (T_max - T_start), T_max = 50,
+    // over its 50-epoch search; by default aca's horizon is the search's length.
     for epoch in [0usize, 1, 25, 49] {
-        assert!((d.beta(epoch as f64 / 50.0) - (50 - epoch) as f64 / 50.0).abs() < 1e-12);
+        assert!((d.beta(epoch, 50) - (50 - epoch) as f64 / 50.0).abs() < 1e-12);
     }
+    assert!((d.beta(39, 40) - 1.0 / 40.0).abs() < 1e-12);
+    // The code's fixed horizon on a 40-epoch search: 0.22 at its last epoch, 0 from 50 on.
+    let fixed = aca_search::DartsMinusConfig {
+        decay_max_epoch: Some(50),
+        ..d
+    };
+    assert!((fixed.beta(39, 40) - 11.0 / 50.0).abs() < 1e-12);
+    assert_eq!(fixed.beta(60, 80), 0.0);
+}
+
+#[test]
+fn the_peers_options_round_trip_and_default_to_what_configs_already_hold() {
+    // Defaults stay out of a config file, so configs written before the options read the same.
+    let o = aca_search::MethodOptions::default();
+    let text = serde_json::to_string(&o).unwrap();
+    assert!(
+        !text.contains("cells") && !text.contains("with_none") && !text.contains("decay_max"),
+        "{text}"
+    );
+    let set: aca_search::MethodOptions = serde_json::from_str(
+        r#"{"beta_darts": {"cells": "mean"}, "darts_minus": {"decay_max_epoch": 50},
+            "fair_darts": {"with_none": true}, "drnas": {"with_none": true}}"#,
+    )
+    .unwrap();
+    assert_eq!(set.beta_darts.cells, aca_search::BetaCells::Mean);
+    assert_eq!(set.darts_minus.decay_max_epoch, Some(50));
+    assert!(set.fair_darts.with_none && set.drnas.with_none);
+    let back: aca_search::MethodOptions =
+        serde_json::from_str(&serde_json::to_string(&set).unwrap()).unwrap();
+    assert_eq!(back, set);
+}
+
+#[test]
+fn fair_darts_and_drnas_search_darts_space_without_none_as_their_code_does() {
+    use aca_search::{MethodKind, Preset, SearchConfig};
+    use aca_space::{Primitive, Space};
+    for method in MethodKind::ALL {
+        let mut c = SearchConfig::preset(Preset::Tiny, method);
+        c.space = Space::Darts;
+        let ops = c.op_set().unwrap();
+        let none_free = matches!(method, MethodKind::FairDarts | MethodKind::Drnas);
+        assert_eq!(ops.contains(Primitive::None), !none_free, "{method}");
+        assert_eq!(ops.len(), if none_free { 7 } else { 8 }, "{method}");
+        // RobustDARTS's spaces keep their own definitions.
+        c.space = Space::S3;
+        assert!(c.op_set().unwrap().contains(Primitive::None), "{method}");
+    }
+    let mut c = SearchConfig::preset(Preset::Tiny, MethodKind::Drnas);
+    c.space = Space::Darts;
+    c.method_options.drnas.with_none = true;
+    assert_eq!(c.op_set().unwrap(), Space::Darts.op_set());
+    let mut c = SearchConfig::preset(Preset::Tiny, MethodKind::FairDarts);
+    c.space = Space::Darts;
+    c.method_options.fair_darts.with_none = true;
+    assert_eq!(c.op_set().unwrap(), Space::Darts.op_set());
+}
+
+#[test]
+fn beta_darts_mean_over_cells_halves_the_summed_regulariser() {
+    let alphas = [
+        Tensor::randn([14, 8], (Kind::Double, tch::Device::Cpu)),
+        Tensor::randn([14, 8], (Kind::Double, tch::Device::Cpu)),
+    ];
+    let value = |cells| {
+        let r = aca_search::Regulariser::BetaDecay(aca_search::BetaDartsConfig {
+            cells,
+            ..Default::default()
+        });
+        f64::try_from(r.value(&alphas, 0.5).unwrap()).unwrap()
+    };
+    let (sum, mean) = (
+        value(aca_search::BetaCells::Sum),
+        value(aca_search::BetaCells::Mean),
+    );
+    assert!((sum - 2.0 * mean).abs() < 1e-12, "{sum} {mean}");
 }
 
 #[test]
@@ -338,6 +414,7 @@ fn drnas_regularisers_match_hand_computed_cases() {
     let kl = Regulariser::Dirichlet(DrnasConfig {
         regulariser: DrnasRegulariser::Kl,
         scale: 1.0,
+        ..Default::default()
     });
     let (value, grad) = regulariser_at(kl, &a);
     assert!((value - (2f64.ln() - 0.5)).abs() < 1e-12, "{value}");

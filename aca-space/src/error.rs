@@ -11,7 +11,7 @@ pub enum SpaceError {
         name: String,
     },
     /// An op-set name that is not built in.
-    #[error("unknown op set `{name}` (expected aca, darts, s2, s3 or s3-aca)")]
+    #[error("unknown op set `{name}` (expected aca, darts, darts-no-none, s2, s3 or s3-aca)")]
     UnknownOpSet {
         /// The name as given.
         name: String,

@@ -135,11 +135,22 @@ pub enum Space {
     /// single op, nothing to search.)
     #[serde(rename = "s3-aca")]
     S3Aca,
+    /// DARTS's op set without `none` (7 ops): what FairDARTS and DrNAS search in their official
+    /// code, and what `darts` means for those two methods unless they ask for `none`.
+    #[serde(rename = "darts-no-none")]
+    DartsNoNone,
 }
 
 impl Space {
     /// Every built-in space.
-    pub const ALL: [Space; 5] = [Space::Aca, Space::Darts, Space::S2, Space::S3, Space::S3Aca];
+    pub const ALL: [Space; 6] = [
+        Space::Aca,
+        Space::Darts,
+        Space::S2,
+        Space::S3,
+        Space::S3Aca,
+        Space::DartsNoNone,
+    ];
 
     /// The space's op set.
     pub fn op_set(self) -> OpSet {
@@ -154,10 +165,14 @@ impl Space {
             Space::S2 => reduced(&[SkipConnect, SepConv3x3]),
             Space::S3 => reduced(&[Zero, SkipConnect, SepConv3x3]),
             Space::S3Aca => reduced(&[Zero, SepConv3x3]),
+            Space::DartsNoNone => OpSet {
+                name: self.name().into(),
+                ops: Primitive::ALL.into_iter().filter(|&p| p != Zero).collect(),
+            },
         }
     }
 
-    /// `aca`, `darts`, `s2`, `s3` or `s3-aca`.
+    /// `aca`, `darts`, `s2`, `s3`, `s3-aca` or `darts-no-none`.
     pub fn name(self) -> &'static str {
         match self {
             Space::Aca => "aca",
@@ -165,6 +180,7 @@ impl Space {
             Space::S2 => "s2",
             Space::S3 => "s3",
             Space::S3Aca => "s3-aca",
+            Space::DartsNoNone => "darts-no-none",
         }
     }
 
@@ -201,7 +217,7 @@ pub struct OpSet {
 
 impl OpSet {
     /// Names of the built-in sets, as [`OpSet::by_name`] takes them.
-    pub const BUILT_IN: [&'static str; 5] = ["darts", "aca", "s2", "s3", "s3-aca"];
+    pub const BUILT_IN: [&'static str; 6] = ["darts", "aca", "s2", "s3", "s3-aca", "darts-no-none"];
 
     /// DARTS's 8 primitives in DARTS's order.
     pub fn darts() -> Self {
@@ -222,7 +238,8 @@ impl OpSet {
         }
     }
 
-    /// A built-in set by name (`darts`, `aca`, and RobustDARTS's `s2`, `s3`, `s3-aca`).
+    /// A built-in set by name (`darts`, `aca`, `darts-no-none`, and RobustDARTS's `s2`, `s3`,
+    /// `s3-aca`).
     pub fn by_name(name: &str) -> Result<Self> {
         Ok(name.parse::<Space>()?.op_set())
     }
@@ -334,6 +351,19 @@ mod tests {
         assert_eq!(names(Space::S2), ["skip_connect", "sep_conv_3x3"]);
         assert_eq!(names(Space::S3), ["none", "skip_connect", "sep_conv_3x3"]);
         assert_eq!(names(Space::S3Aca), ["none", "sep_conv_3x3"]);
+        // FairDARTS's and DrNAS's PRIMITIVES: DARTS's without `none`, in DARTS's order.
+        assert_eq!(
+            names(Space::DartsNoNone),
+            [
+                "max_pool_3x3",
+                "avg_pool_3x3",
+                "skip_connect",
+                "sep_conv_3x3",
+                "sep_conv_5x5",
+                "dil_conv_3x3",
+                "dil_conv_5x5"
+            ]
+        );
         for space in Space::ALL {
             assert_eq!(space.name().parse::<Space>().unwrap(), space);
             assert_eq!(OpSet::by_name(space.name()).unwrap(), space.op_set());
