@@ -404,15 +404,20 @@ fn compare_reproduces_the_s3_studys_paired_table_with_tests() {
     )
     .unwrap();
     let dir = tmp.path().to_str().unwrap();
-    let (ok, out, err) = aca(&[
-        "sweep",
-        "compare",
-        dir,
-        "--baseline",
-        "space=s3",
-        "--by",
-        "eval_epoch",
-    ]);
+    let compare = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "compare",
+            dir,
+            "--baseline",
+            "space=s3",
+            "--by",
+            "eval_epoch",
+        ];
+        args.extend_from_slice(extra);
+        aca(&args)
+    };
+    let (ok, out, err) = compare(&[]);
     assert!(ok, "{err}");
     insta::assert_snapshot!("compare_s3", out.replace(dir, "DIR"));
     // What docs/robustness.md states: otsu-log +0.49 over 9 pairs (6 won), p = 0.13 at the
@@ -441,16 +446,7 @@ fn compare_reproduces_the_s3_studys_paired_table_with_tests() {
     assert!(out.starts_with(&md), "the printed table is the file's");
     let png = image::open(tmp.path().join("collect/compare-top1.png")).unwrap();
     assert!(png.height() > 300, "one row per arm and level");
-    let (ok, json, err) = aca(&[
-        "sweep",
-        "compare",
-        dir,
-        "--baseline",
-        "space=s3",
-        "--by",
-        "eval_epoch",
-        "--json",
-    ]);
+    let (ok, json, err) = compare(&["--json"]);
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["rows"].as_array().unwrap().len(), 16);

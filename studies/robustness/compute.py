@@ -21,7 +21,7 @@ def main():
     total = 0.0
     print("| folder | searches (epochs) | search CPU-h | trainings (epochs) | training CPU-h |")
     print("|---|---|---:|---|---:|")
-    for folder in ["pilot", "study", "s3", "peers"]:
+    for folder in ["pilot", "study", "s3", "peers", "confirm"]:
         root = os.path.join(here, folder)
         if folder == "pilot":
             search = glob.glob(os.path.join(root, "*.metrics.jsonl"))

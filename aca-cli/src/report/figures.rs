@@ -52,6 +52,20 @@ pub(super) fn partial_png(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.partial.png"))
 }
 
+/// Writes the drawing to its temporary file, then moves it to `path` (the temporary file removed
+/// if drawing fails).
+fn present(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    tmp: &Path,
+    path: &Path,
+) -> Result<()> {
+    root.present().map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        anyhow!("{}: {e:?}", path.display())
+    })?;
+    finish_png(tmp, path)
+}
+
 pub(super) fn finish_png(tmp: &Path, path: &Path) -> Result<()> {
     let synced = std::fs::File::open(tmp).and_then(|f| f.sync_all());
     synced
@@ -187,11 +201,7 @@ pub(super) fn line_figure(path: &Path, panels: &[(&str, &str, &str, Vec<Series>)
     for (area, (title, x, y, series)) in areas.iter().zip(panels) {
         chart(area, title, x, y, series, &[], true)?;
     }
-    root.present().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: {e:?}", path.display())
-    })?;
-    finish_png(&tmp, path)
+    present(&root, &tmp, path)
 }
 
 /// One chart of mean curves with ± spread error bars (one spread list per series), as a PNG.
@@ -208,11 +218,7 @@ pub(crate) fn error_bar_figure(
     let root = BitMapBackend::new(&tmp, (720, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow!("{e:?}"))?;
     chart(&root, title, x_label, y_label, series, spread, true)?;
-    root.present().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: {e:?}", path.display())
-    })?;
-    finish_png(&tmp, path)
+    present(&root, &tmp, path)
 }
 
 /// One row of a forest plot.
@@ -293,11 +299,7 @@ pub(crate) fn forest_figure(path: &Path, title: &str, rows: &[ForestRow]) -> Res
         c.draw_series(std::iter::once(Circle::new((r.mean, y), 4, color.filled())))
             .map_err(|e| anyhow!("{e:?}"))?;
     }
-    root.present().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: {e:?}", path.display())
-    })?;
-    finish_png(&tmp, path)
+    present(&root, &tmp, path)
 }
 
 pub(super) fn alphas_figure(
@@ -360,11 +362,7 @@ pub(super) fn alphas_figure(
             .draw(&Text::new(op.name(), (60, y - 8), ("sans-serif", 16)))
             .map_err(|e| anyhow!("{e:?}"))?;
     }
-    root.present().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: {e:?}", path.display())
-    })?;
-    finish_png(&tmp, path)
+    present(&root, &tmp, path)
 }
 
 pub(super) fn plan_figure(path: &Path, plan: &ChannelPlan) -> Result<()> {
@@ -422,11 +420,7 @@ pub(super) fn plan_figure(path: &Path, plan: &ChannelPlan) -> Result<()> {
             .map_err(|e| anyhow!("{e:?}"))?;
         }
     }
-    root.present().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        anyhow!("{}: {e:?}", path.display())
-    })?;
-    finish_png(&tmp, path)
+    present(&root, &tmp, path)
 }
 
 pub(super) fn render_dot(dot_path: &Path) -> Vec<PathBuf> {
