@@ -121,7 +121,8 @@ pub fn encode_idx(raw: &RawImages) -> Result<(Vec<u8>, Vec<u8>)> {
 
 /// Writes a small, learnable MNIST-style dataset into `dir` (uncompressed IDX files, as
 /// `--dataset mnist --data-dir DIR` reads them): `n_train` training and `n_test` test images of
-/// 28x28, each class a bright 8x4 bar at its own place. For tests, examples and smoke runs.
+/// 28x28, each class a bright 8x4 bar at its own place. For tests (the `testing` feature).
+#[cfg(feature = "testing")]
 pub fn write_synthetic_mnist(
     dir: &std::path::Path,
     n_train: usize,

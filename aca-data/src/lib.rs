@@ -52,7 +52,9 @@ pub use fetch::{fetch, Archive, Fetched};
 pub use folder::{
     read_image, read_image_cropped, IMAGE_EXTENSIONS, MAX_FOLDER_CLASSES, STATS_CACHE,
 };
-pub use idx::{encode_idx, read_idx_pair, write_synthetic_mnist};
+#[cfg(feature = "testing")]
+pub use idx::write_synthetic_mnist;
+pub use idx::{encode_idx, read_idx_pair};
 pub use kind::{fashion_mnist_for_tests, DatasetInfo, DatasetKind, DEBIAN_FASHION_MNIST};
 pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};
 pub use raw::{Label, RawImages};
