@@ -1,5 +1,6 @@
 //! The tch modules (default `tch` feature): ops shared by both networks, and the search network.
 
+mod layers;
 pub mod ops;
 mod search;
 mod search_cell;
