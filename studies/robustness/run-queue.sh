@@ -22,7 +22,8 @@ for name in "${names[@]}"; do
   [ -f "$dir/runs/$name/run.json" ] || { echo "$0: $name (in $order) is not a run of $dir" >&2; exit 2; }
 done
 hold=/tmp/robust/queue.hold
-claims=/tmp/robust/claims/$(echo "$dir" | tr '/' '_')
+# Keyed by the folder's real path, so that queues started as `confirm` and `/abs/.../confirm` share.
+claims=/tmp/robust/claims/$(realpath "$dir" | tr '/' '_')
 mkdir -p "$claims"
 
 run() {
