@@ -4,8 +4,10 @@ mod layers;
 pub mod ops;
 mod search;
 mod search_cell;
+mod search_grads;
 
-pub use search::{LossGrads, SearchNetConfig, SearchNetwork};
+pub use search::{SearchNetConfig, SearchNetwork};
+pub use search_grads::LossGrads;
 
 /// Refuses a network of about `params` weights (`what`: "search network", ..) whose weights,
 /// gradients and optimizer state cannot fit in this machine's memory, before anything is
