@@ -1,4 +1,5 @@
 use aca_eval::{EvalNetConfig, EvalNetwork, Setting};
+use aca_search::{MethodKind, Preset, SearchConfig};
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
 use anyhow::Result;
 
@@ -53,6 +54,16 @@ pub(crate) struct InspectArgs {
     /// PC-DARTS partial channels K.
     #[arg(long, value_name = "K")]
     pub partial_channels: Option<i64>,
+
+    /// With --supernet: the search method whose supernet to build, as its preset does (drnas:
+    /// the first stage of DrNAS's progressive supernet, 20 cells at C = 36 with K = 6 in the
+    /// paper preset) [default: darts]
+    #[arg(long, value_name = "METHOD", requires = "supernet")]
+    pub method: Option<aca_search::MethodKind>,
+
+    /// With --supernet: the preset whose supernet to build: tiny or paper [default: paper]
+    #[arg(long, value_name = "PRESET", requires = "supernet")]
+    pub preset: Option<aca_search::Preset>,
 
     /// Print JSON.
     #[arg(long)]
@@ -123,22 +134,29 @@ pub(crate) fn run(args: InspectArgs) -> Result<()> {
 }
 
 fn supernet(args: &InspectArgs) -> Result<()> {
-    let ops = args.space.op_set();
+    let method = args.method.unwrap_or(MethodKind::Darts);
+    let mut search = SearchConfig::preset(args.preset.unwrap_or(Preset::Paper), method);
+    search.space = args.space;
+    let ops = search.op_set()?;
+    let preset = search.network_at(0);
     let (channels, layers, classes) = (
-        args.channels.unwrap_or(16),
-        args.layers.unwrap_or(8),
+        args.channels.unwrap_or(preset.channels),
+        args.layers.unwrap_or(preset.layers),
         args.classes.unwrap_or(10),
     );
+    let partial_channels = args.partial_channels.or(preset.partial_channels);
     let cfg = SearchNetConfig {
         channels,
         layers,
         classes,
         image_channels: args.image_channels,
-        partial_channels: args.partial_channels,
-        edge_normalization: args.partial_channels.is_some(),
-        ..Default::default()
+        partial_channels,
+        // PC-DARTS's edge normalisation comes with its partial channels; DrNAS has none.
+        edge_normalization: partial_channels.is_some() && method != MethodKind::Drnas,
+        ..preset
     };
     let net = tch::no_grad(|| SearchNetwork::new(&cfg, &ops, tch::Device::Cpu))?;
+    let stages = search.stages.len();
     let (params, flops) = (net.param_count(), net.flops(32));
     if args.json {
         let v = serde_json::json!({
@@ -147,14 +165,22 @@ fn supernet(args: &InspectArgs) -> Result<()> {
             "channels": channels,
             "layers": layers,
             "classes": classes,
-            "partial_channels": args.partial_channels,
+            "partial_channels": partial_channels,
+            "method": method.name(),
+            "stages": stages.max(1),
             "params": params,
             "flops": flops,
         });
         outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
+        let k = partial_channels.map_or(String::new(), |k| format!(", K={k}"));
+        let stage = if stages > 1 {
+            format!(" at stage 1 of {stages}")
+        } else {
+            String::new()
+        };
         outln!(
-            "supernet ({}, C={channels}, {layers} cells, {classes} classes): {params} parameters ({:.2}M); {:.1}M multiply-adds per 32x32 image",
+            "supernet ({}, C={channels}, {layers} cells, {classes} classes{k}){stage}: {params} parameters ({:.2}M); {:.1}M multiply-adds per 32x32 image",
             ops.name(),
             params as f64 / 1e6,
             flops as f64 / 1e6

@@ -30,6 +30,23 @@ fn inspect_supernet_counts_equal_the_reference() {
     // depthwise + pointwise pairs), dil_conv 3x3/5x5 (one pair) and, on stride-2 edges, the
     // skip's factorized reduce; pools and `none` cost none; the classifier 256x10.
     assert_eq!(v["flops"], 300_255_744);
+    // DrNAS's progressive supernet, stage 1 (aca-space's tests/progressive.rs holds how the
+    // official count was obtained).
+    let (ok, out, err) = aca(&[
+        "inspect",
+        "--supernet",
+        "--method",
+        "drnas",
+        "--preset",
+        "paper",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(
+            "supernet (darts-no-none, C=36, 20 cells, 10 classes, K=6) at stage 1 of 2: 2221750 parameters"
+        ),
+        "{out}"
+    );
     let (ok, out, _) = aca(&["inspect", "--supernet", "--space", "aca"]);
     assert!(ok);
     assert_eq!(

@@ -114,6 +114,11 @@ impl Sgd {
         } = self.config;
         tch::no_grad(|| -> Result<()> {
             for ((p, g), buf) in params.iter().zip(grads).zip(&mut self.buffers) {
+                // As torch.optim skips a parameter without a gradient (one the loss did not
+                // reach, e.g. an op pruned by DrNAS): no decay, no momentum update.
+                if !g.defined() {
+                    continue;
+                }
                 let mut d = if weight_decay != 0.0 {
                     g.f_add(&p.f_mul_scalar(weight_decay)?)?
                 } else {
@@ -227,6 +232,9 @@ impl Adam {
         let bc2 = 1.0 - b2.powi(t);
         tch::no_grad(|| -> Result<()> {
             for ((p, g), mom) in params.iter().zip(grads).zip(&mut self.moments) {
+                if !g.defined() {
+                    continue;
+                }
                 let g = if weight_decay != 0.0 {
                     g.f_add(&p.f_mul_scalar(weight_decay)?)?
                 } else {
@@ -285,7 +293,7 @@ impl Adam {
 pub fn clip_grad_norm(grads: &[Tensor], max_norm: f64) -> Result<f64> {
     let total = tch::no_grad(|| -> Result<f64> {
         let mut sq = 0.0;
-        for g in grads {
+        for g in grads.iter().filter(|g| g.defined()) {
             sq += g
                 .f_square()?
                 .f_sum(tch::Kind::Double)?
@@ -296,7 +304,7 @@ pub fn clip_grad_norm(grads: &[Tensor], max_norm: f64) -> Result<f64> {
     let coef = max_norm / (total + 1e-6);
     if coef < 1.0 {
         tch::no_grad(|| -> Result<()> {
-            for g in grads {
+            for g in grads.iter().filter(|g| g.defined()) {
                 let _ = g.shallow_clone().f_mul_scalar_(coef)?;
             }
             Ok(())

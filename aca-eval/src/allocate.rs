@@ -6,10 +6,9 @@ use std::fmt;
 use aca_space::{CellType, Genotype, Primitive};
 use std::path::Path;
 
-use aca_core::{load_checkpoint, write_json_atomic};
+use aca_core::write_json_atomic;
 use aca_data::darts_split;
 use aca_search::{files as search_files, SearchConfig};
-use aca_space::nn::SearchNetwork;
 use serde::{Deserialize, Serialize};
 use tch::Device;
 use tracing::info;
@@ -310,7 +309,6 @@ pub fn allocate_run(
         plan
     } else {
         let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
-        let ops = config.op_set()?;
         let data = config.data.load()?;
         let split = darts_split(
             data.train.label_list(),
@@ -318,10 +316,7 @@ pub fn allocate_run(
             &config.data.split(),
             config.seed,
         )?;
-        let mut net = SearchNetwork::new(&config.network, &ops, device)?;
-        let (tensors, _): (_, serde_json::Value) =
-            load_checkpoint(&search_dir.join(search_files::SUPERNET))?;
-        net.load_named_tensors(&tensors)?;
+        let net = aca_search::open_supernet(search_dir, &config, device)?;
         let ctx = ScoringContext {
             config: &config,
             genotype: &genotype,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SearchError};
 use crate::method::{MethodKind, MethodOptions};
+use crate::stages::SearchStage;
 
 /// A whole search. `SearchConfig::default()` is DARTS's first-order CIFAR-10 search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +47,11 @@ pub struct SearchConfig {
     /// The robust-DARTS methods' settings (beta-DARTS, DARTS-); the papers' values by default.
     #[serde(skip_serializing_if = "MethodOptions::is_default")]
     pub method_options: MethodOptions,
+    /// A progressive search's stages (DrNAS): the ops are pruned and the partial-channel mixed
+    /// ops widened between them, and `arch_start_epoch` counts from each stage's start. Empty:
+    /// one stage.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<SearchStage>,
 }
 
 impl Default for SearchConfig {
@@ -65,6 +71,7 @@ impl Default for SearchConfig {
             snapshot_epochs: Vec::new(),
             snapshot_every: None,
             method_options: MethodOptions::default(),
+            stages: Vec::new(),
         }
     }
 }
@@ -114,8 +121,10 @@ impl SearchConfig {
     /// The papers' search for `method`: DARTS's CIFAR-10 settings, with the method's own where its
     /// official code differs: PC-DARTS (batch 256, SGD lr 0.1 to 0, Adam lr 6e-4, K = 4, edge
     /// normalisation, architecture from epoch 15), FairDARTS (batch 128, SGD lr 0.005 to 0.001,
-    /// Adam lr 3e-3, betas (0.9, 0.999)), DrNAS (SGD lr 0.1 to 0, Adam lr 6e-4 without weight
-    /// decay, architecture from epoch 10).
+    /// Adam lr 3e-3, betas (0.9, 0.999)), DrNAS (its progressive search: a 20-cell C = 36
+    /// supernet with partial channels, two stages of 25 epochs, K = 6 then 4 with the ops pruned
+    /// to 4 per edge between them, SGD lr 0.1 to 0, Adam lr 6e-4 without weight decay,
+    /// architecture from epoch 10 of each stage).
     pub fn paper(method: MethodKind) -> Self {
         let mut c = Self {
             method,
@@ -142,6 +151,23 @@ impl SearchConfig {
             c.arch_optimizer.lr = 6e-4;
             c.arch_optimizer.weight_decay = 0.0;
             c.arch_start_epoch = 10;
+            // Its progressive supernet: `--layers 20 --init_channels 36 --k 6`, `ks = [6, 4]`,
+            // `num_keeps = [7, 4]`, `train_epochs = [25, 25]`.
+            c.network.layers = 20;
+            c.network.channels = 36;
+            c.network.partial_channels = Some(6);
+            c.stages = vec![
+                SearchStage {
+                    epochs: 25,
+                    partial_channels: Some(6),
+                    keep_ops: None,
+                },
+                SearchStage {
+                    epochs: 25,
+                    partial_channels: Some(4),
+                    keep_ops: Some(4),
+                },
+            ];
         }
         if method == MethodKind::PcDarts {
             c.data.batch_size = 256;
@@ -156,8 +182,9 @@ impl SearchConfig {
     }
 
     /// The tiny CPU preset: Fashion-MNIST resized to 16x16, 1,600 + 1,600 class-balanced images,
-    /// batch 16, architecture Adam lr 3e-2, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses K = 2; PC-DARTS and DrNAS
-    /// start architecture updates at epoch 1 (their warm-up, scaled).
+    /// batch 16, architecture Adam lr 3e-2, a 5-cell supernet with C = 8, 4 epochs. PC-DARTS uses
+    /// K = 2; PC-DARTS and DrNAS start architecture updates at epoch 1 (their warm-up, scaled).
+    /// DrNAS keeps its two stages, scaled: 3 + 3 epochs, K = 4 then 2, 4 ops kept per edge.
     pub fn tiny(method: MethodKind) -> Self {
         let mut c = Self::paper(method);
         c.epochs = 4;
@@ -183,6 +210,22 @@ impl SearchConfig {
         }
         if matches!(method, MethodKind::PcDarts | MethodKind::Drnas) {
             c.arch_start_epoch = 1;
+        }
+        if method == MethodKind::Drnas {
+            c.epochs = 6;
+            c.network.partial_channels = Some(4);
+            c.stages = vec![
+                SearchStage {
+                    epochs: 3,
+                    partial_channels: Some(4),
+                    keep_ops: None,
+                },
+                SearchStage {
+                    epochs: 3,
+                    partial_channels: Some(2),
+                    keep_ops: Some(4),
+                },
+            ];
         }
         c
     }
@@ -289,14 +332,27 @@ impl SearchConfig {
                 "expected a positive norm",
             );
         }
-        if self.arch_start_epoch >= self.epochs {
+        self.validate_stages()?;
+        let shortest = self
+            .stage_spans()
+            .iter()
+            .map(|s| s.len())
+            .min()
+            .unwrap_or(0);
+        if self.arch_start_epoch >= shortest {
             return bad(
                 "arch_start_epoch",
                 self.arch_start_epoch.to_string(),
-                &format!(
-                    "no architecture update would happen in {} epochs",
-                    self.epochs
-                ),
+                &if self.stages.is_empty() {
+                    format!(
+                        "no architecture update would happen in {} epochs",
+                        self.epochs
+                    )
+                } else {
+                    format!(
+                        "it counts from each stage's start, and a stage of {shortest} epochs would have no architecture update"
+                    )
+                },
             );
         }
         if let Some(&e) = self
@@ -392,13 +448,15 @@ impl SearchConfig {
             );
         }
         let pc = self.network.partial_channels.is_some() || self.network.edge_normalization;
-        if pc && self.method != MethodKind::PcDarts {
+        let drnas_pc = self.method == MethodKind::Drnas && !self.network.edge_normalization;
+        if pc && self.method != MethodKind::PcDarts && !drnas_pc {
             return bad(
                 "network.partial_channels",
                 format!("{:?}", self.network.partial_channels),
-                "partial channels and edge normalisation are PC-DARTS's: use method pc-darts",
+                "partial channels are PC-DARTS's and DrNAS's, edge normalisation PC-DARTS's alone: use method pc-darts or drnas",
             );
         }
+
         if self.method == MethodKind::PcDarts && self.network.partial_channels.is_none() {
             return bad(
                 "network.partial_channels",

@@ -22,6 +22,14 @@ pub enum SearchError {
         /// Why.
         reason: String,
     },
+    /// A search's supernet file that cannot be opened as the network it records.
+    #[error("supernet {}: {reason}", path.display())]
+    Supernet {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// FairDARTS's threshold rule kept no op of a cell at the end of a search.
     #[error("{source}. The search's alphas are in {}: search longer, lower method_options.fair_darts.threshold, or take DARTS's rule (method_options.fair_darts.rule = \"darts\", or `aca genotype derive --alphas` on that file)", alphas.display())]
     EmptySparseCell {

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod method;
 mod run;
+mod stages;
 pub mod step;
 
 pub use config::{Preset, SearchConfig};
@@ -23,5 +24,7 @@ pub use method::{
     MethodOptions, Regularised, Regulariser, SdartsConfig, StepContext, Unrolled, HVP_SCALE,
 };
 pub use run::{
-    files, not_learned_message, search, search_at_epoch, snapshot_dir, EpochRecord, SearchOutcome,
+    files, not_learned_message, open_supernet, search, search_at_epoch, snapshot_dir, EpochRecord,
+    SearchOutcome,
 };
+pub use stages::SearchStage;

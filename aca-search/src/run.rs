@@ -4,12 +4,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aca_core::{
-    prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix, write_atomic,
-    write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
+    load_checkpoint, prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix,
+    write_atomic, write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
 };
 use aca_data::{darts_split, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::SearchNetwork;
-use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpSet};
+use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpMask, OpSet};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 use tracing::{info, warn};
@@ -167,6 +167,13 @@ pub struct SearchOutcome {
 #[derive(Debug, Serialize, Deserialize)]
 struct SearchState {
     valid_stream: StreamState,
+    /// The stage of a progressive search the supernet is in (0: the first, and every search
+    /// without stages).
+    #[serde(default)]
+    stage: usize,
+    /// The ops its pruning kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kept: Option<OpMask>,
 }
 
 /// Runs (or, with `resume`, continues) the search in `dir`.
@@ -189,7 +196,7 @@ pub fn search(
     run.pin(files::CONFIG, &config)?;
 
     seed_everything(config.seed);
-    let net = SearchNetwork::new(&config.network, &ops, device)?;
+    let net = SearchNetwork::new(&config.network_at(0), &ops, device)?;
     // The seeded initial alphas: the reference of the learning indicators (also on resume).
     let init_arch = net.arch_params()?;
     let split = darts_split(
@@ -252,6 +259,7 @@ pub fn search(
         eval_loader: &eval_loader,
         device,
         sparse_fallback_warned: false,
+        stage: 0,
     };
     info!(params = task.net.param_count(), space = %ops, method = %config.method, "search network ready");
     let start_epoch = run_epochs(&run, &config, config.epochs, &mut task, observer)?;
@@ -321,6 +329,46 @@ struct SearchTask<'a> {
     device: Device,
     /// Whether an epoch's sparse cell was empty and DARTS's rule stood in (warned once).
     sparse_fallback_warned: bool,
+    /// The progressive search's stage the supernet is in.
+    stage: usize,
+}
+
+impl SearchTask<'_> {
+    /// Moves the supernet on to the next stage of a progressive search (DrNAS's `pruning` then
+    /// `wider`): the ops pruned by their alphas, the mixed ops widened, and the weight
+    /// optimizer's momentum grown alike (its `configure_optimizer`); the learning-rate schedule
+    /// and the architecture optimizer go on unchanged.
+    fn next_stage(&mut self) -> Result<()> {
+        let next = self.stage + 1;
+        let stage = self.config.stages[next];
+        if let Some(keep) = stage.keep_ops {
+            self.net.prune(keep)?;
+        }
+        let from = self.net.config().partial_channels;
+        if stage.partial_channels != from {
+            // Its own seed: a resumed search draws the same copies.
+            let seed = self.config.seed ^ (0x5EED_0000 + next as u64);
+            let (net, widening) = self.net.widened(stage.partial_channels, seed)?;
+            let momentum = (0..self.weights.len())
+                .filter_map(|i| self.sgd.momentum_buffer(i).map(|b| (i, b)))
+                .map(|(i, b)| Ok((format!("momentum.{i}"), widening.apply(i, b)?)))
+                .collect::<Result<Vec<_>>>()?;
+            self.sgd = Sgd::new(self.config.weight_optimizer, net.weights().len());
+            self.sgd.load_state(&momentum)?;
+            self.weights = net.weights();
+            self.net = net;
+        }
+        self.stage = next;
+        info!(
+            stage = next + 1,
+            keep_ops = stage.keep_ops,
+            partial_channels = stage.partial_channels,
+            params = self.net.param_count(),
+            "progressive search: next stage (partial channels {from:?} -> {:?})",
+            stage.partial_channels
+        );
+        Ok(())
+    }
 }
 
 /// The genotype an epoch records (and a snapshot keeps): the method's. While FairDARTS's
@@ -368,11 +416,14 @@ impl EpochTask for SearchTask<'_> {
 
     fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut()) -> Result<EpochRecord> {
         let config = self.config;
-        let net = &self.net;
         let epoch_start = Instant::now();
+        while self.stage < config.stage_of(epoch).0 {
+            self.next_stage()?;
+        }
+        let net = &self.net;
         let lr = self.schedule.lr(epoch);
         self.sgd.config.lr = lr;
-        let arch_updates = epoch >= config.arch_start_epoch && config.method.updates_architecture();
+        let arch_updates = config.updates_architecture_in(epoch);
         let progress = epoch as f64 / config.epochs as f64;
         if config.network.auxiliary_skip {
             net.set_auxiliary_skip(config.method_options.darts_minus.beta(epoch, config.epochs));
@@ -433,8 +484,8 @@ impl EpochTask for SearchTask<'_> {
             param_free_normal: genotype.parameter_free_count(CellType::Normal),
             param_free_reduce: genotype.parameter_free_count(CellType::Reduce),
             learning: Some(ArchLearning::measure(&arch_params, self.init_arch)),
-            alphas_normal: rows(&arch_params.relaxation.weights(arch_params.normal.view())),
-            alphas_reduce: rows(&arch_params.relaxation.weights(arch_params.reduce.view())),
+            alphas_normal: rows(&arch_params.op_weights(CellType::Normal)),
+            alphas_reduce: rows(&arch_params.op_weights(CellType::Reduce)),
             edges_normal: arch_params
                 .betas_normal
                 .as_ref()
@@ -474,11 +525,21 @@ impl EpochTask for SearchTask<'_> {
         tensors.extend(prefixed("adam", self.adam.state()));
         let state = SearchState {
             valid_stream: self.stream.state(),
+            stage: self.stage,
+            kept: self.net.op_mask().cloned(),
         };
         (tensors, state)
     }
 
     fn restore(&mut self, tensors: Vec<(String, Tensor)>, state: SearchState) -> Result<()> {
+        if state.stage != self.stage {
+            let network = self.config.network_at(state.stage);
+            self.net = SearchNetwork::new(&network, self.ops, self.device)?;
+            self.weights = self.net.weights();
+            self.sgd = Sgd::new(self.config.weight_optimizer, self.weights.len());
+            self.stage = state.stage;
+        }
+        self.net.set_op_mask(state.kept)?;
         self.net.load_named_tensors(&with_prefix(&tensors, "net"))?;
         self.sgd
             .load_state(&to_device(with_prefix(&tensors, "sgd"), self.device)?)?;
@@ -543,7 +604,7 @@ fn write_search_results(
     save_checkpoint(
         &target.join(files::SUPERNET),
         &net.named_tensors(),
-        &serde_json::json!({ "space": ops.name() }),
+        &serde_json::json!({ "space": ops.name(), "network": net.config() }),
     )?;
     if snapshot {
         if dir.exists() {
@@ -552,6 +613,26 @@ fn write_search_results(
         std::fs::rename(&target, dir).map_err(|e| io(dir, e))?;
     }
     Ok(())
+}
+
+/// Opens the supernet a finished search (or one of its snapshots) in `dir` left: the network it
+/// ended with (a progressive search's last stage, with its pruned ops), weights and architecture
+/// loaded. `config` is the search's.
+pub fn open_supernet(dir: &Path, config: &SearchConfig, device: Device) -> Result<SearchNetwork> {
+    let (tensors, meta): (_, serde_json::Value) = load_checkpoint(&dir.join(files::SUPERNET))?;
+    // Files from before the network was recorded hold the configured (single-stage) network.
+    let network = match meta.get("network") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| SearchError::Supernet {
+            path: dir.join(files::SUPERNET),
+            reason: format!("its `network` record: {e}"),
+        })?,
+        None => config.network_at(config.stages.len().saturating_sub(1)),
+    };
+    let mut net = SearchNetwork::new(&network, &config.op_set()?, device)?;
+    let kept = ArchParams::read(&dir.join(files::ALPHAS))?.kept;
+    net.set_op_mask(kept)?;
+    net.load_named_tensors(&tensors)?;
+    Ok(net)
 }
 
 fn rows(a: &ndarray::Array2<f32>) -> Vec<Vec<f32>> {

@@ -119,20 +119,78 @@ fn poison_checkpoint(path: &Path, suffix: &str, value: f64) {
 }
 
 fn interrupt_after_one_epoch(cfg: &SearchConfig, dir: &Path) {
-    struct StopAtEpoch1;
-    impl aca_core::Observer<EpochRecord> for StopAtEpoch1 {
+    interrupt_at(cfg, dir, 1);
+}
+
+/// Runs a search until `epoch` starts (0-based), then stops it as an interruption would.
+fn interrupt_at(cfg: &SearchConfig, dir: &Path, epoch: usize) {
+    struct StopAt(usize);
+    impl aca_core::Observer<EpochRecord> for StopAt {
         fn epoch_started(&self, epoch: usize, _: usize, _: usize) {
-            if epoch == 1 {
+            if epoch == self.0 {
                 std::panic::panic_any("interrupted");
             }
         }
     }
     let interrupted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        search(cfg, dir, Device::Cpu, false, &StopAtEpoch1)
+        search(cfg, dir, Device::Cpu, false, &StopAt(epoch))
     }));
     assert!(interrupted.is_err());
-    assert_eq!(records(dir).len(), 1);
+    assert_eq!(records(dir).len(), epoch);
     assert!(!dir.join(files::GENOTYPE_JSON).exists());
+}
+
+#[test]
+fn a_progressive_search_prunes_widens_and_resumes_across_its_stage_change() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    aca_data::write_synthetic_mnist(data.path(), 400, 50).unwrap();
+    let mut cfg = small_config(data.path(), MethodKind::Drnas, 4);
+    cfg.space = aca_space::Space::Darts;
+    // C / K even in both stages (skip_connect's FactorizedReduce at stride 2).
+    cfg.network.channels = 8;
+    cfg.arch_start_epoch = 0;
+    cfg.stages[1].keep_ops = Some(3);
+    let whole = tempfile::tempdir().unwrap();
+    search(&cfg, whole.path(), Device::Cpu, false, &Silent).unwrap();
+    // The final alphas keep 3 ops per edge (the pruned ones weigh 0), and the genotype picks
+    // kept ops.
+    let arch = aca_space::ArchParams::read(&whole.path().join(files::ALPHAS)).unwrap();
+    let kept = arch
+        .kept
+        .clone()
+        .expect("a pruned search records its op mask");
+    let weights = arch.op_weights(aca_space::CellType::Normal);
+    for (row, flags) in weights.outer_iter().zip(&kept.normal) {
+        assert_eq!(flags.iter().filter(|&&k| k).count(), 3);
+        for (v, k) in row.iter().zip(flags) {
+            assert!(*k || *v == 0.0, "a pruned op weighs {v}");
+        }
+        assert!((row.sum() - 1.0).abs() < 1e-5);
+    }
+    let g = Genotype::read(&whole.path().join(files::GENOTYPE_JSON)).unwrap();
+    let ops = cfg.op_set().unwrap();
+    for (i, &(op, input)) in g.cell(aca_space::CellType::Normal).iter().enumerate() {
+        let edge = aca_space::topology::node_offset(i / 2) + input;
+        assert!(
+            kept.normal[edge][ops.index_of(op).unwrap()],
+            "{op} on edge {edge} was pruned"
+        );
+    }
+    // The saved supernet is the widened one, and reopens with its mask.
+    let net = aca_search::open_supernet(whole.path(), &cfg, Device::Cpu).unwrap();
+    assert_eq!(net.config().partial_channels, Some(2));
+    assert_eq!(net.op_mask(), Some(&kept));
+    // Interrupted in the second stage (its checkpoint holds the widened supernet) and resumed:
+    // the same search to the bit.
+    let rolled = tempfile::tempdir().unwrap();
+    interrupt_at(&cfg, rolled.path(), 3);
+    search(&cfg, rolled.path(), Device::Cpu, true, &Silent).unwrap();
+    for file in [files::CHECKPOINT, files::ALPHAS, files::GENOTYPE_JSON] {
+        let a = std::fs::read(whole.path().join(file)).unwrap();
+        let b = std::fs::read(rolled.path().join(file)).unwrap();
+        assert!(a == b, "{file} differs after a resume in the second stage");
+    }
 }
 
 #[test]
@@ -295,6 +353,26 @@ fn bad_configs_are_named() {
         .unwrap_err()
         .to_string()
         .contains("use method pc-darts"));
+    // Stages are DrNAS's, and must fit the network.
+    let mut c = SearchConfig::tiny(MethodKind::Darts);
+    c.stages = SearchConfig::tiny(MethodKind::Drnas).stages;
+    let e = c.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("stages") && e.contains("use method drnas"),
+        "{e}"
+    );
+    let mut c = SearchConfig::tiny(MethodKind::Drnas);
+    c.stages[1].partial_channels = Some(8);
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("not narrow them"), "{e}");
+    let mut c = SearchConfig::tiny(MethodKind::Drnas);
+    c.stages[0].keep_ops = Some(4);
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("keep_ops in stage 1"), "{e}");
+    let mut c = SearchConfig::tiny(MethodKind::Drnas);
+    c.network.partial_channels = Some(2);
+    let e = c.validate().unwrap_err().to_string();
+    assert!(e.contains("the first stage's partial_channels"), "{e}");
     let mut c = SearchConfig::paper(MethodKind::PcDarts);
     c.epochs = 10;
     let e = c.validate().unwrap_err().to_string();
@@ -373,8 +451,36 @@ fn paper_presets_hold_the_papers_values() {
         (0.1, 0.0, 6e-4, 0.0, 10)
     );
     assert_eq!(r.network.relaxation, aca_space::Relaxation::Dirichlet);
+    // DrNAS's progressive supernet: 20 cells at C = 36, K = 6 then 4, 4 ops kept, 25 + 25
+    // epochs, architecture from epoch 10 of each stage, batch 64, its 7-op set.
+    assert_eq!(
+        (
+            r.network.layers,
+            r.network.channels,
+            r.data.batch_size,
+            r.epochs
+        ),
+        (20, 36, 64, 50)
+    );
+    let stages: Vec<_> = r
+        .stages
+        .iter()
+        .map(|s| (s.epochs, s.partial_channels, s.keep_ops))
+        .collect();
+    assert_eq!(stages, [(25, Some(6), None), (25, Some(4), Some(4))]);
+    assert_eq!(r.stage_spans(), [0..25, 25..50]);
+    let updates: Vec<usize> = (0..50).filter(|&e| r.updates_architecture_in(e)).collect();
+    assert_eq!(updates, (10..25).chain(35..50).collect::<Vec<_>>());
+    assert_eq!(r.op_set().unwrap().len(), 7);
     f.validate().unwrap();
     r.validate().unwrap();
+    // Another length keeps the stages' shares: 40 epochs are 20 + 20.
+    let mut r40 = r.clone();
+    r40.epochs = 40;
+    assert_eq!(r40.stage_spans(), [0..20, 20..40]);
+    r40.epochs = 15;
+    let e = r40.validate().unwrap_err().to_string();
+    assert!(e.contains("counts from each stage's start"), "{e}");
     // The tiny preset's measured deviation (batch 16, Adam lr 3e-2) stays out of the paper's.
     let t = SearchConfig::tiny(MethodKind::Darts);
     assert_eq!((t.data.batch_size, t.arch_optimizer.lr), (16, 3e-2));

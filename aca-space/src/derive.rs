@@ -33,6 +33,74 @@ pub struct ArchParams {
     /// How the alphas become op weights (DARTS's softmax unless a method says otherwise).
     #[serde(default, skip_serializing_if = "Relaxation::is_softmax")]
     pub relaxation: Relaxation,
+    /// The ops a progressive search kept on each edge (DrNAS's pruning); `None`: every op.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<OpMask>,
+}
+
+/// Which ops of each edge are still searched, per cell type (14 rows of one flag per op):
+/// DrNAS's pruning between its two stages. Pruned ops get weight 0 and the others' weights are
+/// renormalised, as DrNAS's `process_step_vector` does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpMask {
+    /// Normal cell: `normal[edge][op]` is true when the op is kept.
+    pub normal: Vec<Vec<bool>>,
+    /// Reduction cell.
+    pub reduce: Vec<Vec<bool>>,
+}
+
+impl OpMask {
+    /// Every op of `ops` kept on every edge.
+    pub fn all(ops: &OpSet) -> Self {
+        let rows = vec![vec![true; ops.len()]; EDGES];
+        Self {
+            normal: rows.clone(),
+            reduce: rows,
+        }
+    }
+
+    /// The flags of one cell type.
+    pub fn of(&self, cell: CellType) -> &[Vec<bool>] {
+        match cell {
+            CellType::Normal => &self.normal,
+            CellType::Reduce => &self.reduce,
+        }
+    }
+
+    /// Checks the shape (14 edges x `n_ops`) and that every edge keeps an op.
+    pub fn validate(&self, n_ops: usize) -> Result<()> {
+        for cell in CellType::BOTH {
+            let rows = self.of(cell);
+            if rows.len() != EDGES || rows.iter().any(|r| r.len() != n_ops) {
+                return Err(SpaceError::InvalidAlphas {
+                    reason: format!("the {cell} cell's op mask is not {EDGES} edges x {n_ops} ops"),
+                });
+            }
+            if let Some(edge) = rows.iter().position(|r| !r.contains(&true)) {
+                return Err(SpaceError::InvalidAlphas {
+                    reason: format!("the {cell} cell's op mask keeps no op on edge {edge}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Zeroes the pruned ops' weights in `w` (edges x ops) and, for a relaxation whose weights
+    /// sum to 1 per edge, renormalises the kept ones.
+    fn apply(&self, cell: CellType, w: &mut Array2<f32>, renormalise: bool) {
+        for (mut row, kept) in w.axis_iter_mut(Axis(0)).zip(self.of(cell)) {
+            for (v, &k) in row.iter_mut().zip(kept) {
+                if !k {
+                    *v = 0.0;
+                }
+            }
+            let sum = row.sum();
+            if renormalise && sum > 0.0 {
+                row /= sum;
+            }
+        }
+    }
 }
 
 /// How a method turns an edge's alphas into op weights: the relaxation is part of the method.
@@ -107,6 +175,9 @@ impl ArchParams {
     /// Checks shapes against `ops` (14 x |ops|, 14 betas) and that every value is finite.
     pub fn validate(&self, ops: &OpSet) -> Result<()> {
         let invalid = |reason: String| SpaceError::InvalidAlphas { reason };
+        if let Some(kept) = &self.kept {
+            kept.validate(ops.len())?;
+        }
         if self.betas_normal.is_some() != self.betas_reduce.is_some() {
             return Err(invalid(
                 "give both betas_normal and betas_reduce, or neither".into(),
@@ -145,10 +216,20 @@ impl ArchParams {
         Ok(())
     }
 
-    /// The op weights DARTS derives from: the relaxation of each edge's alphas (softmax for
-    /// DARTS), times the edge's normalised beta when betas are present (PC-DARTS).
-    pub fn weights(&self, cell: CellType) -> Array2<f32> {
+    /// The relaxation of each edge's alphas (softmax for DARTS), pruned ops zeroed and the rest
+    /// renormalised when some were pruned (DrNAS).
+    pub fn op_weights(&self, cell: CellType) -> Array2<f32> {
         let mut w = self.relaxation.weights(self.alphas(cell).view());
+        if let Some(kept) = &self.kept {
+            kept.apply(cell, &mut w, self.relaxation != Relaxation::Sigmoid);
+        }
+        w
+    }
+
+    /// The op weights DARTS derives from: [`ArchParams::op_weights`], times the edge's
+    /// normalised beta when betas are present (PC-DARTS).
+    pub fn weights(&self, cell: CellType) -> Array2<f32> {
+        let mut w = self.op_weights(cell);
         if let Some(b) = self.betas(cell) {
             let e = edge_weights(b);
             for (mut row, scale) in w.axis_iter_mut(Axis(0)).zip(e.iter()) {
@@ -398,6 +479,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         };
         let g = params.derive(&ops).unwrap();
         use Primitive as P;
@@ -470,6 +552,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Sigmoid,
+            kept: None,
         };
         let got = params.weights(CellType::Normal);
         assert!((got[[1, 4]] - 0.95).abs() < 1e-5);
@@ -504,6 +587,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         }
         .derive(&ops)
         .unwrap();
@@ -523,6 +607,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         }
         .derive(&ops)
         .unwrap();
@@ -545,6 +630,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         };
         assert_eq!(
             plain.derive(&ops).unwrap().normal[0],
@@ -554,6 +640,7 @@ mod tests {
             betas_normal: Some(betas.clone()),
             betas_reduce: Some(betas),
             relaxation: Relaxation::Softmax,
+            kept: None,
             ..plain
         };
         let w = edge_weights(pc.betas_normal.as_ref().unwrap());
@@ -574,6 +661,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         };
         let err = bad.derive(&ops).unwrap_err().to_string();
         assert!(
@@ -588,6 +676,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: Relaxation::Softmax,
+            kept: None,
         };
         let err = bad.derive(&ops).unwrap_err().to_string();
         assert!(err.contains("reduce alphas: edge 3 op 2 is NaN"), "{err}");

@@ -129,6 +129,7 @@ mod tests {
             betas_normal: None,
             betas_reduce: None,
             relaxation: crate::Relaxation::Softmax,
+            kept: None,
         }
     }
 

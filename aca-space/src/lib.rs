@@ -28,7 +28,9 @@ mod published;
 mod text;
 pub mod topology;
 
-pub use derive::{derive_cell, edge_weights, softmax_rows, sparse_cell, ArchParams, Relaxation};
+pub use derive::{
+    derive_cell, edge_weights, softmax_rows, sparse_cell, ArchParams, OpMask, Relaxation,
+};
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
 pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};

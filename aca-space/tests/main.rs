@@ -3,4 +3,6 @@
 mod genotypes;
 #[cfg(feature = "tch")]
 mod network;
+#[cfg(feature = "tch")]
+mod progressive;
 mod properties;

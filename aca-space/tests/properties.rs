@@ -66,7 +66,7 @@ proptest! {
         let mut next = || { x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((x >> 33) as f32) / (1u64 << 31) as f32 - 0.5 };
         let normal = ndarray::Array2::from_shape_fn((rows, cols), |_| next());
         let reduce = ndarray::Array2::from_shape_fn((rows, cols), |_| next());
-        let a = ArchParams { normal, reduce, betas_normal: None, betas_reduce: None, relaxation: Relaxation::Softmax };
+        let a = ArchParams { normal, reduce, betas_normal: None, betas_reduce: None, relaxation: Relaxation::Softmax, kept: None };
         match a.derive(&ops) {
             Ok(g) => {
                 prop_assert_eq!(rows, 14);

@@ -18,9 +18,9 @@ pub enum DrnasRegulariser {
 
 /// DrNAS's defaults, from the official code (xiangning-chen/DrNAS, `DARTS-space/train_search.py`,
 /// `model_search.py`, `architect.py`): `--reg_type l2 --reg_scale 1e-3`, Adam lr 6e-4 with betas
-/// (0.5, 0.999), architecture updates from epoch 10. Not implemented: the progressive schedule
-/// (partial channels K 6 then 4, pruning to 4 ops per edge after 25 epochs); aca's `drnas`
-/// searches the full supernet.
+/// (0.5, 0.999), architecture updates from epoch 10 of each stage. Its progressive schedule (a
+/// 20-cell C = 36 supernet, partial channels K 6 then 4, pruning to 4 ops per edge after 25
+/// epochs) is the paper preset's [`SearchConfig::stages`](crate::SearchConfig::stages).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DrnasConfig {

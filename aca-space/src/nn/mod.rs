@@ -2,10 +2,13 @@
 
 mod layers;
 pub mod ops;
+mod progressive;
 mod search;
 mod search_cell;
 mod search_grads;
+mod widen;
 
+pub use progressive::Widening;
 pub use search::{SearchNetConfig, SearchNetwork};
 pub use search_grads::LossGrads;
 

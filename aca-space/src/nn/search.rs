@@ -7,7 +7,7 @@ use tch::nn;
 use tch::{Device, Kind, Tensor};
 
 use super::ops::{batch_norm, channels_last, conv, conv_apply, count_macs, linear, linear_apply};
-use crate::derive::{ArchParams, Relaxation};
+use crate::derive::{ArchParams, OpMask, Relaxation};
 use crate::error::{Result, SpaceError};
 use crate::genotype::{CellType, Genotype};
 use crate::ops::{OpSet, Primitive};
@@ -49,6 +49,19 @@ pub struct SearchNetConfig {
     /// as DARTS; `layers` or more: every cell.
     #[serde(skip_serializing_if = "is_zero")]
     pub recompute_cells: usize,
+}
+
+impl SearchNetConfig {
+    /// Checks that the partial channels K, if any, divide C. (The reduction cells, the only
+    /// ones with `skip_connect` as a FactorizedReduce, then get an even `2^j C / K`.)
+    pub fn check_partial_channels(&self) -> Result<()> {
+        match self.partial_channels {
+            Some(k) if k < 1 || self.channels % k != 0 => Err(SpaceError::InvalidNetwork {
+                reason: format!("partial channels K = {k} must divide C = {}", self.channels),
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for SearchNetConfig {
@@ -93,6 +106,9 @@ pub struct SearchNetwork {
     pub(super) aux_beta: std::cell::Cell<f64>,
     /// SDARTS's perturbation of the op weights (normal, reduce), added after the softmax.
     pub(super) perturbation: std::cell::RefCell<Option<[Tensor; 2]>>,
+    /// The ops still searched per edge after DrNAS's pruning ([`SearchNetwork::prune`]), and the
+    /// same as 0/1 tensors (normal, reduce) that multiply the op weights.
+    pub(super) op_mask: Option<(OpMask, [Tensor; 2])>,
 }
 
 impl SearchNetwork {
@@ -115,17 +131,7 @@ impl SearchNetwork {
                     .into(),
             ));
         }
-        if let Some(k) = config.partial_channels {
-            if k < 1
-                || config.channels % k != 0
-                || (config.channels / k) % 2 != 0 && ops.contains(Primitive::SkipConnect)
-            {
-                return Err(invalid(format!(
-                    "partial channels K = {k} must divide C = {} (and leave an even C/K when skip_connect is searched)",
-                    config.channels
-                )));
-            }
-        }
+        config.check_partial_channels()?;
         let c = config.channels;
         let c_stem = config.stem_multiplier * c;
         let slots = cell_slots(config.layers, c, (c_stem, c_stem, false), |_| NODES as i64);
@@ -204,6 +210,7 @@ impl SearchNetwork {
             classifier,
             aux_beta: std::cell::Cell::new(1.0),
             perturbation: std::cell::RefCell::new(None),
+            op_mask: None,
         })
     }
 
@@ -309,6 +316,7 @@ impl SearchNetwork {
                 &s1,
                 w,
                 e,
+                self.kept_ops(cell.reduction),
                 self.aux_beta.get(),
                 train,
                 taps[usize::from(cell.reduction)],
@@ -372,7 +380,30 @@ impl SearchNetwork {
                 draw / total
             }
         };
-        [relax(&a.alphas_normal), relax(&a.alphas_reduce)]
+        let [normal, reduce] = [relax(&a.alphas_normal), relax(&a.alphas_reduce)];
+        match &self.op_mask {
+            // DrNAS's `process_step_vector`: pruned ops zeroed, the rest renormalised per edge.
+            Some((_, [mask_normal, mask_reduce])) => {
+                let prune = |w: Tensor, mask: &Tensor| {
+                    let w = w * mask;
+                    if self.config.relaxation == Relaxation::Sigmoid {
+                        w
+                    } else {
+                        let total = w.sum_dim_intlist(-1, true, w.kind());
+                        w / total
+                    }
+                };
+                [prune(normal, mask_normal), prune(reduce, mask_reduce)]
+            }
+            None => [normal, reduce],
+        }
+    }
+
+    /// The kept-op flags of each edge of a cell type, when ops were pruned.
+    pub(super) fn kept_ops(&self, reduction: bool) -> Option<&[Vec<bool>]> {
+        self.op_mask
+            .as_ref()
+            .map(|(mask, _)| mask.of(CellType::of(reduction)))
     }
 
     /// Mean cross-entropy loss of a batch.
@@ -477,6 +508,7 @@ impl SearchNetwork {
             betas_normal,
             betas_reduce,
             relaxation: self.config.relaxation,
+            kept: self.op_mask.as_ref().map(|(mask, _)| mask.clone()),
         })
     }
 

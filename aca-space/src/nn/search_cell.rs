@@ -76,6 +76,7 @@ impl MixedOp {
         &self,
         x: &Tensor,
         weights: &Tensor,
+        kept: Option<&[bool]>,
         aux_beta: f64,
         train: bool,
         tap: Option<i64>,
@@ -86,14 +87,16 @@ impl MixedOp {
             Some(k) => x.narrow(1, 0, c / k),
             None => x.shallow_clone(),
         };
+        // Ops pruned by DrNAS's progressive search do not run (their weight is 0).
+        let active = |col: i64| kept.is_none_or(|k| k[col as usize]);
         // One ReLU per edge, shared by every op that starts with it.
         let relu = self
             .ops
             .iter()
-            .any(|(_, op)| op.starts_with_relu())
+            .any(|(col, op)| active(*col) && op.starts_with_relu())
             .then(|| input.relu());
         let mut out: Option<Tensor> = None;
-        for (col, op) in &self.ops {
+        for (col, op) in self.ops.iter().filter(|(col, _)| active(*col)) {
             let y = match &relu {
                 Some(r) => op.forward_shared(&input, r, train),
                 None => op.forward_t(&input, train),
@@ -115,7 +118,14 @@ impl MixedOp {
                 }
             });
         }
-        let mut out = out.expect("an op set holds an op other than none");
+        // Only `none` left (an op set of `none` alone, or a pruning that kept nothing else).
+        let mut out = out.unwrap_or_else(|| {
+            if self.stride == 1 {
+                input.zeros_like()
+            } else {
+                input.slice(2, 0, None, 2).slice(3, 0, None, 2).zeros_like()
+            }
+        });
         match &self.aux {
             Some(AuxSkip::Identity) => out += x * aux_beta,
             Some(AuxSkip::Reduce(fr)) => out += fr.forward_t(x, train) * aux_beta,
@@ -200,6 +210,7 @@ impl SearchCell {
         s1: &Tensor,
         weights: &Tensor,
         edge_weights: Option<&Tensor>,
+        kept: Option<&[Vec<bool>]>,
         aux_beta: f64,
         train: bool,
         taps: &[(usize, i64)],
@@ -217,6 +228,7 @@ impl SearchCell {
                 let mut y = self.edges[e.index].forward_tapped(
                     &states[e.input],
                     &weights.get(e.index as i64),
+                    kept.map(|k| k[e.index].as_slice()),
                     aux_beta,
                     train,
                     tap.map(|t| taps[t].1),

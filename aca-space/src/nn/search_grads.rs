@@ -66,7 +66,8 @@ impl SearchNetwork {
         let run_cell = |i: usize, s0: &Tensor, s1: &Tensor| {
             let cell = &self.cells[i];
             let (w, e) = leaves.of(cell.reduction);
-            cell.forward_t(s0, s1, w, e, aux_beta, train, &[], &mut Vec::new())
+            let kept = self.kept_ops(cell.reduction);
+            cell.forward_t(s0, s1, w, e, kept, aux_beta, train, &[], &mut Vec::new())
         };
         // states[0] is the stem's output; cell i reads states[i - 1] and states[i] (the stem's
         // twice for cell 0) and writes states[i + 1].
