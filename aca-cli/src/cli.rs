@@ -122,6 +122,31 @@ pub(crate) struct StageArgs {
     pub train_limit: Option<usize>,
 }
 
+/// TensorBoard output of a run's stages.
+#[derive(Debug, Args)]
+pub(crate) struct TensorBoardArgs {
+    /// Write TensorBoard event files under each stage's tb/ folder (`tensorboard --logdir DIR`
+    /// shows them while the run goes on) [default: the config file's, else true]
+    #[arg(long, value_name = "true|false", conflicts_with = "resume")]
+    pub tensorboard: Option<bool>,
+
+    /// Also log the training loss every N steps (0: once per epoch only) [default: 20]
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub tensorboard_every: Option<usize>,
+}
+
+impl TensorBoardArgs {
+    /// The flags given onto a stage's TensorBoard settings.
+    pub(crate) fn apply(&self, tb: &mut aca_core::tensorboard::TensorBoard) {
+        if let Some(on) = self.tensorboard {
+            tb.enabled = on;
+        }
+        if let Some(n) = self.tensorboard_every {
+            tb.step_every = n;
+        }
+    }
+}
+
 /// The fields of a stage's configuration that [`StageArgs`] sets.
 pub(crate) struct StageFields<'a> {
     pub epochs: &'a mut usize,

@@ -7,7 +7,9 @@ use aca_eval::{
 };
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{PresetArg, RunControlArgs, StageArgs, StageDataArgs, StageFields};
+use crate::cli::{
+    PresetArg, RunControlArgs, StageArgs, StageDataArgs, StageFields, TensorBoardArgs,
+};
 use crate::progress::{Bars, EpochBar};
 use crate::{default_out, device_name};
 use clap::{Args, ValueEnum};
@@ -69,6 +71,9 @@ pub(crate) struct TrainArgs {
 
     #[command(flatten)]
     pub stage: StageArgs,
+
+    #[command(flatten)]
+    pub tensorboard: TensorBoardArgs,
 
     #[command(flatten)]
     pub control: RunControlArgs,
@@ -201,6 +206,7 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         channels: &mut c.network.channels,
         layers: &mut c.network.layers,
     });
+    args.tensorboard.apply(&mut c.tensorboard);
     c.validate()?;
     Ok(c)
 }

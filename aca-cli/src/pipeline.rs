@@ -15,6 +15,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{
     PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageDataArgs,
+    TensorBoardArgs,
 };
 use crate::progress::EpochBar;
 use crate::{default_out, device_name};
@@ -53,6 +54,9 @@ pub(crate) struct RunArgs {
 
     #[command(flatten)]
     pub memory: SearchMemoryArgs,
+
+    #[command(flatten)]
+    pub tensorboard: TensorBoardArgs,
 
     /// Allocate and train from the snapshot of this search epoch instead of the final search
     /// (the search still runs its full length and keeps the snapshot).
@@ -109,6 +113,8 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
     }
     args.snapshots.apply(&mut config.search);
     args.memory.apply(&mut config.search);
+    args.tensorboard.apply(&mut config.search.tensorboard);
+    args.tensorboard.apply(&mut config.train.tensorboard);
     if args.eval_epoch.is_some() {
         config.eval_epoch = args.eval_epoch;
     }
@@ -338,6 +344,10 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         state.seconds.train += t.elapsed().as_secs_f64();
         layout.write_state(&state)?;
     }
+    if cfg.train.tensorboard.enabled {
+        plan_and_hparams_to_tensorboard(&train_dir, &plan, &state.hparams)
+            .context("TensorBoard files")?;
+    }
     // 4. Test.
     let t = Instant::now();
     bar.line("[4/5] test".into());
@@ -390,6 +400,25 @@ fn last_learning(search_dir: &Path, epoch: Option<usize>) -> Option<aca_space::A
         .filter_map(|l| serde_json::from_str::<aca_search::EpochRecord>(l).ok())
         .find(|r| epoch.is_none_or(|e| r.epoch + 1 == e))?
         .learning
+}
+
+/// The channel plan ([`ChannelPlan::to_tensorboard`]) and, for a sweep's run, its HParams session
+/// (its axis values) in the training's TensorBoard folder.
+fn plan_and_hparams_to_tensorboard(
+    train_dir: &Path,
+    plan: &ChannelPlan,
+    hparams: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Result<()> {
+    let tb_dir = train_dir.join(aca_core::tensorboard::TB_DIR);
+    let mut tb = aca_core::tensorboard::EventWriter::open(&tb_dir, |tag, _| {
+        !tag.starts_with("plan/") && !tag.starts_with("_hparams_/")
+    })?;
+    plan.to_tensorboard(&mut tb)?;
+    if !hparams.is_empty() {
+        tb.hparams_session(hparams)?;
+    }
+    tb.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

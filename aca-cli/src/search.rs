@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 
 use crate::cli::{
     PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageArgs,
-    StageDataArgs, StageFields,
+    StageDataArgs, StageFields, TensorBoardArgs,
 };
 use crate::config_file::{chosen_method, merge, read_patch};
 use crate::progress::{Bars, EpochBar};
@@ -35,6 +35,9 @@ pub(crate) struct SearchArgs {
 
     #[command(flatten)]
     pub memory: SearchMemoryArgs,
+
+    #[command(flatten)]
+    pub tensorboard: TensorBoardArgs,
 
     /// A JSON configuration file (every field optional; defaults are DARTS's); flags override it.
     #[arg(long, value_name = "FILE", conflicts_with = "resume")]
@@ -102,6 +105,7 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
     }
     args.snapshots.apply(&mut c);
     args.memory.apply(&mut c);
+    args.tensorboard.apply(&mut c.tensorboard);
     c.validate()?;
     Ok(c)
 }

@@ -4,9 +4,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SMALL: &str = r#"{
-  "search": {"epochs": 3, "data": {"batch_size": 32, "split": {"train_limit": 96, "valid_limit": 96}}, "network": {"channels": 4, "layers": 3}},
+  "search": {"epochs": 3, "data": {"batch_size": 32, "split": {"train_limit": 96, "valid_limit": 96}}, "network": {"channels": 4, "layers": 3}, "tensorboard": {"step_every": 1}},
   "allocate": {"batches": 2},
-  "train": {"epochs": 2, "data": {"batch_size": 64, "train_limit": 640}, "network": {"channels": 8, "layers": 3}}
+  "train": {"epochs": 2, "data": {"batch_size": 64, "train_limit": 640}, "network": {"channels": 8, "layers": 3}, "tensorboard": {"step_every": 1}}
 }"#;
 
 pub(crate) fn fashion_mnist() -> bool {
@@ -183,4 +183,24 @@ fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
             .count()
     };
     assert_eq!(lines(&cut), 3, "each epoch logged once");
+    // TensorBoard shows the resumed run's curves as the uninterrupted run's: the same tags at
+    // the same steps, each once.
+    for stage in ["search", "train"] {
+        let points = |dir: &Path| {
+            let mut p: Vec<(String, i64)> =
+                aca_core::tensorboard::scalars(&dir.join(stage).join("tb"))
+                    .unwrap()
+                    .into_iter()
+                    .map(|(tag, step, _)| (tag, step))
+                    .collect();
+            p.sort();
+            p
+        };
+        assert_eq!(
+            points(&whole),
+            points(&cut),
+            "{stage}: TensorBoard steps differ"
+        );
+    }
+    crate::tb_check(&[&whole, &cut]);
 }

@@ -11,6 +11,7 @@ epochs = 2
 snapshot_epochs = [1]
 data = { dataset = "mnist", data_dir = "DATA", resize = 8, batch_size = 16, split = { train_limit = 48, valid_limit = 32 } }
 network = { channels = 4, layers = 3 }
+tensorboard = { step_every = 1 }
 
 [base.allocate]
 batches = 1
@@ -19,6 +20,7 @@ batches = 1
 epochs = 1
 data = { dataset = "mnist", data_dir = "DATA", resize = 8, batch_size = 32, train_limit = 96 }
 network = { channels = 4, layers = 3 }
+tensorboard = { step_every = 1 }
 
 [axes]
 seed = [0]
@@ -133,6 +135,10 @@ fn a_local_sweep_runs_shares_its_search_and_collects() {
     let (ok, out, err) = aca(&["sweep", "run", &file, "--dir", dir_s]);
     assert!(ok, "{err}");
     assert!(out.contains("2 done, 0 failed"), "{out}");
+
+    // TensorBoard reads the runs' curves and lines them up by their axes in its HParams
+    // dashboard.
+    crate::tb_check(&[&a, &b, Path::new("--sweep"), &dir]);
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod metrics;
 mod optim;
 mod run_dir;
 mod schedule;
+pub mod tensorboard;
 
 pub use alloc::KeepFreedPages;
 pub use checkpoint::{

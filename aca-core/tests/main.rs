@@ -260,6 +260,8 @@ struct Doubling {
     weight: tch::Tensor,
     steps: usize,
     restored: bool,
+    /// Stop (panic, as a killed process would) after this many steps.
+    stop_after: Option<usize>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -281,12 +283,15 @@ impl aca_core::EpochTask for Doubling {
     fn run_epoch(
         &mut self,
         epoch: usize,
-        on_step: &mut dyn FnMut(),
+        on_step: &mut dyn FnMut(f64),
     ) -> Result<serde_json::Value, aca_core::CoreError> {
         for _ in 0..self.steps_per_epoch() {
             self.weight = &self.weight * 2.0;
             self.steps += 1;
-            on_step();
+            on_step(self.weight.double_value(&[]));
+            if self.stop_after == Some(self.steps) {
+                std::panic::panic_any("interrupted");
+            }
         }
         Ok(serde_json::json!({"epoch": epoch, "weight": self.weight.double_value(&[])}))
     }
@@ -333,15 +338,20 @@ fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
         weight: tch::Tensor::from(1.0f64),
         steps: 0,
         restored: false,
+        stop_after: None,
     };
     let config = serde_json::json!({"epochs": 4});
+    let tb = aca_core::tensorboard::TensorBoard {
+        enabled: true,
+        step_every: 1,
+    };
 
     // Two epochs, then the process "stops".
     let run = RunDir::open(&dir, false, "doubling").unwrap();
     let mut task = fresh();
     let observer = Counting::default();
     assert_eq!(
-        run_epochs(&run, &config, 2, &mut task, &observer).unwrap(),
+        run_epochs(&run, &config, 2, &mut task, &observer, tb).unwrap(),
         0
     );
     assert_eq!(observer.steps.get(), 6);
@@ -355,7 +365,7 @@ fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
     assert!(err.contains("--resume"), "{err}");
     let run = RunDir::open(&dir, true, "doubling").unwrap();
     let other = serde_json::json!({"epochs": 5});
-    let err = run_epochs(&run, &other, 4, &mut fresh(), &aca_core::Silent)
+    let err = run_epochs(&run, &other, 4, &mut fresh(), &aca_core::Silent, tb)
         .unwrap_err()
         .to_string();
     assert!(err.contains("epochs"), "{err}");
@@ -364,7 +374,7 @@ fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
     let mut task = fresh();
     let observer = Counting::default();
     assert_eq!(
-        run_epochs(&run, &config, 4, &mut task, &observer).unwrap(),
+        run_epochs(&run, &config, 4, &mut task, &observer, tb).unwrap(),
         2
     );
     assert!(task.restored);
@@ -440,4 +450,57 @@ fn a_new_run_through_a_link_to_a_missing_folder_creates_that_folder() {
     let plain = tmp.path().join("plain");
     drop(aca_core::RunDir::open(&plain, false, "search").unwrap());
     drop(aca_core::RunDir::open(&plain, false, "search").unwrap());
+}
+
+#[test]
+fn tensorboard_shows_each_step_once_after_a_resume_mid_epoch() {
+    use aca_core::tensorboard::{scalars, TensorBoard};
+    use aca_core::{run_epochs, RunDir};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("run");
+    let config = serde_json::json!({"epochs": 3});
+    let tb = TensorBoard {
+        enabled: true,
+        step_every: 1,
+    };
+    let task = |stop_after| Doubling {
+        weight: tch::Tensor::from(1.0f64),
+        steps: 0,
+        restored: false,
+        stop_after,
+    };
+    // Stopped after step 2 of epoch 1: its steps are in the event file, its epoch is not done.
+    let run = RunDir::open(&dir, false, "doubling").unwrap();
+    let stopped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_epochs(&run, &config, 3, &mut task(Some(5)), &aca_core::Silent, tb)
+    }));
+    assert!(stopped.is_err());
+    drop(run);
+    let before = scalars(&dir.join("tb")).unwrap();
+    assert!(before
+        .iter()
+        .any(|(t, s, _)| t == "doubling/steps/train_loss" && *s == 5));
+    let run = RunDir::open(&dir, true, "doubling").unwrap();
+    run_epochs(&run, &config, 3, &mut task(None), &aca_core::Silent, tb).unwrap();
+    let events = scalars(&dir.join("tb")).unwrap();
+    let steps = |tag: &str| -> Vec<(i64, f32)> {
+        events
+            .iter()
+            .filter(|(t, _, _)| t == tag)
+            .map(|(_, s, v)| (*s, *v))
+            .collect()
+    };
+    // Steps 1-9 once each, with the resumed run's values; epochs 0-2 once each.
+    let losses = steps("doubling/steps/train_loss");
+    assert_eq!(
+        losses,
+        (1..=9)
+            .map(|k| (k, 2f32.powi(k as i32)))
+            .collect::<Vec<_>>()
+    );
+    let weights = steps("doubling/weight");
+    assert_eq!(weights, [(0, 8.0), (1, 64.0), (2, 512.0)]);
+    // One event file, no leftovers of the rewrite.
+    let files: Vec<_> = std::fs::read_dir(dir.join("tb")).unwrap().collect();
+    assert_eq!(files.len(), 1);
 }

@@ -71,6 +71,9 @@ pub struct RunState {
     /// Seconds spent per stage, over every invocation.
     #[serde(default)]
     pub seconds: StageSeconds,
+    /// A sweep run's axis values, which its TensorBoard session records as hyperparameters.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub hparams: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl RunState {
@@ -80,6 +83,7 @@ impl RunState {
             preset,
             config,
             seconds: StageSeconds::default(),
+            hparams: Default::default(),
         }
     }
 }

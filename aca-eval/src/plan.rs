@@ -111,6 +111,30 @@ impl ChannelPlan {
         Ok(plan)
     }
 
+    /// Each edge's identity share (`1 - fraction`) as the scalar
+    /// `plan/identity_share/CELL/edgeI` at step 0, and the plan as a table (`plan/channels`).
+    pub fn to_tensorboard(
+        &self,
+        tb: &mut aca_core::tensorboard::EventWriter,
+    ) -> std::result::Result<(), aca_core::CoreError> {
+        let mut table =
+            String::from("| cell | edge | op | input | identity share |\n|---|---|---|---|---|\n");
+        for cell in CellType::BOTH {
+            for (i, (&(op, input), fraction)) in self
+                .genotype
+                .cell(cell)
+                .iter()
+                .zip(self.fractions(cell))
+                .enumerate()
+            {
+                let share = 1.0 - fraction;
+                tb.scalar(&format!("plan/identity_share/{cell}/edge{i}"), 0, share)?;
+                table.push_str(&format!("| {cell} | {i} | {op} | {input} | {share:.3} |\n"));
+            }
+        }
+        tb.text("plan/channels", 0, &table)
+    }
+
     /// Identity share of one cell type: the mean of `1 - fraction` over its ops (a sparse
     /// cell's dropped edges, `none`, hold no channels and do not count).
     pub fn identity_share(&self, cell: CellType) -> f64 {

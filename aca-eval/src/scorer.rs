@@ -238,7 +238,7 @@ impl ChannelScorer for BnGamma {
                 0.0,
                 0.0,
                 c.grad_clip,
-                &mut || {},
+                &mut |_| {},
             )?;
         }
         let mut scores: [EdgeScores; 2] = Default::default();

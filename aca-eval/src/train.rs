@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use aca_core::tensorboard::TensorBoard;
 use aca_core::{
     check_finite, clip_grad_norm, load_checkpoint, prefixed, run_epochs, save_checkpoint,
     seed_everything, with_prefix, write_json_atomic, Accuracy, Cosine, EpochTask, Exponential,
@@ -76,6 +77,9 @@ pub struct TrainConfig {
     /// CIFAR: 0; DARTS ImageNet: 0.1 (`CrossEntropyLabelSmooth`).
     #[serde(skip_serializing_if = "is_zero")]
     pub label_smoothing: f64,
+    /// TensorBoard event files under the run directory's `tb/` (on by default).
+    #[serde(skip_serializing_if = "TensorBoard::is_default")]
+    pub tensorboard: TensorBoard,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -116,6 +120,7 @@ impl Default for TrainConfig {
             drop_path: 0.2,
             schedule: LrSchedule::Cosine,
             label_smoothing: 0.0,
+            tensorboard: TensorBoard::default(),
         }
     }
 }
@@ -167,6 +172,7 @@ impl TrainConfig {
             drop_path: 0.0,
             schedule: LrSchedule::Exponential { gamma: 0.97 },
             label_smoothing: 0.1,
+            tensorboard: TensorBoard::default(),
             ..Self::default()
         }
     }
@@ -404,7 +410,14 @@ pub fn train(
         pages: KeepFreedPages::new(),
     };
     info!(params = task.net.param_count(), "evaluation network ready");
-    run_epochs(&run, &config, config.epochs, &mut task, observer)?;
+    run_epochs(
+        &run,
+        &config,
+        config.epochs,
+        &mut task,
+        observer,
+        config.tensorboard,
+    )?;
     let net = task.net;
     save_checkpoint(
         &dir.join(files::MODEL),
@@ -452,7 +465,7 @@ impl EpochTask for TrainTask<'_> {
         self.train_loader.batches_per_epoch()
     }
 
-    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut()) -> Result<TrainRecord> {
+    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut(f64)) -> Result<TrainRecord> {
         let config = self.config;
         let t0 = Instant::now();
         // Drop path draws from libtorch's generator: seeded per epoch, so a resumed run draws
@@ -476,9 +489,9 @@ impl EpochTask for TrainTask<'_> {
             config.aux_weight,
             config.label_smoothing,
             config.grad_clip,
-            &mut || {
+            &mut |loss| {
                 pages.after_step();
-                on_step();
+                on_step(loss);
             },
         )?;
         let test = test_accuracy(&self.net, self.test_loader)?;
@@ -542,7 +555,7 @@ pub(crate) fn train_epoch(
     aux_weight: f64,
     label_smoothing: f64,
     clip: f64,
-    on_step: &mut dyn FnMut(),
+    on_step: &mut dyn FnMut(f64),
 ) -> Result<Accuracy> {
     let mut tally = Tally::top1();
     for (step, batch) in loader.epoch(epoch as u64).enumerate() {
@@ -558,7 +571,7 @@ pub(crate) fn train_epoch(
         clip_grad_norm(&grads, clip)?;
         sgd.step(weights, &grads)?;
         tally.add(value, &out.logits, &batch.labels)?;
-        on_step();
+        on_step(value);
     }
     Ok(tally.finish())
 }

@@ -1,5 +1,6 @@
 //! Search configuration: serde structs whose defaults are DARTS's CIFAR-10 values, and presets.
 
+use aca_core::tensorboard::TensorBoard;
 use aca_core::{AdamConfig, SgdConfig};
 use aca_data::{Augment, DataConfig, DatasetInfo, DatasetKind};
 use aca_space::nn::SearchNetConfig;
@@ -52,6 +53,9 @@ pub struct SearchConfig {
     /// one stage.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<SearchStage>,
+    /// TensorBoard event files under the run directory's `tb/` (on by default).
+    #[serde(skip_serializing_if = "TensorBoard::is_default")]
+    pub tensorboard: TensorBoard,
 }
 
 impl Default for SearchConfig {
@@ -72,6 +76,7 @@ impl Default for SearchConfig {
             snapshot_every: None,
             method_options: MethodOptions::default(),
             stages: Vec::new(),
+            tensorboard: TensorBoard::default(),
         }
     }
 }

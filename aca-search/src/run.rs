@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use aca_core::tensorboard::{heat_map_png, EventWriter, TB_DIR};
 use aca_core::{
     load_checkpoint, prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix,
     write_atomic, write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
@@ -262,7 +263,14 @@ pub fn search(
         stage: 0,
     };
     info!(params = task.net.param_count(), space = %ops, method = %config.method, "search network ready");
-    let start_epoch = run_epochs(&run, &config, config.epochs, &mut task, observer)?;
+    let start_epoch = run_epochs(
+        &run,
+        &config,
+        config.epochs,
+        &mut task,
+        observer,
+        config.tensorboard,
+    )?;
     let net = task.net;
 
     let arch_params = net.arch_params()?;
@@ -280,6 +288,9 @@ pub fn search(
             derived => derived?,
         };
     write_search_results(dir, false, &config, &ops, &net, &genotype, &arch_params)?;
+    if config.tensorboard.enabled {
+        cell_images(dir, &genotype, config.epochs.saturating_sub(1) as i64)?;
+    }
     if genotype.is_sparse() {
         info!(
             normal = genotype.op_count(CellType::Normal),
@@ -414,7 +425,7 @@ impl EpochTask for SearchTask<'_> {
         self.train_loader.batches_per_epoch()
     }
 
-    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut()) -> Result<EpochRecord> {
+    fn run_epoch(&mut self, epoch: usize, on_step: &mut dyn FnMut(f64)) -> Result<EpochRecord> {
         let config = self.config;
         let epoch_start = Instant::now();
         while self.stage < config.stage_of(epoch).0 {
@@ -456,7 +467,7 @@ impl EpochTask for SearchTask<'_> {
                 arch_steps += 1;
             }
             tally.add(out.loss, &out.logits, &batch.labels)?;
-            on_step();
+            on_step(out.loss);
         }
         let train = tally.finish();
         let valid = evaluate(net, self.eval_loader)?;
@@ -517,6 +528,41 @@ impl EpochTask for SearchTask<'_> {
             "search epoch"
         );
         Ok(record)
+    }
+
+    /// Per epoch: each cell's op weights as a heat map (edges x ops) and the largest per edge,
+    /// a histogram of all of them, and the derived genotype as text.
+    fn tensorboard(
+        &self,
+        record: &EpochRecord,
+        epoch: usize,
+        tb: &mut EventWriter,
+    ) -> std::result::Result<(), aca_core::CoreError> {
+        let step = epoch as i64;
+        for (cell, rows) in [
+            ("normal", &record.alphas_normal),
+            ("reduce", &record.alphas_reduce),
+        ] {
+            let (png, size) = heat_map_png(rows, 12)?;
+            tb.png(&format!("search/alphas/{cell}"), step, png, size)?;
+            for (edge, row) in rows.iter().enumerate() {
+                let largest = row.iter().copied().fold(0f32, f32::max);
+                tb.scalar(
+                    &format!("search/largest_op_weight/{cell}/edge{edge:02}"),
+                    step,
+                    f64::from(largest),
+                )?;
+            }
+        }
+        let all: Vec<f64> = record
+            .alphas_normal
+            .iter()
+            .chain(&record.alphas_reduce)
+            .flatten()
+            .map(|&w| f64::from(w))
+            .collect();
+        tb.histogram("search/op_weights", step, &all, 30)?;
+        tb.text("search/genotype", step, &record.genotype)
     }
 
     fn checkpoint(&self) -> (Vec<(String, Tensor)>, SearchState) {
@@ -613,6 +659,51 @@ fn write_search_results(
         std::fs::rename(&target, dir).map_err(|e| io(dir, e))?;
     }
     Ok(())
+}
+
+/// The searched cells as images (`search/cell/normal`, `search/cell/reduce`) in the search's
+/// TensorBoard folder, drawn by Graphviz's `dot` as the report draws them; left out, with a note
+/// in the log, where `dot` is not installed.
+fn cell_images(dir: &Path, genotype: &Genotype, step: i64) -> Result<()> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut tb = EventWriter::open(&dir.join(TB_DIR), |tag, _| !tag.starts_with("search/cell/"))?;
+    for cell in CellType::BOTH {
+        let drawn = Command::new("dot")
+            .arg("-Tpng")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(genotype.to_dot(cell, None).as_bytes())?;
+                }
+                child.wait_with_output()
+            });
+        let png = match drawn {
+            Ok(out) if out.status.success() && out.stdout.len() > 26 => out.stdout,
+            _ => {
+                info!("Graphviz's `dot` did not draw the cells: TensorBoard gets no cell images");
+                return Ok(());
+            }
+        };
+        // The PNG header: width and height (big-endian) at 16 and 20, colour type at 25.
+        let be = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
+        let channels = match png[25] {
+            0 => 1,
+            2 => 3,
+            4 => 2,
+            _ => 4,
+        };
+        tb.png(
+            &format!("search/cell/{cell}"),
+            step,
+            png.clone(),
+            (be(16), be(20), channels),
+        )?;
+    }
+    Ok(tb.flush()?)
 }
 
 /// Opens the supernet a finished search (or one of its snapshots) in `dir` left: the network it

@@ -331,6 +331,28 @@ fn share_searches(points: &mut [Point], label: &dyn Fn(&str) -> String) {
 
 /// Writes the sweep's run directories (run.json, and the link to a shared search) under `dir`;
 /// existing runs are left as they are, but a run whose configuration changed is refused.
+/// The metrics TensorBoard's HParams table shows beside a sweep's axes: the training's scalars
+/// of its last epoch.
+pub(crate) const HPARAMS_METRICS: [&str; 3] = [
+    "training/test_acc",
+    "training/test_loss",
+    "training/train_acc",
+];
+
+/// Writes the sweep's HParams experiment to `dir/tb`: its axes, with their values, as
+/// hyperparameters and [`HPARAMS_METRICS`] as metrics. Each run's training records its own
+/// session (its axis values) in `RUN/train/tb`.
+pub(crate) fn write_hparams_experiment(
+    dir: &Path,
+    axes: &BTreeMap<String, Vec<Value>>,
+) -> Result<()> {
+    let tb_dir = dir.join(aca_core::tensorboard::TB_DIR);
+    let mut tb = aca_core::tensorboard::EventWriter::open(&tb_dir, |_, _| false)?;
+    tb.hparams_experiment(axes, &HPARAMS_METRICS)?;
+    tb.flush()?;
+    Ok(())
+}
+
 pub(crate) fn lay_out(dir: &Path, points: &[Point], preset: Preset) -> Result<Vec<PathBuf>> {
     let runs = dir.join("runs");
     std::fs::create_dir_all(&runs).with_context(|| format!("creating {}", runs.display()))?;
@@ -357,7 +379,9 @@ pub(crate) fn lay_out(dir: &Path, points: &[Point], preset: Preset) -> Result<Ve
                         .with_context(|| format!("linking {}", link.display()))?;
                 }
             }
-            layout.write_state(&RunState::new(preset, p.config.clone()))?;
+            let mut state = RunState::new(preset, p.config.clone());
+            state.hparams = p.axes.clone();
+            layout.write_state(&state)?;
         }
         out.push(run);
     }

@@ -273,6 +273,7 @@ fn run_sweep(args: SweepRunArgs, quiet: bool) -> Result<()> {
     }
     let runs = grid::lay_out(&dir, &points, sweep.preset)?;
     aca_core::write_json_atomic(&dir.join(SWEEP_JSON), &resolved)?;
+    grid::write_hparams_experiment(&dir, &sweep.axes)?;
     match args.backend {
         Backend::Local => {
             let opts = local::LocalOptions {
