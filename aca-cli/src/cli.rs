@@ -202,7 +202,7 @@ pub(crate) struct StageDataArgs {
     /// Dataset [default: the preset's: fashion-mnist for tiny, cifar10 for paper].
     #[arg(
         long,
-        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder",
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|svhn|folder",
         conflicts_with = "resume"
     )]
     pub dataset: Option<aca_data::DatasetKind>,

@@ -1,7 +1,7 @@
 use std::fmt::Write as _;
 
-use aca_data::{darts_split, fetch, Archive, Dataset, Fetched, LoadOptions, SplitConfig};
-use anyhow::{anyhow, Context, Result};
+use aca_data::{darts_split, fetch, Archive, Dataset, Fetched, LoadOptions, Packing, SplitConfig};
+use anyhow::{anyhow, bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use clap::{Args, Subcommand};
@@ -22,7 +22,7 @@ pub(crate) struct DataArgs {
     #[arg(
         long,
         default_value = "fashion-mnist",
-        value_name = "fashion-mnist|mnist|cifar10|cifar100|folder"
+        value_name = "fashion-mnist|mnist|cifar10|cifar100|svhn|folder"
     )]
     pub dataset: aca_data::DatasetKind,
 
@@ -67,15 +67,19 @@ pub(crate) struct InfoArgs {
 #[derive(Debug, Args)]
 pub(crate) struct FetchArgs {
     /// Dataset to download.
-    #[arg(value_name = "cifar10|cifar100")]
+    #[arg(value_name = "cifar10|cifar100|svhn")]
     pub dataset: aca_data::DatasetKind,
+
+    /// SVHN: also download `extra_32x32.mat` (531,131 more training digits, 1.3 GB).
+    #[arg(long)]
+    pub extra: bool,
 
     /// Folder to put it in.
     #[arg(long, default_value = "data", value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// Download from this address instead of the official one (a mirror); the published MD5 is
-    /// still checked.
+    /// Download from this address instead of the official one (a mirror; for SVHN the folder
+    /// holding its `.mat` files); the published MD5 is still checked.
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,
 }
@@ -187,17 +191,42 @@ pub(crate) fn render_info(
 
 fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
     let kind = args.dataset;
-    let mut archive = Archive::official(kind).ok_or_else(|| {
-        match kind {
+    if args.extra && kind != aca_data::DatasetKind::Svhn {
+        bail!("--extra is SVHN's extra training file; {kind} has none");
+    }
+    let mut archives = Archive::all_official(kind, args.extra);
+    if archives.is_empty() {
+        return Err(match kind {
             aca_data::DatasetKind::Folder => anyhow!(
                 "folder is your own images: point --data-dir at a folder of train/CLASS/ and val/CLASS/ image files"
             ),
             _ => anyhow!("{kind} has no official archive to fetch; it comes from Debian's packages (scripts/setup) or your own files (--data-dir)"),
-        }
-    })?;
-    if let Some(url) = args.url {
-        archive.url = url;
+        });
     }
+    if let Some(url) = &args.url {
+        for archive in &mut archives {
+            archive.url = match archive.packing {
+                Packing::File => format!("{}/{}", url.trim_end_matches('/'), archive.files[0]),
+                Packing::TarGz => url.clone(),
+            };
+        }
+    }
+    for archive in &archives {
+        fetch_one(kind, archive, &args.dir, quiet)?;
+    }
+    Ok(())
+}
+
+fn fetch_one(
+    kind: aca_data::DatasetKind,
+    archive: &Archive,
+    dir: &std::path::Path,
+    quiet: bool,
+) -> Result<()> {
+    let what = match archive.packing {
+        Packing::File => format!("{kind} {}", archive.files[0]),
+        Packing::TarGz => kind.to_string(),
+    };
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
@@ -210,27 +239,28 @@ fn fetch_cmd(args: FetchArgs, quiet: bool) -> Result<()> {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    bar.set_message(format!("downloading {kind}"));
-    let outcome = fetch(&archive, &args.dir, |done, total| {
+    bar.set_message(format!("downloading {what}"));
+    let outcome = fetch(archive, dir, |done, total| {
         if let Some(t) = total {
             bar.set_length(t);
         }
         bar.set_position(done);
     })
-    .with_context(|| format!("fetching {kind} into {}", args.dir.display()))?;
+    .with_context(|| format!("fetching {what} into {}", dir.display()))?;
     bar.finish_and_clear();
     match outcome {
         Fetched::Downloaded(path) => outln!(
-            "{kind}: downloaded {}, MD5 {} verified, unpacked into {}\nuse it with: --dataset {kind} --data-dir {}",
+            "{what}: downloaded {}, MD5 {} verified, {} {}\nuse it with: --dataset {kind} --data-dir {}",
             archive.url,
             archive.md5,
+            if archive.packing == Packing::File { "saved in" } else { "unpacked into" },
             path.display(),
-            args.dir.display()
+            dir.display()
         ),
         Fetched::AlreadyPresent(path) => outln!(
-            "{kind}: already present in {} (nothing downloaded)\nuse it with: --dataset {kind} --data-dir {}",
+            "{what}: already present in {} (nothing downloaded)\nuse it with: --dataset {kind} --data-dir {}",
             path.display(),
-            args.dir.display()
+            dir.display()
         ),
     }
     Ok(())

@@ -74,7 +74,7 @@ fn data_errors_are_one_clear_line() {
     assert!(!ok);
     assert_eq!(
         err,
-        "error: dataset = imagenet: expected fashion-mnist, mnist, cifar10, cifar100 or folder\n"
+        "error: dataset = imagenet: expected fashion-mnist, mnist, cifar10, cifar100, svhn or folder\n"
     );
     let (ok, _, err) = aca(&["data", "fetch", "mnist", "--dir", d]);
     assert!(!ok);
@@ -335,4 +335,63 @@ fn an_image_folder_runs_end_to_end() {
         err.contains("bad.png") && err.contains("cannot decode"),
         "{err}"
     );
+}
+
+#[test]
+fn svhn_files_run_end_to_end_in_s3_and_s3_aca() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("svhn");
+    std::fs::create_dir_all(&data).unwrap();
+    let images = |n: usize| -> (Vec<u8>, Vec<u16>) {
+        let labels: Vec<u16> = (0..n).map(|i| (i % 10) as u16).collect();
+        // Each digit class a different brightness, so that there is something to learn.
+        let px = labels
+            .iter()
+            .flat_map(|&l| std::iter::repeat_n((l * 20 + 30) as u8, 3072))
+            .collect();
+        (px, labels)
+    };
+    let (px, labels) = images(80);
+    aca_data::write_svhn_mat(&data.join("train_32x32.mat"), &px, &labels, true).unwrap();
+    let (px, labels) = images(20);
+    aca_data::write_svhn_mat(&data.join("test_32x32.mat"), &px, &labels, false).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, out, err) = aca(&["data", "info", "--dataset", "svhn", "--data-dir", d]);
+    assert!(ok, "{err}");
+    assert!(out.contains("train     80"), "{out}");
+    assert!(out.contains("3 x 32 x 32"), "{out}");
+    let cfg = dir.path().join("small.json");
+    std::fs::write(
+        &cfg,
+        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 16, "valid_limit": 16}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 1},
+  "train": {"epochs": 1, "data": {"batch_size": 16, "train_limit": 32}, "network": {"channels": 4, "layers": 3}}}"#,
+    )
+    .unwrap();
+    for space in ["s3", "s3-aca"] {
+        let out_dir = dir.path().join(space);
+        let (ok, out, err) = aca(&[
+            "run",
+            "--dataset",
+            "svhn",
+            "--data-dir",
+            d,
+            "--resize",
+            "8",
+            "--space",
+            space,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--no-progress",
+        ]);
+        assert!(ok, "{space}: {err}");
+        assert!(out.contains("svhn"), "{out}");
+        assert!(out_dir.join("train/results.json").is_file());
+    }
+    // `aca data fetch svhn` names its files; --extra is SVHN's only.
+    let (ok, _, err) = aca(&["data", "fetch", "cifar10", "--extra"]);
+    assert!(!ok);
+    assert!(err.contains("--extra is SVHN's"), "{err}");
 }

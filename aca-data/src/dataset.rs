@@ -16,6 +16,7 @@ use crate::idx::read_idx_pair;
 use crate::kind::{DatasetInfo, DatasetKind};
 use crate::raw::{find_plain_or_gz, Label, RawImages};
 use crate::stream::FileSource;
+use crate::svhn::read_svhn_mat;
 
 /// One split: u8 images `[N, C, H, W]` in memory (or a streamed folder's files) and i64 labels
 /// `[N]`.
@@ -288,6 +289,14 @@ impl Dataset {
                     read_names(&root.join("batches.meta.txt"), 10)?.or(kind.builtin_class_names());
                 (train, test, 10, names)
             }
+            DatasetKind::Svhn => {
+                let root = cifar_root(&dir, "svhn", "train_32x32.mat", kind)?;
+                let train =
+                    read_svhn_mat(&existing(&[root.join("train_32x32.mat")], kind, &root)?[0])?;
+                let test =
+                    read_svhn_mat(&existing(&[root.join("test_32x32.mat")], kind, &root)?[0])?;
+                (train, test, 10, kind.builtin_class_names())
+            }
             DatasetKind::Cifar100 => {
                 let root = cifar_root(&dir, "cifar-100-binary", "train.bin", kind)?;
                 let (label_index, classes, names_file) = if opts.coarse_labels {
@@ -558,6 +567,9 @@ fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {
         DatasetKind::Mnist => format!("missing {file}[.gz]; pass --data-dir DIR holding the four MNIST IDX files"),
         DatasetKind::Cifar10 | DatasetKind::Cifar100 => format!(
             "missing {file}; pass --data-dir DIR holding the binary version, or download it with `aca data fetch {kind} --dir DIR`"
+        ),
+        DatasetKind::Svhn => format!(
+            "missing {file}; pass --data-dir DIR holding train_32x32.mat and test_32x32.mat, or download them with `aca data fetch svhn --dir DIR`"
         ),
         DatasetKind::Folder => format!("missing {file}"),
     };

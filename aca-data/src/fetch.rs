@@ -1,4 +1,5 @@
-//! Downloading the official CIFAR archives: MD5-checked, unpacked atomically.
+//! Downloading the official CIFAR archives and SVHN files: MD5-checked, unpacked or moved into
+//! place atomically.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -25,6 +26,17 @@ pub struct Archive {
     pub folder: &'static str,
     /// Files that folder must hold.
     pub files: &'static [&'static str],
+    /// A `.tar.gz` archive, or the file itself.
+    pub packing: Packing,
+}
+
+/// How a download holds its dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// A `.tar.gz` archive that unpacks to the folder (CIFAR).
+    TarGz,
+    /// The one file of [`Archive::files`] itself, moved into the folder (SVHN's `.mat` files).
+    File,
 }
 
 impl Archive {
@@ -52,6 +64,7 @@ impl Archive {
                     "cifar-100-binary",
                     &["train.bin", "test.bin"],
                 ),
+                DatasetKind::Svhn => return Self::svhn(false).into_iter().next(),
                 DatasetKind::FashionMnist | DatasetKind::Mnist | DatasetKind::Folder => {
                     return None
                 }
@@ -62,7 +75,50 @@ impl Archive {
             md5: md5.into(),
             folder,
             files,
+            packing: Packing::TarGz,
         })
+    }
+
+    /// Every official download of a dataset: CIFAR's archive, or SVHN's `train_32x32.mat` and
+    /// `test_32x32.mat` (and `extra_32x32.mat` with `extra`) into `svhn/`.
+    pub fn all_official(kind: DatasetKind, extra: bool) -> Vec<Self> {
+        match kind {
+            DatasetKind::Svhn => Self::svhn(extra),
+            other => Self::official(other).into_iter().collect(),
+        }
+    }
+
+    /// SVHN's files, with the MD5s torchvision's `SVHN` dataset checks.
+    fn svhn(extra: bool) -> Vec<Self> {
+        let files: [(&'static [&'static str], &str, &str); 3] = [
+            (
+                &["train_32x32.mat"],
+                "train_32x32.mat",
+                "e26dedcc434d2e4c54c9b2d4a06d8373",
+            ),
+            (
+                &["test_32x32.mat"],
+                "test_32x32.mat",
+                "eb5a983be6a315427106f1b164d9cef3",
+            ),
+            (
+                &["extra_32x32.mat"],
+                "extra_32x32.mat",
+                "a93ce644f1a588dc4d68dda5feec44a7",
+            ),
+        ];
+        files
+            .into_iter()
+            .take(if extra { 3 } else { 2 })
+            .map(|(list, name, md5)| Self {
+                dataset: DatasetKind::Svhn,
+                url: format!("http://ufldl.stanford.edu/housenumbers/{name}"),
+                md5: md5.into(),
+                folder: "svhn",
+                files: list,
+                packing: Packing::File,
+            })
+            .collect()
     }
 
     fn file_name(&self) -> &str {
@@ -99,6 +155,9 @@ pub fn fetch(
     mut progress: impl FnMut(u64, Option<u64>),
 ) -> Result<Fetched> {
     let target = dir.join(archive.folder);
+    if archive.packing == Packing::File {
+        return fetch_file(archive, dir, &mut progress);
+    }
     if target.exists() {
         return match archive.missing_in(&target) {
             None => Ok(Fetched::AlreadyPresent(target)),
@@ -119,6 +178,33 @@ pub fn fetch(
         let _ = std::fs::remove_dir(dir);
     }
     result.map(|()| Fetched::Downloaded(target))
+}
+
+/// A single-file download: into `dir/FOLDER/FILE` once verified (downloaded beside it first).
+fn fetch_file(
+    archive: &Archive,
+    dir: &Path,
+    progress: &mut impl FnMut(u64, Option<u64>),
+) -> Result<Fetched> {
+    let folder = dir.join(archive.folder);
+    let name = archive.files.first().copied().unwrap_or("data");
+    let target = folder.join(name);
+    if target.is_file() {
+        return Ok(Fetched::AlreadyPresent(folder));
+    }
+    let created = !dir.exists();
+    std::fs::create_dir_all(&folder).map_err(DataError::io(&folder))?;
+    let partial = folder.join(format!(".{name}.partial"));
+    let result = download(archive, &partial, progress)
+        .and_then(|()| std::fs::rename(&partial, &target).map_err(DataError::io(&target)));
+    let _ = std::fs::remove_file(&partial);
+    if result.is_err() {
+        let _ = std::fs::remove_dir(&folder);
+        if created {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+    result.map(|()| Fetched::Downloaded(folder))
 }
 
 fn download(

@@ -23,6 +23,9 @@ pub enum DatasetKind {
     /// CIFAR-100 (32x32 colour, 100 fine or 20 coarse classes).
     #[serde(rename = "cifar100")]
     Cifar100,
+    /// SVHN's cropped digits (32x32 colour, 10 classes): `train_32x32.mat` and `test_32x32.mat`.
+    #[serde(rename = "svhn")]
+    Svhn,
     /// An image folder in torchvision's `ImageFolder` layout (`train/CLASS/*.png`, `val/...`):
     /// the user's own data.
     #[serde(rename = "folder")]
@@ -76,11 +79,12 @@ const CIFAR10_CLASSES: [&str; 10] = [
 
 impl DatasetKind {
     /// All datasets, as `--dataset` lists them.
-    pub const ALL: [DatasetKind; 5] = [
+    pub const ALL: [DatasetKind; 6] = [
         Self::FashionMnist,
         Self::Mnist,
         Self::Cifar10,
         Self::Cifar100,
+        Self::Svhn,
         Self::Folder,
     ];
 
@@ -91,6 +95,7 @@ impl DatasetKind {
             Self::Mnist => "mnist",
             Self::Cifar10 => "cifar10",
             Self::Cifar100 => "cifar100",
+            Self::Svhn => "svhn",
             Self::Folder => "folder",
         }
     }
@@ -101,7 +106,7 @@ impl DatasetKind {
         match self {
             Self::FashionMnist => PathBuf::from(DEBIAN_FASHION_MNIST),
             Self::Mnist => PathBuf::from("data/mnist"),
-            Self::Cifar10 | Self::Cifar100 => PathBuf::from("data"),
+            Self::Cifar10 | Self::Cifar100 | Self::Svhn => PathBuf::from("data"),
             Self::Folder => PathBuf::from("data/images"),
         }
     }
@@ -110,12 +115,13 @@ impl DatasetKind {
     pub fn channels(self) -> Option<usize> {
         match self {
             Self::FashionMnist | Self::Mnist => Some(1),
-            Self::Cifar10 | Self::Cifar100 => Some(3),
+            Self::Cifar10 | Self::Cifar100 | Self::Svhn => Some(3),
             Self::Folder => None,
         }
     }
 
-    /// Whether horizontal flips are a sensible default augmentation (not for digits).
+    /// Whether horizontal flips are a sensible default augmentation (not for MNIST's digits;
+    /// SVHN keeps them, as RobustDARTS's `_data_transforms_svhn` does).
     pub fn default_hflip(self) -> bool {
         !matches!(self, Self::Mnist)
     }
@@ -129,6 +135,8 @@ impl DatasetKind {
             // uses them. DARTS has no CIFAR-100 pipeline, and PC-DARTS normalises CIFAR-100 with
             // CIFAR-10's values; we choose the dataset's own (docs/method.md, deviations).
             Self::Cifar100 => Some((vec![0.5071, 0.4865, 0.4409], vec![0.2673, 0.2564, 0.2762])),
+            // RobustDARTS utils.py, SVHN_MEAN / SVHN_STD (the benchmark grid's SVHN runs).
+            Self::Svhn => Some((vec![0.4377, 0.4438, 0.4728], vec![0.1980, 0.2010, 0.1970])),
             Self::FashionMnist | Self::Mnist | Self::Folder => None,
         }
     }
@@ -137,7 +145,7 @@ impl DatasetKind {
     pub(crate) fn builtin_class_names(self) -> Option<Vec<String>> {
         let names: Vec<String> = match self {
             Self::FashionMnist => FASHION_CLASSES.iter().map(|s| s.to_string()).collect(),
-            Self::Mnist => (0..10).map(|d| d.to_string()).collect(),
+            Self::Mnist | Self::Svhn => (0..10).map(|d| d.to_string()).collect(),
             Self::Cifar10 => CIFAR10_CLASSES.iter().map(|s| s.to_string()).collect(),
             Self::Cifar100 | Self::Folder => return None,
         };
@@ -161,7 +169,7 @@ impl FromStr for DatasetKind {
             .ok_or_else(|| DataError::Config {
                 field: "dataset",
                 value: s.into(),
-                reason: "expected fashion-mnist, mnist, cifar10, cifar100 or folder".into(),
+                reason: "expected fashion-mnist, mnist, cifar10, cifar100, svhn or folder".into(),
             })
     }
 }

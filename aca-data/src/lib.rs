@@ -41,6 +41,7 @@ mod rng;
 mod split;
 mod stream;
 pub mod streams;
+mod svhn;
 mod transform;
 
 pub use augment::{apply as augment_batch, Augment, Draws, Normalize};
@@ -48,7 +49,7 @@ pub use cifar::{encode_cifar, read_cifar_file};
 pub use config::DataConfig;
 pub use dataset::{Dataset, ImageSet, LoadOptions, STREAM_STATS_SAMPLE};
 pub use error::{DataError, Result};
-pub use fetch::{fetch, Archive, Fetched};
+pub use fetch::{fetch, Archive, Fetched, Packing};
 pub use folder::{
     read_image, read_image_cropped, IMAGE_EXTENSIONS, MAX_FOLDER_CLASSES, STATS_CACHE,
 };
@@ -59,6 +60,9 @@ pub use kind::{fashion_mnist_for_tests, DatasetInfo, DatasetKind, DEBIAN_FASHION
 pub use loader::{Batch, Endless, EpochIter, Loader, LoaderOptions, StreamState};
 pub use raw::{Label, RawImages};
 pub use split::{balanced_subset, darts_split, Split, SplitConfig};
+pub use svhn::read_svhn_mat;
+#[cfg(feature = "testing")]
+pub use svhn::write_svhn_mat;
 pub use transform::{
     random_crop_box, random_resized_crop, resize_center_crop, ColorJitter, CropBox, JitterDraw,
     CROP_RATIO, CROP_SCALE,

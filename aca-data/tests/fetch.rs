@@ -8,7 +8,7 @@ use md5::{Digest, Md5};
 use crate::write_cifar10_dir;
 
 /// Serves `body` to every request on a loopback port, `times` requests at most; returns the URL.
-fn serve(body: Vec<u8>, times: usize) -> String {
+pub(crate) fn serve(body: Vec<u8>, times: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     thread::spawn(move || {

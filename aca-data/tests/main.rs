@@ -7,6 +7,7 @@ mod formats;
 mod properties;
 mod split;
 mod streaming;
+mod svhn;
 
 use std::path::Path;
 
