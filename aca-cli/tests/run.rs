@@ -204,3 +204,100 @@ fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
     }
     crate::tb_check(&[&whole, &cut]);
 }
+
+#[test]
+fn s4_searches_noise_trains_it_in_place_and_export_refuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
+    let cfg = tmp.path().join("small.json");
+    let d = data.to_str().unwrap();
+    std::fs::write(&cfg, SMALL_SYNTHETIC.replace("DATA", d)).unwrap();
+    // S4 trains every channel on its op; its ACA form allocates.
+    for (space, strategy) in [("s4", "all"), ("s4-aca", "otsu-log")] {
+        let out = tmp.path().join(space);
+        let (ok, _, err) = aca(&[
+            "run",
+            "--space",
+            space,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+            "--quiet",
+        ]);
+        assert!(ok, "{space}: {err}");
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+        assert_eq!(plan["strategy"], strategy, "{space}");
+    }
+    // Seeded: a second S4 search draws the same noise and ends with the same alphas.
+    let again = tmp.path().join("s4-again");
+    let (ok, _, err) = aca(&[
+        "run",
+        "--space",
+        "s4",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        std::fs::read(tmp.path().join("s4/search/alphas.json")).unwrap(),
+        std::fs::read(again.join("search/alphas.json")).unwrap()
+    );
+    // A cell of noise alone trains (the op stays in place), and export names it.
+    let genotype = tmp.path().join("noise.json");
+    let pairs = "[[\"noise\", 0], [\"noise\", 1], [\"noise\", 0], [\"noise\", 1], [\"noise\", 0], [\"noise\", 1], [\"noise\", 0], [\"noise\", 1]]";
+    std::fs::write(
+        &genotype,
+        format!("{{\"normal\": {pairs}, \"normal_concat\": [2, 3, 4, 5], \"reduce\": {pairs}, \"reduce_concat\": [2, 3, 4, 5]}}"),
+    )
+    .unwrap();
+    let train = tmp.path().join("train");
+    let (ok, _, err) = aca(&[
+        "train",
+        "--genotype",
+        genotype.to_str().unwrap(),
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        d,
+        "--resize",
+        "8",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--train-limit",
+        "64",
+        "--channels",
+        "4",
+        "--layers",
+        "3",
+        "--out",
+        train.to_str().unwrap(),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = aca(&["export", "--run", train.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("noise on") && err.contains("not exported"),
+        "{err}"
+    );
+    assert!(!train.join("model.onnx").exists());
+}
+
+/// SMALL on synthetic MNIST-style files in DATA (no dataset package needed).
+const SMALL_SYNTHETIC: &str = r#"{
+  "search": {"epochs": 2, "data": {"dataset": "mnist", "data_dir": "DATA", "resize": 8, "batch_size": 16, "split": {"train_limit": 48, "valid_limit": 32}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 1},
+  "train": {"epochs": 1, "data": {"dataset": "mnist", "data_dir": "DATA", "resize": 8, "batch_size": 32, "train_limit": 96}, "network": {"channels": 4, "layers": 3}}
+}"#;

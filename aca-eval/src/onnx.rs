@@ -334,6 +334,16 @@ impl<'a> Graph<'a> {
                     reason: "a dropped edge has no op to export".into(),
                 })
             }
+            Primitive::Noise => {
+                return Err(EvalError::Config {
+                    field: "genotype",
+                    value: format!("noise on {p}"),
+                    reason: "RobustDARTS's noise op draws new random values on every call; an \
+                             exported model would not reproduce aca's outputs, so the plan is \
+                             not exported"
+                        .into(),
+                })
+            }
         })
     }
 }

@@ -26,15 +26,15 @@ pub struct RunConfig {
 
 impl RunConfig {
     /// A preset's configuration of every stage for `method` and op set `space` (allocation
-    /// `otsu-log` for a skip-free space, `all` for one with `skip_connect`).
+    /// `otsu-log` for ACA's spaces, `aca`, `s3-aca` and `s4-aca`; `all` for the others).
     pub fn preset(preset: Preset, method: MethodKind, space: Space) -> Self {
         let mut search = SearchConfig::preset(preset, method);
         search.space = space;
         let allocate = AllocateOptions {
-            strategy: if space.has_skip() {
-                Strategy::All
-            } else {
+            strategy: if space.is_aca() {
                 Strategy::OtsuLog
+            } else {
+                Strategy::All
             },
             ..AllocateOptions::default()
         };

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum SpaceError {
     /// An op name that is not a DARTS primitive.
-    #[error("unknown op `{name}` (expected one of none|zero, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5)")]
+    #[error("unknown op `{name}` (expected one of none|zero, max_pool_3x3, avg_pool_3x3, skip_connect, sep_conv_3x3, sep_conv_5x5, dil_conv_3x3, dil_conv_5x5, noise)")]
     UnknownOp {
         /// The name as given.
         name: String,
     },
     /// An op-set name that is not built in.
-    #[error("unknown op set `{name}` (expected aca, darts, darts-no-none, s2, s3 or s3-aca)")]
+    #[error("unknown op set `{name}` (expected aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca)")]
     UnknownOpSet {
         /// The name as given.
         name: String,

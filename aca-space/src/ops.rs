@@ -36,6 +36,11 @@ pub enum Primitive {
     /// Dilated (2) separable 5x5 convolution.
     #[serde(rename = "dil_conv_5x5")]
     DilConv5x5,
+    /// RobustDARTS's `noise` (Zela et al., ICLR 2020; `src/operations.py`, `NoiseOp`): fresh
+    /// N(0, 1) values of the (strided) input's shape on every call, whatever the input's values.
+    /// Not one of DARTS's ops: only S4 searches it.
+    #[serde(rename = "noise")]
+    Noise,
 }
 
 impl Primitive {
@@ -51,8 +56,13 @@ impl Primitive {
         Primitive::DilConv5x5,
     ];
 
-    /// Whether the op has no weights (`none`, the pools, `skip_connect`): the ops a collapsed
-    /// DARTS cell fills up with.
+    /// Every primitive aca knows: DARTS's ([`Primitive::ALL`]), then RobustDARTS's `noise`.
+    pub fn known() -> impl Iterator<Item = Primitive> {
+        Primitive::ALL.into_iter().chain([Primitive::Noise])
+    }
+
+    /// Whether the op has no weights (`none`, the pools, `skip_connect`, `noise`): the ops a
+    /// collapsed DARTS cell fills up with.
     pub fn is_parameter_free(self) -> bool {
         matches!(
             self,
@@ -60,6 +70,7 @@ impl Primitive {
                 | Primitive::MaxPool3x3
                 | Primitive::AvgPool3x3
                 | Primitive::SkipConnect
+                | Primitive::Noise
         )
     }
 
@@ -69,7 +80,9 @@ impl Primitive {
         let c = channels as f64;
         let sep = |k: f64| k * k * c + c * c + 2.0 * c;
         match self {
-            Primitive::None | Primitive::MaxPool3x3 | Primitive::AvgPool3x3 => 0.0,
+            Primitive::None | Primitive::MaxPool3x3 | Primitive::AvgPool3x3 | Primitive::Noise => {
+                0.0
+            }
             Primitive::SkipConnect if reduces => c * c + 2.0 * c,
             Primitive::SkipConnect => 0.0,
             Primitive::SepConv3x3 => 2.0 * sep(3.0),
@@ -90,6 +103,7 @@ impl Primitive {
             Primitive::SepConv5x5 => "sep_conv_5x5",
             Primitive::DilConv3x3 => "dil_conv_3x3",
             Primitive::DilConv5x5 => "dil_conv_5x5",
+            Primitive::Noise => "noise",
         }
     }
 }
@@ -107,8 +121,7 @@ impl FromStr for Primitive {
         if s == "zero" {
             return Ok(Primitive::None);
         }
-        Primitive::ALL
-            .into_iter()
+        Primitive::known()
             .find(|p| p.name() == s)
             .ok_or_else(|| SpaceError::UnknownOp {
                 name: s.to_string(),
@@ -139,22 +152,31 @@ pub enum Space {
     /// code, and what `darts` means for those two methods unless they ask for `none`.
     #[serde(rename = "darts-no-none")]
     DartsNoNone,
+    /// RobustDARTS's S4: `noise` and `sep_conv_3x3` on every edge, where DARTS picks the
+    /// parameter-free `noise` though it destroys the signal. Trained with every channel on its op.
+    S4,
+    /// S4 with ACA's allocation: the same ops (S4 has no skip to take out), and in evaluation
+    /// each op keeps its important channels and the rest become identity.
+    #[serde(rename = "s4-aca")]
+    S4Aca,
 }
 
 impl Space {
     /// Every built-in space.
-    pub const ALL: [Space; 6] = [
+    pub const ALL: [Space; 8] = [
         Space::Aca,
         Space::Darts,
         Space::S2,
         Space::S3,
         Space::S3Aca,
         Space::DartsNoNone,
+        Space::S4,
+        Space::S4Aca,
     ];
 
     /// The space's op set.
     pub fn op_set(self) -> OpSet {
-        use Primitive::{None as Zero, SepConv3x3, SkipConnect};
+        use Primitive::{Noise, None as Zero, SepConv3x3, SkipConnect};
         let reduced = |ops: &[Primitive]| OpSet {
             name: self.name().into(),
             ops: ops.to_vec(),
@@ -165,6 +187,7 @@ impl Space {
             Space::S2 => reduced(&[SkipConnect, SepConv3x3]),
             Space::S3 => reduced(&[Zero, SkipConnect, SepConv3x3]),
             Space::S3Aca => reduced(&[Zero, SepConv3x3]),
+            Space::S4 | Space::S4Aca => reduced(&[Noise, SepConv3x3]),
             Space::DartsNoNone => OpSet {
                 name: self.name().into(),
                 ops: Primitive::ALL.into_iter().filter(|&p| p != Zero).collect(),
@@ -172,7 +195,7 @@ impl Space {
         }
     }
 
-    /// `aca`, `darts`, `s2`, `s3`, `s3-aca` or `darts-no-none`.
+    /// `aca`, `darts`, `s2`, `s3`, `s3-aca`, `darts-no-none`, `s4` or `s4-aca`.
     pub fn name(self) -> &'static str {
         match self {
             Space::Aca => "aca",
@@ -181,12 +204,20 @@ impl Space {
             Space::S3 => "s3",
             Space::S3Aca => "s3-aca",
             Space::DartsNoNone => "darts-no-none",
+            Space::S4 => "s4",
+            Space::S4Aca => "s4-aca",
         }
     }
 
     /// Whether `skip_connect` is searched (otherwise ACA's allocation gives identity back).
     pub fn has_skip(self) -> bool {
         self.op_set().contains(Primitive::SkipConnect)
+    }
+
+    /// Whether the space is ACA's form of its setting (`aca`, `s3-aca`, `s4-aca`): by default its
+    /// cells get ACA's allocation and identity refill; the others train every channel on its op.
+    pub fn is_aca(self) -> bool {
+        matches!(self, Space::Aca | Space::S3Aca | Space::S4Aca)
     }
 }
 
@@ -217,7 +248,16 @@ pub struct OpSet {
 
 impl OpSet {
     /// Names of the built-in sets, as [`OpSet::by_name`] takes them.
-    pub const BUILT_IN: [&'static str; 6] = ["darts", "aca", "s2", "s3", "s3-aca", "darts-no-none"];
+    pub const BUILT_IN: [&'static str; 8] = [
+        "darts",
+        "aca",
+        "s2",
+        "s3",
+        "s3-aca",
+        "darts-no-none",
+        "s4",
+        "s4-aca",
+    ];
 
     /// DARTS's 8 primitives in DARTS's order.
     pub fn darts() -> Self {
@@ -305,7 +345,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_zero_alias() {
-        for p in Primitive::ALL {
+        for p in Primitive::known() {
             assert_eq!(p.name().parse::<Primitive>().unwrap(), p);
             let json = serde_json::to_string(&p).unwrap();
             assert_eq!(json, format!("\"{}\"", p.name()));
@@ -376,8 +416,13 @@ mod tests {
         }
         assert!(Space::S3.has_skip() && Space::S2.has_skip() && Space::Darts.has_skip());
         assert!(!Space::S3Aca.has_skip() && !Space::Aca.has_skip());
-        let e = "s4".parse::<Space>().unwrap_err().to_string();
-        assert!(e.contains("`s4`") && e.contains("s3-aca"), "{e}");
+        // S4: `noise` against a convolution; its ACA form searches the same ops.
+        assert_eq!(names(Space::S4), ["noise", "sep_conv_3x3"]);
+        assert_eq!(names(Space::S4Aca), ["noise", "sep_conv_3x3"]);
+        assert!(Space::S4Aca.is_aca() && !Space::S4.is_aca() && !Space::S4.has_skip());
+        assert!(Space::Aca.is_aca() && Space::S3Aca.is_aca() && !Space::DartsNoNone.is_aca());
+        let e = "s5".parse::<Space>().unwrap_err().to_string();
+        assert!(e.contains("`s5`") && e.contains("s4-aca"), "{e}");
     }
 
     #[test]

@@ -728,3 +728,60 @@ fn recomputing_cells_gives_the_stored_passs_loss_gradients_and_statistics() {
         }
     }
 }
+
+#[test]
+fn noise_draws_fresh_standard_normal_values_in_the_strided_shape() {
+    // (Its draws come from libtorch's global generator, which the other tests of this binary
+    // share in parallel; that seeded runs repeat them is checked on whole runs, in aca-cli.)
+    let vs = VarStore::new(Device::Cpu);
+    for stride in [1i64, 2] {
+        let spec = OpSpec {
+            c_in: 4,
+            c_out: 3,
+            stride,
+            affine: true,
+        };
+        let op = Op::new(
+            vs.root() / format!("noise{stride}"),
+            Primitive::Noise,
+            spec,
+            true,
+        )
+        .unwrap();
+        let x = Tensor::randn([64, 4, 8, 8], (Kind::Float, Device::Cpu));
+        let a = op.forward_t(&x, true);
+        let b = op.forward_t(&x, false);
+        assert_eq!(a.size(), [64, 3, 8 / stride, 8 / stride]);
+        assert!(!a.equal(&b), "a new draw on every call");
+        let (mean, std) = (
+            a.mean(Kind::Float).double_value(&[]),
+            a.std(true).double_value(&[]),
+        );
+        assert!(
+            mean.abs() < 0.05 && (std - 1.0).abs() < 0.05,
+            "N(0, 1): {mean} {std}"
+        );
+    }
+    assert!(vs.trainable_variables().is_empty(), "noise has no weights");
+    assert!(Primitive::Noise.is_parameter_free());
+    assert_eq!("noise".parse::<Primitive>().unwrap(), Primitive::Noise);
+}
+
+#[test]
+fn s4_supernets_run_with_noise_on_every_edge() {
+    for space in [aca_space::Space::S4, aca_space::Space::S4Aca] {
+        let cfg = SearchNetConfig {
+            channels: 4,
+            layers: 3,
+            ..Default::default()
+        };
+        let net = SearchNetwork::new(&cfg, &space.op_set(), Device::Cpu).unwrap();
+        let x = Tensor::randn([2, 3, 8, 8], (Kind::Float, Device::Cpu));
+        let a = net.forward_t(&x, false);
+        let b = net.forward_t(&x, false);
+        assert!(!a.equal(&b), "{space}: new noise on every pass");
+        assert_eq!(a.size(), [2, 10]);
+        let g = net.genotype().unwrap();
+        assert!(g.validate_for(&space.op_set()).is_ok());
+    }
+}

@@ -374,6 +374,16 @@ pub enum Op {
     Dil(DilConv),
     /// Skip at stride 2.
     Reduce(FactorizedReduce),
+    /// RobustDARTS's `noise`: N(0, 1) values in the shape of the (strided) first `c_out`
+    /// channels, drawn from libtorch's generator (which the search seeds per step and the
+    /// training per epoch, so runs and resumes repeat their draws). In training and test alike,
+    /// as RobustDARTS's evaluation network keeps it.
+    Noise {
+        /// Stride.
+        stride: i64,
+        /// Channels produced.
+        c_out: i64,
+    },
 }
 
 impl Op {
@@ -415,6 +425,10 @@ impl Op {
             Primitive::SepConv5x5 => Op::Sep(Box::new(SepConv::new(p, spec, 5, 2))),
             Primitive::DilConv3x3 => Op::Dil(DilConv::new(p, spec, 3, 2)),
             Primitive::DilConv5x5 => Op::Dil(DilConv::new(p, spec, 5, 4)),
+            Primitive::Noise => Op::Noise {
+                stride: spec.stride,
+                c_out: spec.c_out,
+            },
         })
     }
 
@@ -431,7 +445,7 @@ impl Op {
             Op::Dil(m) => Some(&m.bn),
             Op::Reduce(m) => Some(&m.bn),
             Op::Pool { bn, .. } => bn.as_ref(),
-            Op::Zero { .. } | Op::Identity { .. } => None,
+            Op::Zero { .. } | Op::Identity { .. } | Op::Noise { .. } => None,
         }
     }
 
@@ -474,6 +488,15 @@ impl ModuleT for Op {
                 x.zeros_like()
             }
             Op::Identity { c_out } => first_channels(xs, *c_out),
+            Op::Noise { stride, c_out } => {
+                let x = first_channels(xs, *c_out);
+                let x = if *stride == 1 {
+                    x
+                } else {
+                    x.slice(2, 0, None, *stride).slice(3, 0, None, *stride)
+                };
+                x.randn_like()
+            }
             Op::Pool {
                 max,
                 stride,
