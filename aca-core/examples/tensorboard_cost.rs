@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use aca_core::tensorboard::{heat_map_png, EventWriter};
+use aca_core::tensorboard::EventWriter;
 
 fn main() -> aca_core::Result<()> {
     let dir = std::env::temp_dir().join(format!("aca-tb-cost-{}", std::process::id()));
@@ -33,20 +33,7 @@ fn main() -> aca_core::Result<()> {
     let t = Instant::now();
     for epoch in 0..epochs {
         tb.scalars_of("search", epoch, &record)?;
-        for cell in ["normal", "reduce"] {
-            let (png, size) = heat_map_png(&rows, 12)?;
-            tb.png(&format!("search/alphas/{cell}"), epoch, png, size)?;
-            for (edge, row) in rows.iter().enumerate() {
-                let largest = row.iter().copied().fold(0f32, f32::max);
-                tb.scalar(
-                    &format!("search/largest_op_weight/{cell}/edge{edge:02}"),
-                    epoch,
-                    f64::from(largest),
-                )?;
-            }
-        }
-        let all: Vec<f64> = rows.iter().flatten().map(|&w| f64::from(w)).collect();
-        tb.histogram("search/op_weights", epoch, &all, 30)?;
+        tb.op_weights("search", epoch, &[("normal", &rows), ("reduce", &rows)])?;
         tb.text(
             "search/genotype",
             epoch,

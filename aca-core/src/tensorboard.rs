@@ -614,6 +614,35 @@ impl EventWriter {
         self.out.get_ref().sync_data().map_err(|e| io(path, e))
     }
 
+    /// A search epoch's architecture weights: per cell (name, edges x ops in [0, 1]) a heat map
+    /// `PREFIX/alphas/CELL` and the largest weight per edge `PREFIX/largest_op_weight/CELL/edgeNN`,
+    /// then one histogram of them all, `PREFIX/op_weights`.
+    pub fn op_weights(
+        &mut self,
+        prefix: &str,
+        step: i64,
+        cells: &[(&str, &[Vec<f32>])],
+    ) -> Result<()> {
+        for (cell, rows) in cells {
+            let (png, size) = heat_map_png(rows, 12)?;
+            self.png(&format!("{prefix}/alphas/{cell}"), step, png, size)?;
+            for (edge, row) in rows.iter().enumerate() {
+                let largest = row.iter().copied().fold(0f32, f32::max);
+                self.scalar(
+                    &format!("{prefix}/largest_op_weight/{cell}/edge{edge:02}"),
+                    step,
+                    f64::from(largest),
+                )?;
+            }
+        }
+        let all: Vec<f64> = cells
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().flatten())
+            .map(|&w| f64::from(w))
+            .collect();
+        self.histogram(&format!("{prefix}/op_weights"), step, &all, 30)
+    }
+
     /// Every numeric field of `record` (nested objects as `a/b`) as a scalar `prefix/field` at
     /// `step`; booleans as 0 or 1. Strings, arrays and nulls are left out.
     pub fn scalars_of(

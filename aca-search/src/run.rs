@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use aca_core::tensorboard::{heat_map_png, EventWriter, TB_DIR};
+use aca_core::tensorboard::{EventWriter, TB_DIR};
 use aca_core::{
     load_checkpoint, prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix,
     write_atomic, write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
@@ -539,29 +539,14 @@ impl EpochTask for SearchTask<'_> {
         tb: &mut EventWriter,
     ) -> std::result::Result<(), aca_core::CoreError> {
         let step = epoch as i64;
-        for (cell, rows) in [
-            ("normal", &record.alphas_normal),
-            ("reduce", &record.alphas_reduce),
-        ] {
-            let (png, size) = heat_map_png(rows, 12)?;
-            tb.png(&format!("search/alphas/{cell}"), step, png, size)?;
-            for (edge, row) in rows.iter().enumerate() {
-                let largest = row.iter().copied().fold(0f32, f32::max);
-                tb.scalar(
-                    &format!("search/largest_op_weight/{cell}/edge{edge:02}"),
-                    step,
-                    f64::from(largest),
-                )?;
-            }
-        }
-        let all: Vec<f64> = record
-            .alphas_normal
-            .iter()
-            .chain(&record.alphas_reduce)
-            .flatten()
-            .map(|&w| f64::from(w))
-            .collect();
-        tb.histogram("search/op_weights", step, &all, 30)?;
+        tb.op_weights(
+            "search",
+            step,
+            &[
+                ("normal", &record.alphas_normal),
+                ("reduce", &record.alphas_reduce),
+            ],
+        )?;
         tb.text("search/genotype", step, &record.genotype)
     }
 
