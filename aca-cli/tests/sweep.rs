@@ -613,3 +613,50 @@ fn compare_tests_bootstraps_names_the_unpaired_and_refuses_bad_input_writing_not
     assert!(!ok);
     assert!(err.contains("run `aca sweep collect"), "{err}");
 }
+
+#[test]
+fn the_robust_darts_grid_plans_at_both_presets_with_the_dataset_in_both_stages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../studies/robustdarts-grid");
+    let (ok, out, err) = aca(&["sweep", "plan", root.join("grid.toml").to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("45 runs (3 axes):"), "{out}");
+    assert!(out.contains("dataset=svhn,seed=2,space=s4-aca"), "{out}");
+    let (ok, out, err) = aca(&[
+        "sweep",
+        "plan",
+        root.join("grid-tiny.toml").to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("5 runs (2 axes):"), "{out}");
+    // The dataset axis sets both stages' data; each space gets its default allocation.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("g.toml");
+    std::fs::write(
+        &file,
+        "preset = \"paper\"\n[axes]\ndataset = [\"svhn\"]\nspace = [\"s4\", \"s4-aca\"]\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("sweep");
+    let (ok, _, err) = aca(&[
+        "sweep",
+        "run",
+        file.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+        "--backend",
+        "slurm",
+        "--dry-run",
+    ]);
+    assert!(ok, "{err}");
+    for (space, strategy) in [("s4", "all"), ("s4-aca", "otsu-log")] {
+        let run: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("runs/dataset=svhn,space={space}/run.json")))
+                .unwrap(),
+        )
+        .unwrap();
+        let c = &run["config"];
+        assert_eq!(c["search"]["data"]["dataset"], "svhn");
+        assert_eq!(c["train"]["data"]["dataset"], "svhn");
+        assert_eq!(c["allocate"]["strategy"], strategy);
+    }
+}

@@ -24,7 +24,8 @@ pub(crate) struct SweepFile {
     /// "eval_epoch": ..}), as in `aca run --config`.
     #[serde(default)]
     pub base: serde_json::Map<String, Value>,
-    /// Axis name -> values. Names: `space`, `method`, `seed` (search and training), `strategy`,
+    /// Axis name -> values. Names: `space`, `method`, `seed` and `dataset` (search and
+    /// training), `strategy`,
     /// `scorer`, `eval_epoch`, or any dotted configuration path (`search.epochs`, `train.epochs`).
     #[serde(default)]
     pub axes: BTreeMap<String, Vec<Value>>,
@@ -61,6 +62,7 @@ fn targets(axis: &str) -> Vec<Vec<String>> {
         "space" => vec![path("search.space")],
         "method" => vec![path("search.method")],
         "seed" => vec![path("search.seed"), path("train.seed")],
+        "dataset" => vec![path("search.data.dataset"), path("train.data.dataset")],
         "strategy" => vec![path("allocate.strategy")],
         "scorer" => vec![path("allocate.scorer")],
         other => vec![path(other)],
