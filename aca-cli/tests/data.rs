@@ -256,14 +256,7 @@ fn an_image_folder_runs_end_to_end() {
     assert!(out.contains("test      16 (8 per class)"), "{out}");
     assert!(out.contains("3 x 8 x 8"), "{out}");
     // The whole pipeline on it: search, allocate, train, test, report.
-    let cfg = dir.path().join("small.json");
-    std::fs::write(
-        &cfg,
-        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 16, "valid_limit": 16}}, "network": {"channels": 4, "layers": 3}},
-  "allocate": {"batches": 1},
-  "train": {"epochs": 1, "data": {"batch_size": 16, "train_limit": 32}, "network": {"channels": 4, "layers": 3}}}"#,
-    )
-    .unwrap();
+    let cfg = small_run_config(dir.path());
     let out_dir = dir.path().join("run");
     let (ok, out, err) = aca(&[
         "run",
@@ -360,14 +353,7 @@ fn svhn_files_run_end_to_end_in_s3_and_s3_aca() {
     assert!(ok, "{err}");
     assert!(out.contains("train     80"), "{out}");
     assert!(out.contains("3 x 32 x 32"), "{out}");
-    let cfg = dir.path().join("small.json");
-    std::fs::write(
-        &cfg,
-        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 16, "valid_limit": 16}}, "network": {"channels": 4, "layers": 3}},
-  "allocate": {"batches": 1},
-  "train": {"epochs": 1, "data": {"batch_size": 16, "train_limit": 32}, "network": {"channels": 4, "layers": 3}}}"#,
-    )
-    .unwrap();
+    let cfg = small_run_config(dir.path());
     for space in ["s3", "s3-aca"] {
         let out_dir = dir.path().join(space);
         let (ok, out, err) = aca(&[
@@ -394,4 +380,17 @@ fn svhn_files_run_end_to_end_in_s3_and_s3_aca() {
     let (ok, _, err) = aca(&["data", "fetch", "cifar10", "--extra"]);
     assert!(!ok);
     assert!(err.contains("--extra is SVHN's"), "{err}");
+}
+
+/// A one-epoch run configuration for a few images (`dir/small.json`).
+fn small_run_config(dir: &std::path::Path) -> std::path::PathBuf {
+    let cfg = dir.join("small.json");
+    std::fs::write(
+        &cfg,
+        r#"{"search": {"epochs": 1, "data": {"batch_size": 8, "split": {"train_limit": 16, "valid_limit": 16}}, "network": {"channels": 4, "layers": 3}},
+  "allocate": {"batches": 1},
+  "train": {"epochs": 1, "data": {"batch_size": 16, "train_limit": 32}, "network": {"channels": 4, "layers": 3}}}"#,
+    )
+    .unwrap();
+    cfg
 }
