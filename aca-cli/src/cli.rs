@@ -81,9 +81,10 @@ pub(crate) struct PresetArg {
 #[derive(Debug, Args)]
 pub(crate) struct SearchChoiceArgs {
     /// Op set searched: `aca` (skip-free, channels allocated by ACA) or `darts` (the baseline,
-    /// trained with every channel on its op); RobustDARTS's reduced spaces `s2` (skip_connect,
-    /// sep_conv_3x3), `s3` (none, skip_connect, sep_conv_3x3) and `s4` (noise, sep_conv_3x3),
-    /// and their ACA forms `s3-aca` (S3 without the skip) and `s4-aca` (S4, allocated by ACA);
+    /// trained with every channel on its op); RobustDARTS's reduced spaces `s1` (each edge its own
+    /// pair of ops), `s2` (skip_connect, sep_conv_3x3), `s3` (none, skip_connect, sep_conv_3x3)
+    /// and `s4` (noise, sep_conv_3x3), and their ACA forms `s1-aca` and `s3-aca` (without the
+    /// skip) and `s4-aca` (S4, allocated by ACA);
     /// `darts-no-none` (DARTS's ops without none, what `darts` means for fair-darts and drnas, as
     /// their code searches) [default: the config file's, else aca].
     #[arg(long, value_name = "SPACE", conflicts_with = "resume")]

@@ -28,7 +28,7 @@ pub(crate) struct ShowArgs {
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
-    /// Also check the genotype against an op set: aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca
+    /// Also check the genotype against an op set: aca, darts, darts-no-none, s1, s1-aca, s2, s3, s3-aca, s4 or s4-aca
     /// (e.g. `aca` rejects skip_connect).
     #[arg(long, value_name = "SPACE")]
     pub space: Option<aca_space::Space>,
@@ -41,7 +41,7 @@ pub(crate) struct DeriveArgs {
     #[arg(long, value_name = "FILE")]
     pub alphas: PathBuf,
 
-    /// Op set that fixes the alpha columns: aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca.
+    /// Op set that fixes the alpha columns: aca, darts, darts-no-none, s1, s1-aca, s2, s3, s3-aca, s4 or s4-aca.
     #[arg(long, value_name = "SPACE", default_value = "aca")]
     pub space: aca_space::Space,
 
@@ -57,7 +57,7 @@ pub(crate) struct DeriveArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RandomArgs {
-    /// Op set to draw from: aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca (`none` is never drawn).
+    /// Op set to draw from: aca, darts, darts-no-none, s1, s1-aca, s2, s3, s3-aca, s4 or s4-aca (`none` is never drawn).
     #[arg(long, value_name = "SPACE", default_value = "aca")]
     pub space: aca_space::Space,
 

@@ -31,7 +31,7 @@ pub(crate) struct InspectArgs {
     )]
     pub dataset: Family,
 
-    /// Op set: aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca.
+    /// Op set: aca, darts, darts-no-none, s1, s1-aca, s2, s3, s3-aca, s4 or s4-aca.
     #[arg(long, default_value = "darts", value_name = "SPACE")]
     pub space: aca_space::Space,
 

@@ -301,3 +301,57 @@ const SMALL_SYNTHETIC: &str = r#"{
   "allocate": {"batches": 1},
   "train": {"epochs": 1, "data": {"dataset": "mnist", "data_dir": "DATA", "resize": 8, "batch_size": 32, "train_limit": 96}, "network": {"channels": 4, "layers": 3}}
 }"#;
+
+#[test]
+fn s1_searches_each_edges_own_pair_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
+    let cfg = tmp.path().join("small.json");
+    std::fs::write(
+        &cfg,
+        SMALL_SYNTHETIC.replace("DATA", data.to_str().unwrap()),
+    )
+    .unwrap();
+    for (space, strategy) in [("s1", "all"), ("s1-aca", "otsu-log")] {
+        let out = tmp.path().join(space);
+        let (ok, _, err) = aca(&[
+            "run",
+            "--space",
+            space,
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--no-progress",
+            "--quiet",
+        ]);
+        assert!(ok, "{space}: {err}");
+        let plan: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+        assert_eq!(plan["strategy"], strategy, "{space}");
+        // The alphas file records the pairs, and deriving from it again gives the same cell.
+        let alphas = out.join("search/alphas.json");
+        let a: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&alphas).unwrap()).unwrap();
+        assert_eq!(a["kept"]["normal"].as_array().unwrap().len(), 14);
+        let (ok, derived, err) = aca(&[
+            "genotype",
+            "derive",
+            "--alphas",
+            alphas.to_str().unwrap(),
+            "--space",
+            space,
+            "--format",
+            "json",
+        ]);
+        assert!(ok, "{err}");
+        let derived: serde_json::Value = serde_json::from_str(&derived).unwrap();
+        let searched: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(out.join("search/genotype.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(derived, searched, "{space}");
+    }
+}

@@ -619,7 +619,7 @@ fn the_robust_darts_grid_plans_at_both_presets_with_the_dataset_in_both_stages()
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../studies/robustdarts-grid");
     let (ok, out, err) = aca(&["sweep", "plan", root.join("grid.toml").to_str().unwrap()]);
     assert!(ok, "{err}");
-    assert!(out.starts_with("45 runs (3 axes):"), "{out}");
+    assert!(out.starts_with("63 runs (3 axes):"), "{out}");
     assert!(out.contains("dataset=svhn,seed=2,space=s4-aca"), "{out}");
     let (ok, out, err) = aca(&[
         "sweep",
@@ -627,7 +627,7 @@ fn the_robust_darts_grid_plans_at_both_presets_with_the_dataset_in_both_stages()
         root.join("grid-tiny.toml").to_str().unwrap(),
     ]);
     assert!(ok, "{err}");
-    assert!(out.starts_with("5 runs (2 axes):"), "{out}");
+    assert!(out.starts_with("7 runs (2 axes):"), "{out}");
     // The dataset axis sets both stages' data; each space gets its default allocation.
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("g.toml");

@@ -11,7 +11,7 @@ pub enum SpaceError {
         name: String,
     },
     /// An op-set name that is not built in.
-    #[error("unknown op set `{name}` (expected aca, darts, darts-no-none, s2, s3, s3-aca, s4 or s4-aca)")]
+    #[error("unknown op set `{name}` (expected aca, darts, darts-no-none, s1, s1-aca, s2, s3, s3-aca, s4 or s4-aca)")]
     UnknownOpSet {
         /// The name as given.
         name: String,

@@ -4,7 +4,8 @@
 use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::derive::{ArchParams, Relaxation};
+use crate::derive::ArchParams;
+use crate::genotype::CellType;
 
 /// Below this movement (in units of the initial noise) the architecture is said not to have
 /// learned: its derived genotype is decided by the initialisation more than by the data.
@@ -51,14 +52,26 @@ impl ArchLearning {
         } else {
             (moved / noise).sqrt()
         };
-        let max_weight = [&now.normal, &now.reduce]
+        let max_weight = CellType::BOTH
             .iter()
-            .flat_map(|a| shares(a, now.relaxation).into_iter())
+            .flat_map(|&cell| shares(now, cell).into_iter())
             .fold(0.0f64, |m, w| m.max(w as f64));
+        // Over the ops each edge still searches (S1's pairs, DrNAS's pruning): the mean over the
+        // normal cell's edges of the logarithm of their count.
+        let uniform_entropy = match &now.kept {
+            Some(kept) if !kept.normal.is_empty() => {
+                kept.normal
+                    .iter()
+                    .map(|row| (row.iter().filter(|&&k| k).count().max(1) as f64).ln())
+                    .sum::<f64>()
+                    / kept.normal.len() as f64
+            }
+            _ => (n_ops as f64).ln(),
+        };
         Self {
-            entropy_normal: mean_entropy(&now.normal, now.relaxation),
-            entropy_reduce: mean_entropy(&now.reduce, now.relaxation),
-            uniform_entropy: (n_ops as f64).ln(),
+            entropy_normal: mean_entropy(now, CellType::Normal),
+            entropy_reduce: mean_entropy(now, CellType::Reduce),
+            uniform_entropy,
             max_weight,
             shift,
         }
@@ -88,9 +101,10 @@ fn centred(a: &Array2<f32>) -> Array2<f64> {
     }
 }
 
-/// Each edge's op weights as shares summing to 1 (a sigmoid relaxation's weights do not).
-fn shares(alphas: &Array2<f32>, relaxation: Relaxation) -> Array2<f32> {
-    let mut w = relaxation.weights(alphas.view());
+/// Each edge's op weights as shares summing to 1 (a sigmoid relaxation's weights do not), pruned
+/// ops at 0.
+fn shares(now: &ArchParams, cell: CellType) -> Array2<f32> {
+    let mut w = now.op_weights(cell);
     for mut row in w.axis_iter_mut(Axis(0)) {
         let sum = row.sum();
         if sum > 0.0 {
@@ -100,11 +114,11 @@ fn shares(alphas: &Array2<f32>, relaxation: Relaxation) -> Array2<f32> {
     w
 }
 
-fn mean_entropy(alphas: &Array2<f32>, relaxation: Relaxation) -> f64 {
-    if alphas.nrows() == 0 {
+fn mean_entropy(now: &ArchParams, cell: CellType) -> f64 {
+    if now.alphas(cell).nrows() == 0 {
         return 0.0;
     }
-    let w = shares(alphas, relaxation);
+    let w = shares(now, cell);
     let total: f64 = w
         .outer_iter()
         .map(|row| {
@@ -120,6 +134,7 @@ fn mean_entropy(alphas: &Array2<f32>, relaxation: Relaxation) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derive::Relaxation;
     use ndarray::Array2;
 
     fn params(normal: Array2<f32>) -> ArchParams {

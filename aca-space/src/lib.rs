@@ -34,5 +34,5 @@ pub use derive::{
 pub use error::{Result, SpaceError};
 pub use genotype::{CellType, Concat, GenePair, Genotype};
 pub use learning::{ArchLearning, LEARNED_ENTROPY, LEARNED_SHIFT};
-pub use ops::{OpSet, Primitive, Space};
+pub use ops::{OpSet, Primitive, Space, S1_NORMAL, S1_REDUCE};
 pub use published::{published, PUBLISHED};

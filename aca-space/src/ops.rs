@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::derive::OpMask;
 use crate::error::{Result, SpaceError};
 
 /// One candidate operation on an edge of a DARTS cell.
@@ -159,11 +160,59 @@ pub enum Space {
     /// each op keeps its important channels and the rest become identity.
     #[serde(rename = "s4-aca")]
     S4Aca,
+    /// RobustDARTS's S1: each edge of each cell type its own pair of ops ([`S1_NORMAL`],
+    /// [`S1_REDUCE`]), mostly `skip_connect` against a convolution in the normal cell.
+    S1,
+    /// S1 without `skip_connect`: an edge whose pair holds the skip keeps its other op alone.
+    #[serde(rename = "s1-aca")]
+    S1Aca,
 }
+
+use Primitive::{
+    AvgPool3x3 as Avg, DilConv3x3 as Dil3, DilConv5x5 as Dil5, MaxPool3x3 as Max,
+    SepConv3x3 as Sep3, SkipConnect as Skip,
+};
+
+/// S1's normal-cell pairs, edge by edge in DARTS's order (node 0's 2 inputs, node 1's 3, ...):
+/// RobustDARTS's `src/spaces.py`, `primitives_1['primitives_normal']`.
+pub const S1_NORMAL: [[Primitive; 2]; 14] = [
+    [Skip, Dil3],
+    [Skip, Dil5],
+    [Skip, Dil5],
+    [Skip, Sep3],
+    [Skip, Dil3],
+    [Max, Skip],
+    [Skip, Sep3],
+    [Skip, Sep3],
+    [Skip, Dil3],
+    [Skip, Sep3],
+    [Max, Skip],
+    [Skip, Dil3],
+    [Dil3, Dil5],
+    [Dil3, Dil5],
+];
+
+/// S1's reduction-cell pairs (`primitives_1['primitives_reduct']`).
+pub const S1_REDUCE: [[Primitive; 2]; 14] = [
+    [Max, Avg],
+    [Max, Dil3],
+    [Max, Avg],
+    [Max, Avg],
+    [Skip, Dil5],
+    [Max, Avg],
+    [Max, Sep3],
+    [Skip, Dil3],
+    [Skip, Dil5],
+    [Max, Avg],
+    [Max, Avg],
+    [Skip, Dil5],
+    [Skip, Dil5],
+    [Skip, Dil5],
+];
 
 impl Space {
     /// Every built-in space.
-    pub const ALL: [Space; 8] = [
+    pub const ALL: [Space; 10] = [
         Space::Aca,
         Space::Darts,
         Space::S2,
@@ -172,6 +221,8 @@ impl Space {
         Space::DartsNoNone,
         Space::S4,
         Space::S4Aca,
+        Space::S1,
+        Space::S1Aca,
     ];
 
     /// The space's op set.
@@ -180,6 +231,7 @@ impl Space {
         let reduced = |ops: &[Primitive]| OpSet {
             name: self.name().into(),
             ops: ops.to_vec(),
+            edges: None,
         };
         match self {
             Space::Aca => OpSet::aca(),
@@ -188,14 +240,53 @@ impl Space {
             Space::S3 => reduced(&[Zero, SkipConnect, SepConv3x3]),
             Space::S3Aca => reduced(&[Zero, SepConv3x3]),
             Space::S4 | Space::S4Aca => reduced(&[Noise, SepConv3x3]),
+            Space::S1 | Space::S1Aca => {
+                let skip = self == Space::S1;
+                let kept = |pair: &[Primitive; 2]| -> Vec<Primitive> {
+                    let ops: Vec<Primitive> = pair
+                        .iter()
+                        .copied()
+                        .filter(|&p| skip || p != Skip)
+                        .collect();
+                    if ops.is_empty() {
+                        pair.to_vec()
+                    } else {
+                        ops
+                    }
+                };
+                let union: Vec<Primitive> = Primitive::ALL
+                    .into_iter()
+                    .filter(|p| {
+                        S1_NORMAL
+                            .iter()
+                            .chain(&S1_REDUCE)
+                            .any(|pair| kept(pair).contains(p))
+                    })
+                    .collect();
+                let rows = |pairs: &[[Primitive; 2]; 14]| -> Vec<Vec<bool>> {
+                    pairs
+                        .iter()
+                        .map(|pair| union.iter().map(|p| kept(pair).contains(p)).collect())
+                        .collect()
+                };
+                OpSet {
+                    name: self.name().into(),
+                    edges: Some(Box::new(OpMask {
+                        normal: rows(&S1_NORMAL),
+                        reduce: rows(&S1_REDUCE),
+                    })),
+                    ops: union,
+                }
+            }
             Space::DartsNoNone => OpSet {
                 name: self.name().into(),
                 ops: Primitive::ALL.into_iter().filter(|&p| p != Zero).collect(),
+                edges: None,
             },
         }
     }
 
-    /// `aca`, `darts`, `s2`, `s3`, `s3-aca`, `darts-no-none`, `s4` or `s4-aca`.
+    /// `aca`, `darts`, `s2`, `s3`, `s3-aca`, `darts-no-none`, `s4`, `s4-aca`, `s1` or `s1-aca`.
     pub fn name(self) -> &'static str {
         match self {
             Space::Aca => "aca",
@@ -206,6 +297,8 @@ impl Space {
             Space::DartsNoNone => "darts-no-none",
             Space::S4 => "s4",
             Space::S4Aca => "s4-aca",
+            Space::S1 => "s1",
+            Space::S1Aca => "s1-aca",
         }
     }
 
@@ -217,7 +310,10 @@ impl Space {
     /// Whether the space is ACA's form of its setting (`aca`, `s3-aca`, `s4-aca`): by default its
     /// cells get ACA's allocation and identity refill; the others train every channel on its op.
     pub fn is_aca(self) -> bool {
-        matches!(self, Space::Aca | Space::S3Aca | Space::S4Aca)
+        matches!(
+            self,
+            Space::Aca | Space::S3Aca | Space::S4Aca | Space::S1Aca
+        )
     }
 }
 
@@ -244,11 +340,13 @@ impl FromStr for Space {
 pub struct OpSet {
     name: String,
     ops: Vec<Primitive>,
+    /// Per-edge candidates (S1): which of `ops` each edge of each cell type searches.
+    edges: Option<Box<OpMask>>,
 }
 
 impl OpSet {
     /// Names of the built-in sets, as [`OpSet::by_name`] takes them.
-    pub const BUILT_IN: [&'static str; 8] = [
+    pub const BUILT_IN: [&'static str; 10] = [
         "darts",
         "aca",
         "s2",
@@ -257,6 +355,8 @@ impl OpSet {
         "darts-no-none",
         "s4",
         "s4-aca",
+        "s1",
+        "s1-aca",
     ];
 
     /// DARTS's 8 primitives in DARTS's order.
@@ -264,6 +364,7 @@ impl OpSet {
         Self {
             name: "darts".into(),
             ops: Primitive::ALL.to_vec(),
+            edges: None,
         }
     }
 
@@ -275,6 +376,7 @@ impl OpSet {
                 .into_iter()
                 .filter(|&p| p != Primitive::SkipConnect)
                 .collect(),
+            edges: None,
         }
     }
 
@@ -298,7 +400,11 @@ impl OpSet {
         };
         match reason {
             Some(reason) => Err(SpaceError::InvalidOpSet { name, reason }),
-            None => Ok(Self { name, ops }),
+            None => Ok(Self {
+                name,
+                ops,
+                edges: None,
+            }),
         }
     }
 
@@ -330,6 +436,12 @@ impl OpSet {
     /// Whether the set holds `op`.
     pub fn contains(&self, op: Primitive) -> bool {
         self.ops.contains(&op)
+    }
+
+    /// Which ops each edge searches, where edges have their own candidates (S1); `None`: every
+    /// op on every edge.
+    pub fn edge_ops(&self) -> Option<&OpMask> {
+        self.edges.as_deref()
     }
 }
 
@@ -421,6 +533,42 @@ mod tests {
         assert_eq!(names(Space::S4Aca), ["noise", "sep_conv_3x3"]);
         assert!(Space::S4Aca.is_aca() && !Space::S4.is_aca() && !Space::S4.has_skip());
         assert!(Space::Aca.is_aca() && Space::S3Aca.is_aca() && !Space::DartsNoNone.is_aca());
+        // S1: per-edge pairs in DARTS's edge order; without the skip an edge keeps its other op.
+        let s1 = Space::S1.op_set();
+        let names1: Vec<&str> = s1.ops().iter().map(|p| p.name()).collect();
+        assert_eq!(
+            names1,
+            [
+                "max_pool_3x3",
+                "avg_pool_3x3",
+                "skip_connect",
+                "sep_conv_3x3",
+                "dil_conv_3x3",
+                "dil_conv_5x5"
+            ]
+        );
+        let kept = |set: &OpSet, cell: crate::CellType, edge: usize| -> Vec<&'static str> {
+            let row = &set.edge_ops().unwrap().of(cell)[edge];
+            set.ops()
+                .iter()
+                .zip(row)
+                .filter(|(_, &k)| k)
+                .map(|(p, _)| p.name())
+                .collect()
+        };
+        use crate::CellType::{Normal, Reduce};
+        assert_eq!(kept(&s1, Normal, 0), ["skip_connect", "dil_conv_3x3"]);
+        assert_eq!(kept(&s1, Normal, 5), ["max_pool_3x3", "skip_connect"]);
+        assert_eq!(kept(&s1, Normal, 13), ["dil_conv_3x3", "dil_conv_5x5"]);
+        assert_eq!(kept(&s1, Reduce, 1), ["max_pool_3x3", "dil_conv_3x3"]);
+        assert_eq!(kept(&s1, Reduce, 6), ["max_pool_3x3", "sep_conv_3x3"]);
+        let s1a = Space::S1Aca.op_set();
+        assert!(!s1a.contains(Primitive::SkipConnect));
+        assert_eq!(kept(&s1a, Normal, 0), ["dil_conv_3x3"]);
+        assert_eq!(kept(&s1a, Normal, 5), ["max_pool_3x3"]);
+        assert_eq!(kept(&s1a, Reduce, 4), ["dil_conv_5x5"]);
+        assert!(Space::S1Aca.is_aca() && !Space::S1.is_aca());
+        assert!(Space::S3.op_set().edge_ops().is_none());
         let e = "s5".parse::<Space>().unwrap_err().to_string();
         assert!(e.contains("`s5`") && e.contains("s4-aca"), "{e}");
     }

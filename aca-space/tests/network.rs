@@ -785,3 +785,80 @@ fn s4_supernets_run_with_noise_on_every_edge() {
         assert!(g.validate_for(&space.op_set()).is_ok());
     }
 }
+
+/// S1's supernet parameters by hand: the stem (3x3 conv, 3 -> 3C, and an affine BN), per cell the
+/// two 1x1 preprocessings (`c_pp x C` and `c_p x C`; a factorized reduce has the same count;
+/// non-affine BNs have none), per edge the ops of its pair (sep_conv_3x3: two depthwise 3x3 and
+/// two 1x1, `2 (9C + C^2)`; dil_conv_3x3: `9C + C^2`; dil_conv_5x5: `25C + C^2`; skip_connect at
+/// stride 2, a factorized reduce: `C^2`; pools and a stride-1 skip: none), and the classifier.
+fn s1_params_by_hand(c: i64, layers: usize) -> i64 {
+    use aca_space::{topology::cell_slots, Primitive as P};
+    let stem = 3 * 3 * c * 9 + 2 * 3 * c;
+    let slots = cell_slots(layers, c, (3 * c, 3 * c, false), |_| 4);
+    let mut total = stem;
+    for s in &slots {
+        total += (s.c_prev_prev + s.c_prev) * s.c;
+        let pairs = if s.reduction {
+            aca_space::S1_REDUCE
+        } else {
+            aca_space::S1_NORMAL
+        };
+        for (edge, pair) in topology::edges().zip(pairs) {
+            let strided = edge.stride(s.reduction) == 2;
+            for op in pair {
+                let k = s.c;
+                total += match op {
+                    P::SepConv3x3 => 2 * (9 * k + k * k),
+                    P::DilConv3x3 => 9 * k + k * k,
+                    P::DilConv5x5 => 25 * k + k * k,
+                    P::SkipConnect if strided => k * k,
+                    _ => 0,
+                };
+            }
+        }
+    }
+    let c_last = slots.last().unwrap().c_out;
+    total + c_last * 10 + 10
+}
+
+#[test]
+fn s1_supernet_counts_equal_the_hand_count_and_robust_dartss_code() {
+    // RobustDARTS's own count (automl/RobustDARTS 3dec3fe, `src/search/model_search.py`
+    // `Network(C, 10, layers, CrossEntropyLoss(), spaces_dict['s1'])` run on the CPU with torch
+    // 2.11, `sum(p.numel() for p in model.parameters())`): 405,146 at DARTS's shape, 71,138 at
+    // the tiny one. S1 without the skip has the same: its skips are all at stride 1.
+    for (channels, layers, official) in [(16, 8, 405_146), (8, 5, 71_138)] {
+        assert_eq!(s1_params_by_hand(channels, layers), official);
+        for space in [aca_space::Space::S1, aca_space::Space::S1Aca] {
+            let cfg = SearchNetConfig {
+                channels,
+                layers,
+                ..Default::default()
+            };
+            let net = SearchNetwork::new(&cfg, &space.op_set(), Device::Cpu).unwrap();
+            assert_eq!(net.param_count(), official, "{space} C={channels}");
+            // Every edge's weights sit on its pair alone, and the derived cell keeps to it.
+            let [w, _] = net.op_weights(false);
+            let mask = space.op_set().edge_ops().unwrap().clone();
+            let w = Vec::<f32>::try_from(w.flatten(0, -1)).unwrap();
+            let n = space.op_set().len();
+            for (i, v) in w.iter().enumerate() {
+                assert!(mask.normal[i / n][i % n] || *v == 0.0);
+            }
+            let g = net.genotype().unwrap();
+            let ops = space.op_set();
+            for (cell, pairs) in [
+                (aca_space::CellType::Normal, &mask.normal),
+                (aca_space::CellType::Reduce, &mask.reduce),
+            ] {
+                for (i, &(op, input)) in g.cell(cell).iter().enumerate() {
+                    let edge = topology::node_offset(i / 2) + input;
+                    assert!(
+                        pairs[edge][ops.index_of(op).unwrap()],
+                        "{space}: {op} on {edge}"
+                    );
+                }
+            }
+        }
+    }
+}

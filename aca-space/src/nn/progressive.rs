@@ -50,9 +50,10 @@ impl SearchNetwork {
         self.op_mask.as_ref().map(|(mask, _)| mask)
     }
 
-    /// Sets (or clears) the pruned ops: they no longer run, and the others' weights are
-    /// renormalised per edge.
+    /// Sets the ops still searched per edge (pruned ones no longer run, the others' weights are
+    /// renormalised per edge); `None` restores the op set's own (every op, or S1's pairs).
     pub fn set_op_mask(&mut self, mask: Option<OpMask>) -> Result<()> {
+        let mask = mask.or_else(|| self.ops.edge_ops().cloned());
         self.op_mask = match mask {
             None => None,
             Some(mask) => {

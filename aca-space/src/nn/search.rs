@@ -194,7 +194,7 @@ impl SearchNetwork {
                 a.var("betas_reduce", &[EDGES as i64], init),
             )
         });
-        Ok(Self {
+        let mut net = Self {
             config: config.clone(),
             ops: ops.clone(),
             weights,
@@ -211,7 +211,10 @@ impl SearchNetwork {
             aux_beta: std::cell::Cell::new(1.0),
             perturbation: std::cell::RefCell::new(None),
             op_mask: None,
-        })
+        };
+        // S1's per-edge pairs: the other ops weigh 0 (and were not built).
+        net.set_op_mask(None)?;
+        Ok(net)
     }
 
     /// Sets the coefficient of DARTS-'s auxiliary skips (DARTS-: 1 decayed linearly to 0 over the

@@ -30,6 +30,7 @@ impl MixedOp {
     fn new(
         p: nn::Path,
         ops: &OpSet,
+        allowed: Option<&[bool]>,
         c: i64,
         stride: i64,
         partial: Option<i64>,
@@ -58,7 +59,9 @@ impl MixedOp {
             .ops()
             .iter()
             .enumerate()
-            .filter(|(_, &prim)| prim != Primitive::None)
+            // `none` is left out (its output is exactly zero), and so are the ops this edge does
+            // not search (S1's per-edge pairs).
+            .filter(|(col, &prim)| prim != Primitive::None && allowed.is_none_or(|a| a[*col]))
             .map(|(col, &prim)| Ok((col as i64, Op::new(&p / prim.name(), prim, spec, true)?)))
             .collect::<Result<_>>()?;
         Ok(Self {
@@ -181,11 +184,15 @@ impl SearchCell {
     ) -> Result<Self> {
         let pre0 = Preprocess::new(&p / "pre0", c_pp, c, reduction_prev, false)?;
         let pre1 = ReluConvBn::new(&p / "pre1", c_p, c, 1, 1, 0, false);
+        let per_edge = ops
+            .edge_ops()
+            .map(|m| m.of(crate::genotype::CellType::of(reduction)));
         let edges = edges()
             .map(|e| {
                 MixedOp::new(
                     &p / format!("edge{}", e.index),
                     ops,
+                    per_edge.map(|rows| rows[e.index].as_slice()),
                     c,
                     e.stride(reduction) as i64,
                     partial,
