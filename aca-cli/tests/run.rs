@@ -208,45 +208,15 @@ fn killed_mid_search_and_resumed_equals_an_uninterrupted_run() {
 #[test]
 fn s4_searches_noise_trains_it_in_place_and_export_refuses_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
-    let cfg = tmp.path().join("small.json");
+    let (data, cfg) = synthetic_small_run(tmp.path());
     let d = data.to_str().unwrap();
-    std::fs::write(&cfg, SMALL_SYNTHETIC.replace("DATA", d)).unwrap();
     // S4 trains every channel on its op; its ACA form allocates.
     for (space, strategy) in [("s4", "all"), ("s4-aca", "otsu-log")] {
-        let out = tmp.path().join(space);
-        let (ok, _, err) = aca(&[
-            "run",
-            "--space",
-            space,
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-progress",
-            "--quiet",
-        ]);
-        assert!(ok, "{space}: {err}");
-        let plan: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-        assert_eq!(plan["strategy"], strategy, "{space}");
+        run_space(&cfg, space, &tmp.path().join(space), strategy);
     }
     // Seeded: a second S4 search draws the same noise and ends with the same alphas.
     let again = tmp.path().join("s4-again");
-    let (ok, _, err) = aca(&[
-        "run",
-        "--space",
-        "s4",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        again.to_str().unwrap(),
-        "--no-progress",
-        "--quiet",
-    ]);
-    assert!(ok, "{err}");
+    run_space(&cfg, "s4", &again, "all");
     assert_eq!(
         std::fs::read(tmp.path().join("s4/search/alphas.json")).unwrap(),
         std::fs::read(again.join("search/alphas.json")).unwrap()
@@ -295,6 +265,40 @@ fn s4_searches_noise_trains_it_in_place_and_export_refuses_it() {
     assert!(!train.join("model.onnx").exists());
 }
 
+/// Synthetic MNIST-style files in `dir/data` and [`SMALL_SYNTHETIC`] reading them:
+/// (data folder, config file).
+fn synthetic_small_run(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
+    let cfg = dir.join("small.json");
+    std::fs::write(
+        &cfg,
+        SMALL_SYNTHETIC.replace("DATA", data.to_str().unwrap()),
+    )
+    .unwrap();
+    (data, cfg)
+}
+
+/// `aca run --space SPACE` with `cfg` into `out`, whose plan must use `strategy`.
+fn run_space(cfg: &Path, space: &str, out: &Path, strategy: &str) {
+    let (ok, _, err) = aca(&[
+        "run",
+        "--space",
+        space,
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+        "--quiet",
+    ]);
+    assert!(ok, "{space}: {err}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+    assert_eq!(plan["strategy"], strategy, "{space}");
+}
+
 /// SMALL on synthetic MNIST-style files in DATA (no dataset package needed).
 const SMALL_SYNTHETIC: &str = r#"{
   "search": {"epochs": 2, "data": {"dataset": "mnist", "data_dir": "DATA", "resize": 8, "batch_size": 16, "split": {"train_limit": 48, "valid_limit": 32}}, "network": {"channels": 4, "layers": 3}},
@@ -305,32 +309,10 @@ const SMALL_SYNTHETIC: &str = r#"{
 #[test]
 fn s1_searches_each_edges_own_pair_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    aca_data::write_synthetic_mnist(&data, 200, 40).unwrap();
-    let cfg = tmp.path().join("small.json");
-    std::fs::write(
-        &cfg,
-        SMALL_SYNTHETIC.replace("DATA", data.to_str().unwrap()),
-    )
-    .unwrap();
+    let (_, cfg) = synthetic_small_run(tmp.path());
     for (space, strategy) in [("s1", "all"), ("s1-aca", "otsu-log")] {
         let out = tmp.path().join(space);
-        let (ok, _, err) = aca(&[
-            "run",
-            "--space",
-            space,
-            "--config",
-            cfg.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--no-progress",
-            "--quiet",
-        ]);
-        assert!(ok, "{space}: {err}");
-        let plan: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-        assert_eq!(plan["strategy"], strategy, "{space}");
+        run_space(&cfg, space, &out, strategy);
         // The alphas file records the pairs, and deriving from it again gives the same cell.
         let alphas = out.join("search/alphas.json");
         let a: serde_json::Value =
