@@ -14,6 +14,7 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use image::ImageEncoder;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
@@ -721,5 +722,3 @@ pub fn heat_map_png(rows: &[Vec<f32>], cell: u32) -> Result<(Vec<u8>, (u32, u32,
         })?;
     Ok((png, (width, height, 3)))
 }
-
-use image::ImageEncoder;

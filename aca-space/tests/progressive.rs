@@ -2,7 +2,7 @@
 //! official code's.
 
 use aca_space::nn::{SearchNetConfig, SearchNetwork};
-use aca_space::{CellType, OpSet, Relaxation, Space};
+use aca_space::{CellType, Relaxation, Space};
 use tch::{Device, Kind, Tensor};
 
 fn drnas(channels: i64, layers: usize, k: i64) -> SearchNetwork {
@@ -131,5 +131,4 @@ fn widening_keeps_the_old_channels_and_the_network_runs() {
     assert!(bool::try_from(logits.isfinite().all()).unwrap());
     // Narrowing is refused.
     assert!(wide.widened(Some(4), 0).is_err());
-    assert!(OpSet::darts().len() > wide.ops().len());
 }
