@@ -282,10 +282,7 @@ pub(crate) fn in_run_dir<T>(
     let created = !out.exists();
     let result = f();
     if let Err(e) = &result {
-        let locked = matches!(
-            e.downcast_ref::<aca_core::CoreError>(),
-            Some(aca_core::CoreError::Locked { .. })
-        );
+        let locked = is_locked(e);
         if created && !locked && !has_progress(out) {
             let _ = std::fs::remove_dir_all(out);
         } else if out.is_dir() && !locked {
@@ -294,6 +291,21 @@ pub(crate) fn in_run_dir<T>(
         }
     }
     result
+}
+
+/// Whether the error is another process holding a run directory's lock.
+fn is_locked(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<aca_core::CoreError>(),
+        Some(aca_core::CoreError::Locked { .. })
+    ) || matches!(
+        e.downcast_ref::<aca_search::SearchError>(),
+        Some(aca_search::SearchError::Core(
+            aca_core::CoreError::Locked { .. }
+        ))
+    ) || e
+        .downcast_ref::<aca_eval::EvalError>()
+        .is_some_and(aca_eval::EvalError::is_locked)
 }
 
 /// Whether a run directory holds any stage's checkpoint (its work is worth keeping).

@@ -81,6 +81,10 @@ impl<'a> Bars<'a> {
     pub(crate) fn new(bar: &'a EpochBar) -> Self {
         Self(bar)
     }
+
+    pub(crate) fn bar(&self) -> &EpochBar {
+        self.0
+    }
 }
 
 impl Observer<EpochRecord> for Bars<'_> {

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 
+use aca_core::Layers;
 use aca_search::{files, search, EpochRecord, SearchConfig};
 use anyhow::{Context, Result};
 
@@ -7,7 +8,7 @@ use crate::cli::{
     PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageArgs,
     StageDataArgs, StageFields, TensorBoardArgs,
 };
-use crate::config_file::{chosen_method, merge, read_patch};
+use crate::config_file::read_patch;
 use crate::progress::{Bars, EpochBar};
 use crate::{default_out, device_name};
 use clap::Args;
@@ -75,20 +76,14 @@ pub(crate) fn epoch_line(r: &EpochRecord) -> String {
 /// The search configuration, by one precedence: explicit flags > config file > preset defaults
 /// (the preset of the method the flags or the file name).
 pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
-    let preset = args.preset.preset;
-    let patch = args.config.as_deref().map(read_patch).transpose()?;
-    let method = chosen_method(args.choice.method, patch.as_ref(), "/method")?;
-    let mut value = serde_json::to_value(SearchConfig::preset(preset, method))?;
-    if let Some(patch) = patch {
-        merge(&mut value, patch);
+    let mut layers = Layers::new(format!(
+        "search configuration {}",
+        args.config.as_deref().unwrap_or(Path::new("")).display()
+    ));
+    if let Some(path) = &args.config {
+        layers = layers.with(read_patch(path)?);
     }
-    let mut c: SearchConfig = serde_json::from_value(value).with_context(|| {
-        format!(
-            "search configuration {}",
-            args.config.as_deref().unwrap_or(Path::new("")).display()
-        )
-    })?;
-    c.method = method;
+    let mut c = SearchConfig::layered(args.preset.preset, &layers, args.choice.method)?;
     if let Some(v) = args.choice.space {
         c.space = v;
     }

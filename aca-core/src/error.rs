@@ -20,6 +20,15 @@ pub enum CoreError {
         /// The cause.
         source: serde_json::Error,
     },
+    /// Configuration layers that do not make a configuration.
+    #[error("{label}")]
+    Layers {
+        /// What the layers are (`run configuration c.json`).
+        label: String,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
     /// A device that is not available or not known.
     #[error("device `{name}`: {reason}")]
     Device {

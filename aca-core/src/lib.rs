@@ -11,6 +11,7 @@ mod device;
 mod epochs;
 mod error;
 mod fsutil;
+mod layers;
 mod lock;
 mod metrics;
 mod optim;
@@ -28,6 +29,7 @@ pub use error::{CoreError, Result};
 pub use fsutil::{
     json_differences, parse_json_strict, remove_stale_temps, write_atomic, write_json_atomic,
 };
+pub use layers::Layers;
 pub use lock::{RunLock, LOCK_FILE};
 pub use metrics::{Accuracy, MetricsLog, Tally};
 pub use optim::{

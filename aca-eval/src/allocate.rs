@@ -214,13 +214,14 @@ impl From<Strategy> for String {
 }
 
 /// Builds the plan: per cell type and kept edge, the mean over that type's search cells of the
-/// allocator's share.
+/// strategy's share; `scorer` made the scores.
 pub fn allocate(
     genotype: &Genotype,
     scores: [EdgeScores; 2],
-    scorer: &str,
-    allocator: &dyn Allocator,
+    scorer: ScorerKind,
+    strategy: Strategy,
 ) -> Result<ChannelPlan> {
+    let allocator = strategy.allocator();
     let mut plan = ChannelPlan::full(genotype.clone());
     for (k, cell) in CellType::BOTH.into_iter().enumerate() {
         let edges = genotype.cell(cell).len();
@@ -250,8 +251,8 @@ pub fn allocate(
             CellType::Reduce => plan.reduce = fractions,
         }
     }
-    plan.scorer = scorer.into();
-    plan.strategy = allocator.name();
+    plan.scorer = Some(scorer);
+    plan.strategy = strategy;
     plan.scores = Some(scores);
     plan.validate()?;
     Ok(plan)
@@ -286,8 +287,6 @@ pub fn allocate_run(
     opts: &AllocateOptions,
     device: Device,
 ) -> Result<ChannelPlan> {
-    let allocator = opts.strategy.allocator();
-    let scorer = opts.scorer.build();
     if opts.batches == Some(0) {
         return Err(EvalError::Config {
             field: "batches",
@@ -304,9 +303,7 @@ pub fn allocate_run(
     }
     let genotype = Genotype::read(&genotype_path)?;
     let plan = if opts.strategy == Strategy::All {
-        let mut plan = ChannelPlan::full(genotype);
-        plan.strategy = "all".into();
-        plan
+        ChannelPlan::full(genotype)
     } else {
         let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
         let data = config.data.load()?;
@@ -326,11 +323,11 @@ pub fn allocate_run(
             device,
             batches: opts.batches,
         };
-        let scores = scorer.score(&ctx)?;
-        allocate(&genotype, scores, scorer.name(), allocator.as_ref())?
+        let scores = opts.scorer.build().score(&ctx)?;
+        allocate(&genotype, scores, opts.scorer, opts.strategy)?
     };
     write_json_atomic(plan_path, &plan)?;
-    info!(strategy = %plan.strategy, scorer = %plan.scorer, "plan written");
+    info!(strategy = %plan.strategy, scorer = plan.scorer.map_or("none", ScorerKind::name), "plan written");
     Ok(plan)
 }
 

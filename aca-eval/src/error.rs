@@ -30,6 +30,21 @@ pub enum EvalError {
         /// Why.
         reason: String,
     },
+    /// A new run in a directory that already holds one.
+    #[error("{} already holds a run", dir.display())]
+    RunExists {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A stage of the pipeline failed.
+    #[error("{stage}")]
+    Stage {
+        /// What failed: `search stage`, `allocation stage`, .., `TensorBoard files`.
+        stage: &'static str,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// Shared layer errors.
     #[error(transparent)]
     Core(#[from] aca_core::CoreError),
@@ -45,6 +60,19 @@ pub enum EvalError {
     /// A libtorch error.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+}
+
+impl EvalError {
+    /// Whether another process holds the run directory's lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(
+            self,
+            Self::Core(aca_core::CoreError::Locked { .. })
+                | Self::Search(aca_search::SearchError::Core(
+                    aca_core::CoreError::Locked { .. }
+                ))
+        )
+    }
 }
 
 /// `Result` with [`EvalError`].

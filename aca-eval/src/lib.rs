@@ -10,6 +10,8 @@
 //! - [`train`] trains a plan from scratch (DARTS's recipe), resumable; [`test_run`] re-evaluates;
 //!   [`predict`] gives the top classes of image files; [`export_safetensors`] writes the weights
 //!   under the original DARTS code's names.
+//! - [`Pipeline`]: the whole `aca run` (search, allocate, train, test, report) in one resumable
+//!   run directory ([`RunConfig`], [`RunState`]), watched through a [`PipelineObserver`].
 //! - [`RunLayout`] and [`RunContents`]: an `aca run` directory's layout, and what any run
 //!   directory holds, read through the stages' types.
 #![warn(missing_docs)]
@@ -35,7 +37,9 @@ pub use export::{darts_names, export_safetensors, state_dict, Exported, Naming};
 pub use layout::{RunContents, RunLayout};
 pub use network::{EvalNetConfig, EvalNetwork, Output, Setting};
 pub use onnx::{export_onnx, onnx_model, ONNX_OPSET};
-pub use pipeline::{RunConfig, RunState, StageSeconds};
+pub use pipeline::{
+    Pipeline, PipelineObserver, RunConfig, RunState, StageError, StageSeconds, Summary,
+};
 pub use plan::{op_channels, ChannelPlan, EdgeScores};
 pub use predict::{predict, run_dataset, Prediction};
 pub use scorer::{kept_edges, BnGamma, ChannelScorer, ScorerKind, ScoringContext, Taylor};

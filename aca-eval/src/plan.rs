@@ -7,7 +7,9 @@ use aca_space::topology::{state_name, INPUTS};
 use aca_space::{CellType, Genotype, Primitive};
 use serde::{Deserialize, Serialize};
 
+use crate::allocate::Strategy;
 use crate::error::{EvalError, Result};
+use crate::scorer::ScorerKind;
 
 /// Channel scores behind a plan: per cell type, per kept edge (genotype order), per search cell
 /// of that type, per channel.
@@ -24,23 +26,38 @@ pub struct ChannelPlan {
     pub normal: Vec<f64>,
     /// Op share of the reduction cell's 8 edges.
     pub reduce: Vec<f64>,
-    /// Scorer that ranked the channels (`none` for a plain genotype).
-    #[serde(default = "none")]
-    pub scorer: String,
+    /// Scorer that ranked the channels (written `none` for a plain genotype).
+    #[serde(default, with = "scorer_or_none")]
+    pub scorer: Option<ScorerKind>,
     /// Allocation strategy (`all` for a plain genotype).
     #[serde(default = "all")]
-    pub strategy: String,
+    pub strategy: Strategy,
     /// The scores behind the fractions, `[normal, reduce]`, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scores: Option<[EdgeScores; 2]>,
 }
 
-fn none() -> String {
-    "none".into()
+fn all() -> Strategy {
+    Strategy::All
 }
 
-fn all() -> String {
-    "all".into()
+/// `scorer` as plan files write it: the scorer's name, or `none`.
+mod scorer_or_none {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::scorer::ScorerKind;
+
+    pub fn serialize<S: Serializer>(scorer: &Option<ScorerKind>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(scorer.map_or("none", ScorerKind::name))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ScorerKind>, D::Error> {
+        let name = String::deserialize(d)?;
+        match name.as_str() {
+            "none" => Ok(None),
+            _ => name.parse().map(Some).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 impl ChannelPlan {
@@ -50,8 +67,8 @@ impl ChannelPlan {
             normal: vec![1.0; genotype.cell(CellType::Normal).len()],
             reduce: vec![1.0; genotype.cell(CellType::Reduce).len()],
             genotype,
-            scorer: none(),
-            strategy: all(),
+            scorer: None,
+            strategy: Strategy::All,
             scores: None,
         }
     }
@@ -156,7 +173,8 @@ impl ChannelPlan {
         let _ = writeln!(
             out,
             "plan: scorer {}, strategy {}",
-            self.scorer, self.strategy
+            self.scorer.map_or("none", ScorerKind::name),
+            self.strategy
         );
         let _ = writeln!(
             out,

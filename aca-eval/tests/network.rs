@@ -1,4 +1,8 @@
-use aca_eval::{op_channels, ChannelPlan, EvalNetConfig, EvalNetwork, Setting};
+use aca_eval::{
+    op_channels, ChannelPlan, EvalNetConfig, EvalNetwork, ScorerKind, Setting, Strategy,
+};
+use std::path::Path;
+
 use aca_space::{published, CellType, Genotype, Primitive};
 use tch::{Device, Kind, Tensor};
 
@@ -232,8 +236,8 @@ fn plan_round_trips_and_is_validated() {
     let _serial = crate::serial();
     let mut plan = ChannelPlan::full(published("darts_v1").unwrap());
     plan.normal[3] = 0.25;
-    plan.scorer = "taylor".into();
-    plan.strategy = "otsu".into();
+    plan.scorer = Some(ScorerKind::Taylor);
+    plan.strategy = Strategy::Otsu;
     plan.scores = Some([vec![vec![vec![0.5, 1.0]]; 8], vec![vec![vec![1.0]]; 8]]);
     let json = serde_json::to_string(&plan).unwrap();
     let back: ChannelPlan = serde_json::from_str(&json).unwrap();
@@ -253,6 +257,52 @@ fn plan_round_trips_and_is_validated() {
         .contains("plan.json"));
     assert!((plan.identity_share(CellType::Normal) - 0.75 / 8.0).abs() < 1e-12);
     insta::assert_snapshot!("plan_table", plan.to_table());
+}
+
+/// Plan files written before `scorer` and `strategy` were typed (the committed study's, which
+/// hold `none`, `all`, `otsu`, `otsu-log` and `fixed:0.5`) load, and write back the same JSON.
+#[test]
+fn committed_plan_files_load_and_write_back_unchanged() {
+    let runs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../studies/robustness/confirm/runs");
+    let mut strategies = std::collections::BTreeSet::new();
+    for run in std::fs::read_dir(&runs).unwrap() {
+        let path = run.unwrap().path().join("plan.json");
+        if !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = ChannelPlan::read(&path).unwrap();
+        // As JSON values, without the f32 scores: serde_json parses floats to within an ulp, so
+        // text would differ in the last digit of some numbers whatever the types.
+        let mut written: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut back = serde_json::to_value(&plan).unwrap();
+        for v in [&mut written, &mut back] {
+            v.as_object_mut().unwrap().remove("scores");
+        }
+        assert_eq!(back, written, "{}", path.display());
+        strategies.insert(plan.strategy.to_string());
+    }
+    for s in ["all", "otsu", "otsu-log", "fixed:0.5"] {
+        assert!(
+            strategies.contains(s),
+            "no committed plan with strategy {s}"
+        );
+    }
+    // A plain genotype's plan: scorer `none`, strategy `all`; an unknown scorer is refused.
+    let plain = serde_json::to_value(ChannelPlan::full(published("darts_v1").unwrap())).unwrap();
+    assert_eq!(plain["scorer"], "none");
+    assert_eq!(plain["strategy"], "all");
+    let plan: ChannelPlan = serde_json::from_value(plain.clone()).unwrap();
+    assert_eq!((plan.scorer, plan.strategy), (None, Strategy::All));
+    let mut bad = plain;
+    bad["scorer"] = "gamma".into();
+    let e = serde_json::from_value::<ChannelPlan>(bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("gamma") && e.contains("expected taylor or bn-gamma"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@ use std::path::Path;
 use aca_data::Batch;
 use aca_eval::{
     allocate, files, kept_edges, test_run, train, ChannelPlan, EdgeScores, EvalNetConfig,
-    EvalNetwork, Fixed, Setting, Taylor, TrainConfig,
+    EvalNetwork, ScorerKind, Setting, Strategy, Taylor, TrainConfig,
 };
 use aca_space::nn::{cross_entropy, SearchNetConfig, SearchNetwork};
 use aca_space::{CellType, Concat, Genotype, OpSet, Primitive};
@@ -131,7 +131,7 @@ fn a_sparse_cell_scores_and_allocates_only_its_kept_ops() {
     );
     assert_eq!(of_sparse[1], of_full[1]);
     // A dropped edge keeps no channels for an op and gets no refill, whatever the strategy.
-    let plan = allocate(&sparse, of_sparse, "taylor", &Fixed(0.5)).unwrap();
+    let plan = allocate(&sparse, of_sparse, ScorerKind::Taylor, Strategy::Fixed(0.5)).unwrap();
     assert_eq!(plan.normal, [0.5, 1.0, 0.5, 1.0, 0.5, 0.5, 0.5, 0.5]);
     assert_eq!(
         plan.identity_share(CellType::Normal),

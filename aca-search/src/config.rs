@@ -1,7 +1,7 @@
 //! Search configuration: serde structs whose defaults are DARTS's CIFAR-10 values, and presets.
 
 use aca_core::tensorboard::TensorBoard;
-use aca_core::{AdamConfig, SgdConfig};
+use aca_core::{AdamConfig, Layers, SgdConfig};
 use aca_data::{Augment, DataConfig, DatasetInfo, DatasetKind};
 use aca_space::nn::SearchNetConfig;
 use aca_space::{OpSet, Space};
@@ -243,6 +243,19 @@ impl SearchConfig {
         c.data.switch_dataset(DatasetKind::Folder);
         c.data.resize = Some(32);
         c
+    }
+
+    /// The configuration by one precedence: the preset's < `layers` (a config file) < `method`
+    /// (a flag). The preset is that of the method the highest of these names (default: DARTS).
+    /// Other flags go on top.
+    pub fn layered(preset: Preset, layers: &Layers, method: Option<MethodKind>) -> Result<Self> {
+        let method = match method {
+            Some(m) => m,
+            None => layers.choice("/method")?.unwrap_or_default(),
+        };
+        let mut config = layers.apply(&Self::preset(preset, method))?;
+        config.method = method;
+        Ok(config)
     }
 
     /// A preset by name.

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use aca_core::Layers;
 use aca_eval::{RunConfig, RunLayout, RunState};
 use aca_search::{MethodKind, Preset, SearchConfig};
 use anyhow::{bail, Context, Result};
@@ -55,33 +56,17 @@ pub(crate) struct Point {
     pub config: RunConfig,
 }
 
-/// Where an axis writes into the run configuration (JSON paths).
-fn targets(axis: &str) -> Vec<Vec<String>> {
-    let path = |p: &str| p.split('.').map(String::from).collect::<Vec<_>>();
+/// Where an axis writes into the run configuration (dotted paths).
+fn targets(axis: &str) -> Vec<&str> {
     match axis {
-        "space" => vec![path("search.space")],
-        "method" => vec![path("search.method")],
-        "seed" => vec![path("search.seed"), path("train.seed")],
-        "dataset" => vec![path("search.data.dataset"), path("train.data.dataset")],
-        "strategy" => vec![path("allocate.strategy")],
-        "scorer" => vec![path("allocate.scorer")],
-        other => vec![path(other)],
+        "space" => vec!["search.space"],
+        "method" => vec!["search.method"],
+        "seed" => vec!["search.seed", "train.seed"],
+        "dataset" => vec!["search.data.dataset", "train.data.dataset"],
+        "strategy" => vec!["allocate.strategy"],
+        "scorer" => vec!["allocate.scorer"],
+        other => vec![other],
     }
-}
-
-fn set(root: &mut Value, path: &[String], value: Value) {
-    let mut v = root;
-    for key in path {
-        if !v.is_object() {
-            *v = Value::Object(Default::default());
-        }
-        v = v
-            .as_object_mut()
-            .expect("object")
-            .entry(key.clone())
-            .or_insert(Value::Null);
-    }
-    *v = value;
 }
 
 fn short(value: &Value) -> String {
@@ -142,17 +127,14 @@ impl SweepFile {
         let axes: Vec<&String> = self.axes.keys().collect();
         for (i, a) in axes.iter().enumerate() {
             for b in &axes[i + 1..] {
+                // One path is the other or holds it, segment by segment.
                 let overlap = targets(a).into_iter().find(|ta| {
-                    targets(b).iter().any(|tb| {
-                        let n = ta.len().min(tb.len());
-                        ta[..n] == tb[..n]
-                    })
+                    targets(b)
+                        .iter()
+                        .any(|tb| ta.split('.').zip(tb.split('.')).all(|(x, y)| x == y))
                 });
                 if let Some(path) = overlap {
-                    bail!(
-                        "axes `{a}` and `{b}` both set {}: keep one of them",
-                        path.join(".")
-                    );
+                    bail!("axes `{a}` and `{b}` both set {path}: keep one of them");
                 }
             }
         }
@@ -241,51 +223,24 @@ impl SweepFile {
     }
 
     fn config_for(&self, preset: Preset, a: &BTreeMap<String, Value>) -> Result<RunConfig> {
-        let method_value = a
-            .get("method")
-            .and_then(|v| v.as_str())
-            .map(String::from)
-            .or_else(|| self.method.map(|m| m.to_string()))
-            .or_else(|| {
-                self.base
-                    .get("search")
-                    .and_then(|s| s.get("method"))
-                    .and_then(|m| m.as_str())
-                    .map(String::from)
-            });
-        let method: MethodKind = match &method_value {
-            Some(m) => m.parse().with_context(|| format!("method `{m}`"))?,
-            None => MethodKind::Darts,
-        };
-        let space = a
-            .get("space")
-            .and_then(|v| v.as_str())
-            .or_else(|| {
-                self.base
-                    .get("search")
-                    .and_then(|s| s.get("space"))
-                    .and_then(|m| m.as_str())
-            })
-            .map(|s| s.parse::<aca_space::Space>())
-            .transpose()
-            .with_context(|| "space")?
-            .unwrap_or_default();
-        let mut config = RunConfig::preset(preset, method, space);
-        let mut value = serde_json::to_value(&config)?;
-        crate::config_file::merge(&mut value, Value::Object(self.base.clone()));
-        for (axis, v) in a {
-            for path in targets(axis) {
-                set(&mut value, &path, v.clone());
-            }
-        }
         let what = || {
             a.iter()
                 .map(|(k, v)| format!("{k} = {v}"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        config =
-            serde_json::from_value(value).with_context(|| format!("the run with {}", what()))?;
+        // The sweep's base < its method < the run's axes.
+        let mut layers =
+            Layers::new(format!("the run with {}", what())).with(Value::Object(self.base.clone()));
+        if let Some(m) = self.method {
+            layers = layers.with_value("search.method", Value::from(m.to_string()));
+        }
+        for (axis, v) in a {
+            for path in targets(axis) {
+                layers = layers.with_value(path, v.clone());
+            }
+        }
+        let mut config = RunConfig::layered(preset, &layers, None, None)?;
         // Every evaluated epoch is a snapshot of each search, so that runs differing only in
         // `eval_epoch` share one search.
         if let Some(epochs) = self.axes.get("eval_epoch") {

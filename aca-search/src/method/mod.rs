@@ -24,10 +24,11 @@ pub use sdarts::SdartsConfig;
 pub use steps::{ArchStep, FirstOrder, Regularised, Regulariser, StepContext, Unrolled, HVP_SCALE};
 
 /// The search methods aca ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MethodKind {
-    /// DARTS, first-order architecture gradient.
+    /// DARTS, first-order architecture gradient (the default).
     #[serde(rename = "darts")]
+    #[default]
     Darts,
     /// DARTS, second-order (unrolled) architecture gradient.
     #[serde(rename = "darts2")]

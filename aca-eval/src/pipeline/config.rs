@@ -1,6 +1,7 @@
 //! The configuration and state of an `aca run` directory (`run.json`): every stage's
 //! configuration (search, allocation, training) and the seconds spent per stage.
 
+use aca_core::Layers;
 use aca_search::{MethodKind, Preset, SearchConfig};
 use aca_space::Space;
 use serde::{Deserialize, Serialize};
@@ -44,6 +45,29 @@ impl RunConfig {
             allocate,
             train: TrainConfig::preset(preset, method),
         }
+    }
+
+    /// The configuration by one precedence: the preset's < `layers` (a config file, a sweep's
+    /// base and axes) < `method` and `space` (flags). The preset is that of the method and space
+    /// the highest of these names (default: DARTS in DARTS's space). Other flags go on top.
+    pub fn layered(
+        preset: Preset,
+        layers: &Layers,
+        method: Option<MethodKind>,
+        space: Option<Space>,
+    ) -> Result<Self> {
+        let method = match method {
+            Some(m) => m,
+            None => layers.choice("/search/method")?.unwrap_or_default(),
+        };
+        let space = match space {
+            Some(s) => s,
+            None => layers.choice("/search/space")?.unwrap_or_default(),
+        };
+        let mut config = layers.apply(&Self::preset(preset, method, space))?;
+        config.search.method = method;
+        config.search.space = space;
+        Ok(config)
     }
 
     /// Keeps the snapshot that `eval_epoch` evaluates, and checks every stage's values.
