@@ -4,21 +4,19 @@
 //! The format is TensorFlow's record file of `Event` protos (`tensorflow/core/util/event.proto`,
 //! `summary.proto`; the HParams plugin's `plugin_data.proto` and `api.proto`): each record is its
 //! length (u64, little-endian), the length's masked CRC-32C, the bytes, and their masked CRC-32C.
-//! The messages below are the subset `aca` writes, field numbers as in those protos, encoded by
+//! The messages (`proto`) are the subset `aca` writes, field numbers as in those protos, encoded by
 //! `prost`. A resumed run rewrites its folder's events up to where it resumes ([`EventWriter::open`]),
 //! so every step appears once.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use image::ImageEncoder;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{CoreError, Result};
+use crate::error::Result;
 
 /// TensorBoard output of a stage. Defaults: on, losses every 20 steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,296 +47,15 @@ impl TensorBoard {
 /// The folder of a run directory's event files.
 pub const TB_DIR: &str = "tb";
 
-// --- The protos (field numbers from TensorFlow's and TensorBoard's .proto files) ---------------
+mod heat_map;
+mod proto;
+mod records;
 
-#[derive(Clone, PartialEq, Message)]
-struct Event {
-    #[prost(double, tag = "1")]
-    wall_time: f64,
-    #[prost(int64, tag = "2")]
-    step: i64,
-    #[prost(oneof = "What", tags = "3, 5")]
-    what: Option<What>,
-}
+pub use heat_map::heat_map_png;
+pub use records::scalars;
 
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum What {
-    #[prost(string, tag = "3")]
-    FileVersion(String),
-    #[prost(message, tag = "5")]
-    Summary(Summary),
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Summary {
-    #[prost(message, repeated, tag = "1")]
-    value: Vec<SummaryValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct SummaryValue {
-    #[prost(string, tag = "1")]
-    tag: String,
-    #[prost(message, optional, tag = "9")]
-    metadata: Option<SummaryMetadata>,
-    #[prost(oneof = "Value", tags = "2, 4, 5, 8")]
-    value: Option<Value>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum Value {
-    #[prost(float, tag = "2")]
-    Simple(f32),
-    #[prost(message, tag = "4")]
-    Image(Image),
-    #[prost(message, tag = "5")]
-    Histo(Histogram),
-    #[prost(message, tag = "8")]
-    Tensor(TensorProto),
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Image {
-    #[prost(int32, tag = "1")]
-    height: i32,
-    #[prost(int32, tag = "2")]
-    width: i32,
-    #[prost(int32, tag = "3")]
-    colorspace: i32,
-    #[prost(bytes = "vec", tag = "4")]
-    encoded_image_string: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Histogram {
-    #[prost(double, tag = "1")]
-    min: f64,
-    #[prost(double, tag = "2")]
-    max: f64,
-    #[prost(double, tag = "3")]
-    num: f64,
-    #[prost(double, tag = "4")]
-    sum: f64,
-    #[prost(double, tag = "5")]
-    sum_squares: f64,
-    #[prost(double, repeated, tag = "6")]
-    bucket_limit: Vec<f64>,
-    #[prost(double, repeated, tag = "7")]
-    bucket: Vec<f64>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct SummaryMetadata {
-    #[prost(message, optional, tag = "1")]
-    plugin_data: Option<PluginData>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct PluginData {
-    #[prost(string, tag = "1")]
-    plugin_name: String,
-    #[prost(bytes = "vec", tag = "2")]
-    content: Vec<u8>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct TensorProto {
-    /// `DT_STRING` = 7.
-    #[prost(int32, tag = "1")]
-    dtype: i32,
-    #[prost(message, optional, tag = "2")]
-    tensor_shape: Option<TensorShape>,
-    #[prost(bytes = "vec", repeated, tag = "8")]
-    string_val: Vec<Vec<u8>>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct TensorShape {
-    #[prost(message, repeated, tag = "2")]
-    dim: Vec<TensorShapeDim>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct TensorShapeDim {
-    #[prost(int64, tag = "1")]
-    size: i64,
-}
-
-/// `tensorboard/plugins/hparams/plugin_data.proto`.
-#[derive(Clone, PartialEq, Message)]
-struct HParamsPluginData {
-    #[prost(int32, tag = "1")]
-    version: i32,
-    #[prost(oneof = "HParamsData", tags = "2, 3, 4")]
-    data: Option<HParamsData>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum HParamsData {
-    #[prost(message, tag = "2")]
-    Experiment(Experiment),
-    #[prost(message, tag = "3")]
-    SessionStartInfo(SessionStartInfo),
-    #[prost(message, tag = "4")]
-    SessionEndInfo(SessionEndInfo),
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct Experiment {
-    #[prost(message, repeated, tag = "4")]
-    hparam_infos: Vec<HParamInfo>,
-    #[prost(message, repeated, tag = "5")]
-    metric_infos: Vec<MetricInfo>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct HParamInfo {
-    #[prost(string, tag = "1")]
-    name: String,
-    /// `DATA_TYPE_STRING` = 1, `DATA_TYPE_BOOL` = 2, `DATA_TYPE_FLOAT64` = 3.
-    #[prost(int32, tag = "4")]
-    r#type: i32,
-    #[prost(message, optional, tag = "5")]
-    domain_discrete: Option<ListValue>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct MetricInfo {
-    #[prost(message, optional, tag = "1")]
-    name: Option<MetricName>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct MetricName {
-    #[prost(string, tag = "1")]
-    group: String,
-    #[prost(string, tag = "2")]
-    tag: String,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct SessionStartInfo {
-    #[prost(btree_map = "string, message", tag = "1")]
-    hparams: BTreeMap<String, ProtoValue>,
-    #[prost(double, tag = "5")]
-    start_time_secs: f64,
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct SessionEndInfo {
-    /// `STATUS_SUCCESS` = 1.
-    #[prost(int32, tag = "1")]
-    status: i32,
-    #[prost(double, tag = "2")]
-    end_time_secs: f64,
-}
-
-/// `google.protobuf.Value` (numbers, strings and booleans).
-#[derive(Clone, PartialEq, Message)]
-struct ProtoValue {
-    #[prost(oneof = "Kind", tags = "2, 3, 4")]
-    kind: Option<Kind>,
-}
-
-#[derive(Clone, PartialEq, prost::Oneof)]
-enum Kind {
-    #[prost(double, tag = "2")]
-    Number(f64),
-    #[prost(string, tag = "3")]
-    Text(String),
-    #[prost(bool, tag = "4")]
-    Bool(bool),
-}
-
-#[derive(Clone, PartialEq, Message)]
-struct ListValue {
-    #[prost(message, repeated, tag = "1")]
-    values: Vec<ProtoValue>,
-}
-
-// --- Records ------------------------------------------------------------------------------------
-
-fn masked_crc(bytes: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(bytes);
-    (crc.rotate_right(15)).wrapping_add(0xa282_ead8)
-}
-
-fn write_record(out: &mut impl Write, data: &[u8]) -> std::io::Result<()> {
-    let len = (data.len() as u64).to_le_bytes();
-    out.write_all(&len)?;
-    out.write_all(&masked_crc(&len).to_le_bytes())?;
-    out.write_all(data)?;
-    out.write_all(&masked_crc(data).to_le_bytes())
-}
-
-/// The events of one file; a torn last record (a process killed mid-write) ends the list.
-fn read_events(path: &Path) -> Result<Vec<Event>> {
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|source| io(path, source))?;
-    let mut events = Vec::new();
-    let mut at = 0;
-    while at + 12 <= bytes.len() {
-        let len = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default()) as usize;
-        let start = at + 12;
-        let Some(end) = start.checked_add(len).filter(|e| e + 4 <= bytes.len()) else {
-            break;
-        };
-        let crc = u32::from_le_bytes(bytes[end..end + 4].try_into().unwrap_or_default());
-        if crc != masked_crc(&bytes[start..end]) {
-            break;
-        }
-        match Event::decode(&bytes[start..end]) {
-            Ok(e) => events.push(e),
-            Err(_) => break,
-        }
-        at = end + 4;
-    }
-    Ok(events)
-}
-
-fn io(path: &Path, source: std::io::Error) -> CoreError {
-    CoreError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
-fn is_event_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("events.out.tfevents."))
-}
-
-/// Every scalar in the event files of `dir`, as (tag, step, value), file by file in name order.
-pub fn scalars(dir: &Path) -> Result<Vec<(String, i64, f32)>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| is_event_file(p))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for path in files {
-        for event in read_events(&path)? {
-            if let Some(What::Summary(s)) = event.what {
-                for v in s.value {
-                    if let Some(Value::Simple(x)) = v.value {
-                        out.push((v.tag, event.step, x));
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
-}
+use proto::*;
+use records::{io, is_event_file, now, read_events, write_record};
 
 /// One writer of a folder's event file.
 #[derive(Debug)]
@@ -687,38 +404,4 @@ fn proto_value(v: &serde_json::Value) -> ProtoValue {
             other => Kind::Text(other.to_string()),
         }),
     }
-}
-
-/// A heat map of `rows` (each a row of values in [0, 1]) as an RGB PNG, each value a `cell` x
-/// `cell` square from white (0) to dark blue (1) on a square-root scale (op weights sit mostly
-/// below 0.5): returns the bytes and (width, height, 3).
-pub fn heat_map_png(rows: &[Vec<f32>], cell: u32) -> Result<(Vec<u8>, (u32, u32, u32))> {
-    let h = rows.len() as u32;
-    let w = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
-    let (width, height) = (w.max(1) * cell, h.max(1) * cell);
-    let mut pixels = vec![255u8; (width * height * 3) as usize];
-    for (r, row) in rows.iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            let v = v.clamp(0.0, 1.0).sqrt();
-            let rgb = [
-                (255.0 * (1.0 - 0.9 * v)) as u8,
-                (255.0 * (1.0 - 0.7 * v)) as u8,
-                (255.0 * (1.0 - 0.3 * v)) as u8,
-            ];
-            for y in 0..cell {
-                for x in 0..cell {
-                    let px = ((r as u32 * cell + y) * width + c as u32 * cell + x) as usize * 3;
-                    pixels[px..px + 3].copy_from_slice(&rgb);
-                }
-            }
-        }
-    }
-    let mut png = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut png)
-        .write_image(&pixels, width, height, image::ColorType::Rgb8)
-        .map_err(|e| CoreError::Io {
-            path: PathBuf::from("<heat map>"),
-            source: std::io::Error::other(e),
-        })?;
-    Ok((png, (width, height, 3)))
 }

@@ -1,12 +1,12 @@
 //! The search run: epochs of architecture and weight steps, metrics, checkpoints, exact resume.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use aca_core::tensorboard::{EventWriter, TB_DIR};
+use aca_core::tensorboard::EventWriter;
 use aca_core::{
-    load_checkpoint, prefixed, run_epochs, save_checkpoint, seed_everything, with_prefix,
-    write_atomic, write_json_atomic, Adam, Cosine, EpochTask, Observer, RunDir, Sgd, Tally,
+    prefixed, run_epochs, seed_everything, with_prefix, write_json_atomic, Adam, Cosine, EpochTask,
+    Observer, RunDir, Sgd, Tally,
 };
 use aca_data::{darts_split, Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::SearchNetwork;
@@ -20,149 +20,14 @@ use crate::error::{Result, SearchError};
 use crate::method::ArchStep;
 use crate::step::{check_finite, evaluate, search_step, StepPosition};
 
-/// File names of a search run directory.
-pub mod files {
-    pub use aca_core::files::{CHECKPOINT, CONFIG, METRICS};
-    /// The final genotype, JSON form.
-    pub const GENOTYPE_JSON: &str = "genotype.json";
-    /// The final genotype, DARTS's text form.
-    pub const GENOTYPE_TXT: &str = "genotype.txt";
-    /// The final architecture parameters (logits), as `aca genotype derive` reads them.
-    pub const ALPHAS: &str = "alphas.json";
-    /// The final supernet weights and architecture (for channel ranking).
-    pub const SUPERNET: &str = "supernet.ot";
-    /// Snapshots kept during the search, one folder per epoch (see [`snapshot_dir`](super::snapshot_dir)).
-    pub const SNAPSHOTS: &str = "snapshots";
-}
+mod records;
+mod results;
 
-/// The folder of the snapshot kept at the end of `epoch` (1-based) in a search run directory. It
-/// holds the files of a finished search (config, genotype, alphas, supernet), so that every stage
-/// that reads a finished search reads a snapshot too.
-pub fn snapshot_dir(search_dir: &Path, epoch: usize) -> PathBuf {
-    search_dir
-        .join(files::SNAPSHOTS)
-        .join(format!("epoch-{epoch:03}"))
-}
-
-/// The finished search of `search_dir` at `epoch` (1-based): its snapshot folder, or the run
-/// directory itself for the final epoch. Errors name what is missing.
-pub fn search_at_epoch(search_dir: &Path, epoch: Option<usize>) -> Result<PathBuf> {
-    let Some(epoch) = epoch else {
-        return Ok(search_dir.to_path_buf());
-    };
-    let snap = snapshot_dir(search_dir, epoch);
-    if snap.join(files::GENOTYPE_JSON).is_file() {
-        return Ok(snap);
-    }
-    let config: Option<SearchConfig> = std::fs::read_to_string(search_dir.join(files::CONFIG))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok());
-    if let Some(c) = &config {
-        if c.epochs == epoch && search_dir.join(files::GENOTYPE_JSON).is_file() {
-            return Ok(search_dir.to_path_buf());
-        }
-    }
-    let kept: Vec<String> = std::fs::read_dir(search_dir.join(files::SNAPSHOTS))
-        .map(|rd| {
-            let mut v: Vec<String> = rd
-                .filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()?
-                        .strip_prefix("epoch-")?
-                        .parse::<usize>()
-                        .ok()
-                        .map(|n| n.to_string())
-                })
-                .collect();
-            v.sort_by_key(|s| s.parse::<usize>().unwrap_or(0));
-            v
-        })
-        .unwrap_or_default();
-    Err(SearchError::Resume {
-        dir: search_dir.into(),
-        reason: format!(
-            "it has no snapshot of epoch {epoch} (kept: {}{})",
-            if kept.is_empty() {
-                "none".to_string()
-            } else {
-                kept.join(", ")
-            },
-            match &config {
-                Some(c) => format!("; final epoch {}", c.epochs),
-                None => String::new(),
-            }
-        ),
-    })
-}
-
-/// One line of `metrics.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// Epoch, 0-based.
-    pub epoch: usize,
-    /// Weight learning rate of the epoch.
-    pub lr: f64,
-    /// Whether the architecture was updated this epoch.
-    pub arch_updates: bool,
-    /// Mean training loss of the weight steps.
-    pub train_loss: f64,
-    /// Training accuracy of the weight steps (augmented batches).
-    pub train_acc: f64,
-    /// Mean validation loss seen by the architecture steps (augmented batches), if any.
-    pub arch_loss: Option<f64>,
-    /// Loss on the whole validation split, evaluation mode, no augmentation.
-    pub valid_loss: f64,
-    /// Accuracy on the whole validation split.
-    pub valid_acc: f64,
-    /// The derived genotype, DARTS's text form.
-    pub genotype: String,
-    /// `skip_connect` edges of the normal cell.
-    pub skip_normal: usize,
-    /// `skip_connect` edges of the reduction cell.
-    pub skip_reduce: usize,
-    /// Parameter-free edges (pools, skip) of the normal cell's genotype.
-    #[serde(default)]
-    pub param_free_normal: usize,
-    /// Parameter-free edges of the reduction cell's genotype.
-    #[serde(default)]
-    pub param_free_reduce: usize,
-    /// Whether the architecture learned: entropies, largest weight, movement from the initial
-    /// noise (absent in runs written before it existed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub learning: Option<ArchLearning>,
-    /// Softmaxed alphas of the normal cell (14 x ops).
-    pub alphas_normal: Vec<Vec<f32>>,
-    /// Softmaxed alphas of the reduction cell.
-    pub alphas_reduce: Vec<Vec<f32>>,
-    /// PC-DARTS edge weights of the normal cell (normalised betas).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edges_normal: Option<Vec<f32>>,
-    /// PC-DARTS edge weights of the reduction cell.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub edges_reduce: Option<Vec<f32>>,
-    /// Wall time of the epoch in seconds.
-    pub seconds: f64,
-}
-
-/// What a finished search leaves.
-#[derive(Debug, Clone)]
-pub struct SearchOutcome {
-    /// The run directory.
-    pub dir: PathBuf,
-    /// The final genotype.
-    pub genotype: Genotype,
-    /// The final architecture parameters.
-    pub arch: ArchParams,
-    /// Supernet weights.
-    pub params: i64,
-    /// Epochs run by this invocation (0 if the run was already complete).
-    pub epochs_run: usize,
-    /// Wall time of this invocation.
-    pub seconds: f64,
-    /// Whether the final architecture moved beyond its initial noise.
-    pub learning: ArchLearning,
-}
+pub use records::{
+    files, open_supernet, search_at_epoch, snapshot_dir, EpochRecord, SearchOutcome,
+};
+pub use results::not_learned_message;
+use results::{cell_images, write_search_results};
 
 /// What a search's checkpoint keeps beside its tensors.
 #[derive(Debug, Serialize, Deserialize)]
@@ -579,136 +444,6 @@ impl EpochTask for SearchTask<'_> {
         self.stream = Endless::new(self.arch_loader, state.valid_stream);
         Ok(())
     }
-}
-
-/// The plain-words warning for a search whose architecture did not move beyond its initial noise.
-pub fn not_learned_message(l: &ArchLearning) -> String {
-    format!(
-        "the architecture has not learned: its alphas moved {:.1}x their initial noise and the \
-         normal cell's op weights keep {:.1}% of the uniform entropy, so no op stands out and the \
-         derived genotype rests on small differences more than on what the data showed. Give the \
-         search more architecture steps (more epochs, a smaller batch or more search images) or \
-         a larger architecture learning rate.",
-        l.shift,
-        100.0 * l.relative_entropy_normal()
-    )
-}
-
-/// Writes what a finished search leaves (config, genotypes, alphas, supernet) into `dir`: the run
-/// directory at the end (`snapshot` false), a snapshot folder during the search. A snapshot folder
-/// appears whole: it is written under a temporary name and renamed.
-fn write_search_results(
-    dir: &Path,
-    snapshot: bool,
-    config: &SearchConfig,
-    ops: &OpSet,
-    net: &SearchNetwork,
-    genotype: &Genotype,
-    arch: &ArchParams,
-) -> Result<()> {
-    let target = if snapshot {
-        let name = dir.file_name().unwrap_or_default().to_string_lossy();
-        dir.with_file_name(format!(".{name}.partial"))
-    } else {
-        dir.to_path_buf()
-    };
-    let io = |path: &Path, source| aca_core::CoreError::Io {
-        path: path.into(),
-        source,
-    };
-    if snapshot {
-        if target.exists() {
-            std::fs::remove_dir_all(&target).map_err(|e| io(&target, e))?;
-        }
-        std::fs::create_dir_all(&target).map_err(|e| io(&target, e))?;
-        write_json_atomic(&target.join(files::CONFIG), config)?;
-    }
-    write_atomic(
-        &target.join(files::GENOTYPE_JSON),
-        (genotype.to_json() + "\n").as_bytes(),
-    )?;
-    write_atomic(
-        &target.join(files::GENOTYPE_TXT),
-        (genotype.to_darts() + "\n").as_bytes(),
-    )?;
-    write_json_atomic(&target.join(files::ALPHAS), arch)?;
-    save_checkpoint(
-        &target.join(files::SUPERNET),
-        &net.named_tensors(),
-        &serde_json::json!({ "space": ops.name(), "network": net.config() }),
-    )?;
-    if snapshot {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| io(dir, e))?;
-        }
-        std::fs::rename(&target, dir).map_err(|e| io(dir, e))?;
-    }
-    Ok(())
-}
-
-/// The searched cells as images (`search/cell/normal`, `search/cell/reduce`) in the search's
-/// TensorBoard folder, drawn by Graphviz's `dot` as the report draws them; left out, with a note
-/// in the log, where `dot` is not installed.
-fn cell_images(dir: &Path, genotype: &Genotype, step: i64) -> Result<()> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut tb = EventWriter::open(&dir.join(TB_DIR), |tag, _| !tag.starts_with("search/cell/"))?;
-    for cell in CellType::BOTH {
-        let drawn = Command::new("dot")
-            .arg("-Tpng")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .and_then(|mut child| {
-                if let Some(mut stdin) = child.stdin.take() {
-                    stdin.write_all(genotype.to_dot(cell, None).as_bytes())?;
-                }
-                child.wait_with_output()
-            });
-        let png = match drawn {
-            Ok(out) if out.status.success() && out.stdout.len() > 26 => out.stdout,
-            _ => {
-                info!("Graphviz's `dot` did not draw the cells: TensorBoard gets no cell images");
-                return Ok(());
-            }
-        };
-        // The PNG header: width and height (big-endian) at 16 and 20, colour type at 25.
-        let be = |at: usize| u32::from_be_bytes([png[at], png[at + 1], png[at + 2], png[at + 3]]);
-        let channels = match png[25] {
-            0 => 1,
-            2 => 3,
-            4 => 2,
-            _ => 4,
-        };
-        tb.png(
-            &format!("search/cell/{cell}"),
-            step,
-            png.clone(),
-            (be(16), be(20), channels),
-        )?;
-    }
-    Ok(tb.flush()?)
-}
-
-/// Opens the supernet a finished search (or one of its snapshots) in `dir` left: the network it
-/// ended with (a progressive search's last stage, with its pruned ops), weights and architecture
-/// loaded. `config` is the search's.
-pub fn open_supernet(dir: &Path, config: &SearchConfig, device: Device) -> Result<SearchNetwork> {
-    let (tensors, meta): (_, serde_json::Value) = load_checkpoint(&dir.join(files::SUPERNET))?;
-    // Files from before the network was recorded hold the configured (single-stage) network.
-    let network = match meta.get("network") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| SearchError::Supernet {
-            path: dir.join(files::SUPERNET),
-            reason: format!("its `network` record: {e}"),
-        })?,
-        None => config.network_at(config.stages.len().saturating_sub(1)),
-    };
-    let mut net = SearchNetwork::new(&network, &config.op_set()?, device)?;
-    let kept = ArchParams::read(&dir.join(files::ALPHAS))?.kept;
-    net.set_op_mask(kept)?;
-    net.load_named_tensors(&tensors)?;
-    Ok(net)
 }
 
 fn rows(a: &ndarray::Array2<f32>) -> Vec<Vec<f32>> {
