@@ -1,10 +1,9 @@
 //! Loading a dataset from its official files into memory, once, as u8 tensors (or, for a
 //! streamed image folder, as a list of files decoded batch by batch).
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 
-use tch::{Device, Kind, Tensor};
+use tch::Device;
 use tracing::info;
 
 use crate::cifar::read_cifar_files;
@@ -14,163 +13,16 @@ use crate::folder::{
 };
 use crate::idx::read_idx_pair;
 use crate::kind::{DatasetInfo, DatasetKind};
-use crate::raw::{find_plain_or_gz, Label, RawImages};
+use crate::raw::find_plain_or_gz;
 use crate::stream::FileSource;
 use crate::svhn::read_svhn_mat;
 
-/// One split: u8 images `[N, C, H, W]` in memory (or a streamed folder's files) and i64 labels
-/// `[N]`.
-#[derive(Debug)]
-pub struct ImageSet {
-    pub(crate) pixels: Pixels,
-    labels: Tensor,
-    label_list: Vec<Label>,
-}
+mod files;
+mod image_set;
 
-/// Where a split's pixels are.
-#[derive(Debug)]
-pub(crate) enum Pixels {
-    /// Decoded, u8 `[N, C, H, W]`.
-    Memory(Tensor),
-    /// Decoded batch by batch.
-    Files(Arc<FileSource>),
-}
-
-fn label_tensor(labels: &[Label]) -> Result<Tensor> {
-    let wide: Vec<i64> = labels.iter().map(|&l| i64::from(l)).collect();
-    Ok(Tensor::f_from_slice(&wide)?)
-}
-
-impl ImageSet {
-    /// Takes decoded images into tensors.
-    pub fn from_raw(raw: RawImages) -> Result<Self> {
-        let [c, h, w] = raw.shape;
-        let n = raw.len() as i64;
-        let images =
-            Tensor::f_from_slice(&raw.pixels)?.f_view([n, c as i64, h as i64, w as i64])?;
-        Ok(Self {
-            pixels: Pixels::Memory(images),
-            labels: label_tensor(&raw.labels)?,
-            label_list: raw.labels,
-        })
-    }
-
-    fn streamed(source: FileSource, labels: Vec<Label>) -> Result<Self> {
-        Ok(Self {
-            pixels: Pixels::Files(Arc::new(source)),
-            labels: label_tensor(&labels)?,
-            label_list: labels,
-        })
-    }
-
-    /// Whether the images are decoded batch by batch from their files (a streamed folder).
-    pub fn is_streamed(&self) -> bool {
-        matches!(self.pixels, Pixels::Files(_))
-    }
-
-    fn memory(&self) -> &Tensor {
-        match &self.pixels {
-            Pixels::Memory(t) => t,
-            Pixels::Files(_) => unreachable!("only in-memory sets are resized or measured here"),
-        }
-    }
-
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.label_list.len()
-    }
-
-    /// Whether the set is empty.
-    pub fn is_empty(&self) -> bool {
-        self.label_list.is_empty()
-    }
-
-    /// u8 images `[N, C, H, W]`; `None` for a streamed folder, whose images are decoded batch by
-    /// batch.
-    pub fn images(&self) -> Option<&Tensor> {
-        match &self.pixels {
-            Pixels::Memory(t) => Some(t),
-            Pixels::Files(_) => None,
-        }
-    }
-
-    /// i64 labels `[N]`.
-    pub fn labels(&self) -> &Tensor {
-        &self.labels
-    }
-
-    /// Labels on the host.
-    pub fn label_list(&self) -> &[Label] {
-        &self.label_list
-    }
-
-    /// Image height and width.
-    pub fn size(&self) -> usize {
-        match &self.pixels {
-            Pixels::Memory(t) => t.size()[2] as usize,
-            Pixels::Files(f) => f.crop,
-        }
-    }
-
-    /// Number of images of each class, for `classes` classes.
-    pub fn class_counts(&self, classes: usize) -> Vec<usize> {
-        let mut counts = vec![0; classes];
-        for &l in &self.label_list {
-            counts[usize::from(l)] += 1;
-        }
-        counts
-    }
-
-    /// Resized copy (antialiased bilinear, as torchvision's `Resize`; in memory), rounded back to
-    /// u8.
-    fn resized(&self, size: usize) -> Result<Self> {
-        let s = size as i64;
-        let images = self
-            .memory()
-            .f_to_kind(Kind::Float)?
-            .f_internal_upsample_bilinear2d_aa([s, s], false, None, None)?
-            .f_round()?
-            .f_clamp(0, 255)?
-            .f_to_kind(Kind::Uint8)?;
-        Ok(Self {
-            pixels: Pixels::Memory(images),
-            labels: self.labels.shallow_clone(),
-            label_list: self.label_list.clone(),
-        })
-    }
-
-    /// The centre `crop x crop` (in memory).
-    fn center_cropped(&self, crop: usize) -> Result<Self> {
-        let images = self.memory();
-        let (size, crop) = (images.size()[2], crop as i64);
-        let start = (size - crop) / 2;
-        let images = images
-            .f_narrow(2, start, crop)?
-            .f_narrow(3, start, crop)?
-            .f_contiguous()?;
-        Ok(Self {
-            pixels: Pixels::Memory(images),
-            labels: self.labels.shallow_clone(),
-            label_list: self.label_list.clone(),
-        })
-    }
-
-    /// Per-channel mean and std of the pixels scaled to [0, 1] (in memory).
-    fn stats(&self) -> Result<(Vec<f32>, Vec<f32>)> {
-        let x = self.memory().f_to_kind(Kind::Double)?.f_div_scalar(255.0)?;
-        let c = x.size()[1];
-        let per_channel = x.f_transpose(0, 1)?.f_reshape([c, -1])?;
-        let mean = per_channel.f_mean_dim(1, false, Kind::Double)?;
-        let std = per_channel.f_std_correction(1, 0, false)?;
-        let to_vec = |t: Tensor| -> Result<Vec<f32>> {
-            Ok(Vec::<f64>::try_from(t)?
-                .into_iter()
-                .map(|v| v as f32)
-                .collect())
-        };
-        Ok((to_vec(mean)?, to_vec(std)?))
-    }
-}
+use files::{check_cifar10_counts, cifar_root, existing, not_found, read_names};
+pub use image_set::ImageSet;
+pub(crate) use image_set::Pixels;
 
 /// The largest `resize` accepted: far above any preset, far below an allocation that cannot be
 /// made (`--resize 100000` would ask for petabytes).
@@ -519,107 +371,4 @@ impl Dataset {
         }
         Ok(())
     }
-}
-
-/// CIFAR-10's five training batches hold equal numbers of records (10,000 each in the official
-/// files, which also have 10,000 test records): a batch with one record more or less is a damaged
-/// file, not a dataset to train on silently.
-fn check_cifar10_counts(train: &[PathBuf], test: &Path, test_records: usize) -> Result<()> {
-    let record = 1 + 3 * 32 * 32;
-    if train
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e == "gz"))
-    {
-        return Ok(()); // sizes on disk are compressed sizes
-    }
-    let counts: Vec<u64> = train
-        .iter()
-        .map(|p| {
-            std::fs::metadata(p)
-                .map(|m| m.len() / record as u64)
-                .unwrap_or(0)
-        })
-        .collect();
-    if let Some((i, &c)) = counts.iter().enumerate().find(|(_, &c)| c != counts[0]) {
-        return Err(DataError::format(
-            &train[i],
-            format!(
-                "{c} records, but {} holds {}: CIFAR-10's training batches hold equal numbers (10,000 each)",
-                train[0].display(),
-                counts[0]
-            ),
-        ));
-    }
-    if counts.first() == Some(&10_000) && test_records != 10_000 {
-        return Err(DataError::format(
-            test,
-            format!("{test_records} records, but the official test batch holds 10,000"),
-        ));
-    }
-    Ok(())
-}
-
-fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {
-    let hint = match kind {
-        DatasetKind::FashionMnist => format!(
-            "missing {file}[.gz]; install Debian's dataset-fashion-mnist (scripts/setup does) or pass --data-dir DIR holding the four IDX files"
-        ),
-        DatasetKind::Mnist => format!("missing {file}[.gz]; pass --data-dir DIR holding the four MNIST IDX files"),
-        DatasetKind::Cifar10 | DatasetKind::Cifar100 => format!(
-            "missing {file}; pass --data-dir DIR holding the binary version, or download it with `aca data fetch {kind} --dir DIR`"
-        ),
-        DatasetKind::Svhn => format!(
-            "missing {file}; pass --data-dir DIR holding train_32x32.mat and test_32x32.mat, or download them with `aca data fetch svhn --dir DIR`"
-        ),
-        DatasetKind::Folder => format!("missing {file}"),
-    };
-    DataError::NotFound {
-        dataset: kind.name().into(),
-        dir: dir.to_path_buf(),
-        hint,
-    }
-}
-
-/// The folder holding CIFAR's files: `dir/FOLDER` or `dir` itself.
-fn cifar_root(dir: &Path, folder: &str, probe: &str, kind: DatasetKind) -> Result<PathBuf> {
-    let nested = dir.join(folder);
-    if nested.is_dir() {
-        Ok(nested)
-    } else if dir.join(probe).is_file() {
-        Ok(dir.to_path_buf())
-    } else {
-        Err(not_found(kind, dir, &format!("{folder}/{probe}")))
-    }
-}
-
-fn existing(files: &[PathBuf], kind: DatasetKind, root: &Path) -> Result<Vec<PathBuf>> {
-    match files.iter().find(|f| !f.is_file()) {
-        Some(f) => Err(not_found(
-            kind,
-            root,
-            &f.file_name().unwrap_or_default().to_string_lossy(),
-        )),
-        None => Ok(files.to_vec()),
-    }
-}
-
-/// Class names, one per line, if the file exists; an error if it has the wrong count.
-fn read_names(path: &Path, classes: usize) -> Result<Option<Vec<String>>> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(path).map_err(DataError::io(path))?;
-    let names: Vec<String> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    if names.len() != classes {
-        return Err(DataError::format(
-            path,
-            format!("{} class names, expected {classes}", names.len()),
-        ));
-    }
-    Ok(Some(names))
 }

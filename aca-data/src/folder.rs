@@ -5,6 +5,8 @@
 //! parallel and, with a resize, shrunk one by one as they are decoded (shorter side to the size,
 //! then a centre crop, as torchvision's `Resize(s)` + `CenterCrop(s)`), so memory holds the
 //! dataset at its final size only. Without a resize every image must share one square size.
+//! One file although long: listing, decoding, resizing and the statistics cache are the steps of
+//! one format's loader.
 
 use std::path::{Path, PathBuf};
 

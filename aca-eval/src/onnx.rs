@@ -4,7 +4,8 @@
 //! The graph is written directly in ONNX's protobuf encoding (opset 13): the handful of messages
 //! it needs do not justify a protobuf code generator. The network is walked as
 //! [`EvalNetwork::new`] builds it, reading the weights by name; a test runs the file in another
-//! runtime and compares its logits with `aca`'s.
+//! runtime and compares its logits with `aca`'s. One file although long: the walk mirrors the
+//! network's construction op by op, and its encoder is the few messages that walk writes.
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -1,4 +1,6 @@
 //! Search configuration: serde structs whose defaults are DARTS's CIFAR-10 values, and presets.
+//! One file although long: the fields, their paper defaults, the presets and the checks are one
+//! table read together.
 
 use aca_core::tensorboard::TensorBoard;
 use aca_core::{AdamConfig, Layers, SgdConfig};

@@ -1,4 +1,6 @@
 //! The search run: epochs of architecture and weight steps, metrics, checkpoints, exact resume.
+//! One file although long: the epoch loop and its resumable state (what it writes lives in
+//! `records` and `results`).
 
 use std::path::Path;
 use std::time::Instant;

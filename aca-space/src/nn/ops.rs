@@ -2,7 +2,8 @@
 //!
 //! Every op takes input channels, output channels, stride and affine, so that an op may produce
 //! fewer channels than it reads (the evaluation stage of ACA gives an op only part of an edge's
-//! channels).
+//! channels). One file although long: the ops are one family with one constructor (`Op::new`),
+//! each a few lines, compared side by side with DARTS's `operations.py`.
 //!
 //! One file for the eight primitives and their shared spec: they are one catalogue, read side by
 //! side against DARTS's `operations.py`. The layers they are built from live in `layers.rs`.

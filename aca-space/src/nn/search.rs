@@ -1,5 +1,7 @@
 //! The DARTS search network (supernet), with PC-DARTS's partial channels and edge normalisation
 //! as options of the same network, and the relaxations of FairDARTS (sigmoid) and DrNAS (Dirichlet).
+//! One file although long: every option changes the same forward pass of one network, and reads
+//! best beside it (the gradient checks live in `search_grads`, the widening in `widen`).
 
 use ndarray::{Array1, Array2};
 use serde::{Deserialize, Serialize};
