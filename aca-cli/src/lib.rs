@@ -25,6 +25,7 @@ mod config_file;
 mod data;
 mod eval;
 mod genotype;
+mod hints;
 mod inspect;
 mod pipeline;
 mod progress;
@@ -38,6 +39,10 @@ pub use cli::Cli;
 
 /// Parses the command line and runs the command.
 pub fn run() -> anyhow::Result<()> {
+    run_command().map_err(hints::with_flags)
+}
+
+fn run_command() -> anyhow::Result<()> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // A value our own types refuse (a method, strategy or dataset name): their message names

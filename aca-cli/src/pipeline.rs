@@ -124,10 +124,10 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         Pipeline::resume(out)?
     } else {
         if RunLayout::new(out).has_state() {
-            return Err(with_flags(EvalError::RunExists { dir: out.into() }));
+            return Err(EvalError::RunExists { dir: out.into() }.into());
         }
         let config = run_config(&args)?;
-        Pipeline::create(out, RunState::new(args.preset.preset, config)).map_err(with_flags)?
+        Pipeline::create(out, RunState::new(args.preset.preset, config))?
     };
     let layout = pipeline.layout().clone();
     crate::init_tracing(quiet, Some(&layout.file(RunLayout::LOG)))?;
@@ -148,16 +148,6 @@ fn run_in(out: &Path, args: RunArgs, quiet: bool) -> Result<()> {
         out!("{}", summary.render());
     }
     Ok(())
-}
-
-/// A library error, with the flags that answer it.
-fn with_flags(e: EvalError) -> anyhow::Error {
-    match e {
-        EvalError::RunExists { .. } => {
-            anyhow::anyhow!("{e}; pass --resume to continue it, or choose another --out")
-        }
-        e => e.into(),
-    }
 }
 
 /// The bars and lines of `aca run`, and its report.

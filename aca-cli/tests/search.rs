@@ -121,4 +121,11 @@ fn tiny_search_runs_from_the_command_line_and_resumes() {
     };
     assert_eq!(genotype(&stdout), genotype(&again));
     assert!(again.contains("0 epochs"), "{again}");
+    // The same command again, without --resume: the library's error plus the flags that answer it.
+    let (ok, _, err) = aca(&args);
+    assert!(!ok);
+    assert!(
+        err.contains("it already holds a search; pass --resume to continue it"),
+        "{err}"
+    );
 }

@@ -59,6 +59,14 @@ pub enum CoreError {
         /// Who holds it: host and pid.
         holder: String,
     },
+    /// A new run in a folder that already holds one (resuming it continues it).
+    #[error("{}: it already holds a {stage}", dir.display())]
+    RunExists {
+        /// The run directory.
+        dir: PathBuf,
+        /// `search`, `training run`.
+        stage: String,
+    },
     /// A run directory that cannot be used as asked (a new run in a used folder, a resume
     /// under another configuration).
     #[error("{}: {reason}", dir.display())]

@@ -78,10 +78,10 @@ impl RunDir {
     pub fn open(dir: &Path, resume: bool, stage: &str) -> Result<Self> {
         if !resume {
             if dir.join(files::CHECKPOINT).exists() {
-                return Err(run_dir_error(
-                    dir,
-                    format!("it already holds a {stage}; pass --resume to continue it, or choose another output folder"),
-                ));
+                return Err(CoreError::RunExists {
+                    dir: dir.into(),
+                    stage: stage.into(),
+                });
             }
             create_run_folder(dir).map_err(|source| CoreError::Io {
                 path: dir.into(),

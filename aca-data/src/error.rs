@@ -24,7 +24,7 @@ pub enum DataError {
     #[error("{dataset} not found in {}: {hint}", dir.display())]
     NotFound {
         /// The dataset.
-        dataset: String,
+        dataset: crate::kind::DatasetKind,
         /// Where it was looked for.
         dir: PathBuf,
         /// What to do.

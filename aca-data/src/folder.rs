@@ -135,7 +135,7 @@ pub(crate) fn list_folder(dir: &Path) -> Result<Listing> {
 
 fn not_found(dir: &Path, what: &str) -> DataError {
     DataError::NotFound {
-        dataset: "folder".into(),
+        dataset: crate::kind::DatasetKind::Folder,
         dir: dir.to_path_buf(),
         hint: format!(
             "missing {what}; an image folder holds train/CLASS/*.png|jpg|jpeg and val/CLASS/... (or test/)"

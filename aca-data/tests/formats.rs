@@ -109,7 +109,10 @@ fn bad_files_give_errors_naming_the_file() {
         "{e}"
     );
     let e = error_of(DatasetKind::Cifar10, p);
-    assert!(e.contains("aca data fetch cifar10"), "{e}");
+    assert!(
+        e.contains("set data_dir to a folder holding the binary version"),
+        "{e}"
+    );
 
     let train = synthetic(10, [1, 28, 28], 10);
     let test = synthetic(10, [1, 28, 28], 10);

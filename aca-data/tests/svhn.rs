@@ -69,7 +69,10 @@ fn the_dataset_loads_with_robust_darts_statistics_from_dir_or_dir_svhn() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("aca data fetch svhn"), "{e}");
+    assert!(
+        e.contains("set data_dir to a folder holding train_32x32.mat"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -7,7 +7,6 @@ use aca_space::{CellType, Genotype, Primitive};
 use std::path::Path;
 
 use aca_core::write_json_atomic;
-use aca_data::darts_split;
 use aca_search::{files as search_files, SearchConfig};
 use serde::{Deserialize, Serialize};
 use tch::Device;
@@ -307,12 +306,7 @@ pub fn allocate_run(
     } else {
         let config: SearchConfig = read_json(&search_dir.join(search_files::CONFIG))?;
         let data = config.data.load()?;
-        let split = darts_split(
-            data.train.label_list(),
-            data.info.classes,
-            &config.data.split(),
-            config.seed,
-        )?;
+        let split = config.search_split(&data)?;
         let net = aca_search::open_supernet(search_dir, &config, device)?;
         let ctx = ScoringContext {
             config: &config,

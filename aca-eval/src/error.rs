@@ -36,6 +36,12 @@ pub enum EvalError {
         /// The directory.
         dir: PathBuf,
     },
+    /// A training run without its final weights.
+    #[error("{}: no model.ot: the training has not finished", dir.display())]
+    TrainingUnfinished {
+        /// The training run.
+        dir: PathBuf,
+    },
     /// A stage of the pipeline failed.
     #[error("{stage}")]
     Stage {

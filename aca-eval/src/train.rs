@@ -346,10 +346,7 @@ pub(crate) fn load_trained(dir: &Path, device: tch::Device) -> Result<(EvalNetwo
     let plan: ChannelPlan = read_json(&dir.join(files::PLAN))?;
     let model = dir.join(files::MODEL);
     if !model.is_file() {
-        return Err(run_dir_error(
-            dir,
-            "no model.ot: the training has not finished (resume it with `aca train --resume`)",
-        ));
+        return Err(EvalError::TrainingUnfinished { dir: dir.into() });
     }
     let mut net = EvalNetwork::new(&plan, &config.network, device)?;
     let (tensors, _): (_, serde_json::Value) = load_checkpoint(&model)?;

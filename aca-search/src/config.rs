@@ -4,7 +4,7 @@
 
 use aca_core::tensorboard::TensorBoard;
 use aca_core::{AdamConfig, Layers, SgdConfig};
-use aca_data::{Augment, DataConfig, DatasetInfo, DatasetKind};
+use aca_data::{darts_split, Augment, DataConfig, Dataset, DatasetInfo, DatasetKind, Split};
 use aca_space::nn::SearchNetConfig;
 use aca_space::{OpSet, Space};
 use serde::{Deserialize, Serialize};
@@ -258,6 +258,18 @@ impl SearchConfig {
         let mut config = layers.apply(&Self::preset(preset, method))?;
         config.method = method;
         Ok(config)
+    }
+
+    /// DARTS's split of `data`'s training set into the search's weight and architecture halves,
+    /// by this search's split settings and seed (the search and the allocation of its channels
+    /// read the same halves).
+    pub fn search_split(&self, data: &Dataset) -> Result<Split> {
+        Ok(darts_split(
+            data.train.label_list(),
+            data.info.classes,
+            &self.data.split(),
+            self.seed,
+        )?)
     }
 
     /// A preset by name.

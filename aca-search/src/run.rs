@@ -10,7 +10,7 @@ use aca_core::{
     prefixed, run_epochs, seed_everything, with_prefix, write_json_atomic, Adam, Cosine, EpochTask,
     Observer, RunDir, Sgd, Tally,
 };
-use aca_data::{darts_split, Endless, Loader, LoaderOptions, StreamState};
+use aca_data::{Endless, Loader, LoaderOptions, StreamState};
 use aca_space::nn::SearchNetwork;
 use aca_space::{edge_weights, ArchLearning, ArchParams, CellType, Genotype, OpMask, OpSet};
 use serde::{Deserialize, Serialize};
@@ -67,12 +67,7 @@ pub fn search(
     let net = SearchNetwork::new(&config.network_at(0), &ops, device)?;
     // The seeded initial alphas: the reference of the learning indicators (also on resume).
     let init_arch = net.arch_params()?;
-    let split = darts_split(
-        data.train.label_list(),
-        data.info.classes,
-        &config.data.split(),
-        config.seed,
-    )?;
+    let split = config.search_split(&data)?;
     let stream_opts = |stream| LoaderOptions {
         batch_size: config.data.batch_size,
         shuffle: true,

@@ -50,19 +50,19 @@ pub(super) fn check_cifar10_counts(
 pub(super) fn not_found(kind: DatasetKind, dir: &Path, file: &str) -> DataError {
     let hint = match kind {
         DatasetKind::FashionMnist => format!(
-            "missing {file}[.gz]; install Debian's dataset-fashion-mnist (scripts/setup does) or pass --data-dir DIR holding the four IDX files"
+            "missing {file}[.gz]; install Debian's dataset-fashion-mnist (scripts/setup does) or set data_dir to a folder holding the four IDX files"
         ),
-        DatasetKind::Mnist => format!("missing {file}[.gz]; pass --data-dir DIR holding the four MNIST IDX files"),
+        DatasetKind::Mnist => format!("missing {file}[.gz]; set data_dir to a folder holding the four MNIST IDX files"),
         DatasetKind::Cifar10 | DatasetKind::Cifar100 => format!(
-            "missing {file}; pass --data-dir DIR holding the binary version, or download it with `aca data fetch {kind} --dir DIR`"
+            "missing {file}; set data_dir to a folder holding the binary version"
         ),
         DatasetKind::Svhn => format!(
-            "missing {file}; pass --data-dir DIR holding train_32x32.mat and test_32x32.mat, or download them with `aca data fetch svhn --dir DIR`"
+            "missing {file}; set data_dir to a folder holding train_32x32.mat and test_32x32.mat"
         ),
         DatasetKind::Folder => format!("missing {file}"),
     };
     DataError::NotFound {
-        dataset: kind.name().into(),
+        dataset: kind,
         dir: dir.to_path_buf(),
         hint,
     }
