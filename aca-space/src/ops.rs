@@ -288,7 +288,7 @@ impl Space {
     }
 
     /// `aca`, `darts`, `s2`, `s3`, `s3-aca`, `darts-no-none`, `s4`, `s4-aca`, `s1` or `s1-aca`.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Space::Aca => "aca",
             Space::Darts => "darts",
@@ -346,19 +346,16 @@ pub struct OpSet {
 }
 
 impl OpSet {
-    /// Names of the built-in sets, as [`OpSet::by_name`] takes them.
-    pub const BUILT_IN: [&'static str; 10] = [
-        "darts",
-        "aca",
-        "s2",
-        "s3",
-        "s3-aca",
-        "darts-no-none",
-        "s4",
-        "s4-aca",
-        "s1",
-        "s1-aca",
-    ];
+    /// Names of the built-in sets, as [`OpSet::by_name`] takes them: the names of [`Space::ALL`].
+    pub const BUILT_IN: [&'static str; Space::ALL.len()] = {
+        let mut names = [""; Space::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Space::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 
     /// DARTS's 8 primitives in DARTS's order.
     pub fn darts() -> Self {
