@@ -158,6 +158,21 @@ pub(crate) struct StageFields<'a> {
     pub layers: &'a mut usize,
 }
 
+/// The [`StageFields`] of a search or training configuration (both have `epochs`, `seed`, `data`
+/// and `network.{channels,layers}`).
+macro_rules! stage_fields {
+    ($c:expr) => {
+        $crate::cli::StageFields {
+            epochs: &mut $c.epochs,
+            seed: &mut $c.seed,
+            data: &mut $c.data,
+            channels: &mut $c.network.channels,
+            layers: &mut $c.network.layers,
+        }
+    };
+}
+pub(crate) use stage_fields;
+
 impl StageArgs {
     /// The flags given onto a stage's configuration.
     pub(crate) fn apply(&self, c: StageFields<'_>) {
@@ -196,6 +211,13 @@ pub(crate) struct RunControlArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl RunControlArgs {
+    /// `--out`, or a new folder under `runs/` named by `kind` and the time.
+    pub(crate) fn out_or_default(&self, kind: &str) -> std::path::PathBuf {
+        self.out.clone().unwrap_or_else(|| crate::default_out(kind))
+    }
 }
 
 /// The dataset of a search, a training or both.

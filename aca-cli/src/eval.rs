@@ -8,10 +8,10 @@ use aca_eval::{
 use anyhow::{bail, Context, Result};
 
 use crate::cli::{
-    PresetArg, RunControlArgs, StageArgs, StageDataArgs, StageFields, TensorBoardArgs,
+    stage_fields, PresetArg, RunControlArgs, StageArgs, StageDataArgs, TensorBoardArgs,
 };
+use crate::device_name;
 use crate::progress::{Bars, EpochBar};
-use crate::{default_out, device_name};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -199,13 +199,7 @@ pub(crate) fn train_config(args: &TrainArgs) -> Result<TrainConfig> {
         aca_search::Preset::Imagenet => TrainConfig::imagenet(),
     };
     args.data.apply(&mut c.data);
-    args.stage.apply(StageFields {
-        epochs: &mut c.epochs,
-        seed: &mut c.seed,
-        data: &mut c.data,
-        channels: &mut c.network.channels,
-        layers: &mut c.network.layers,
-    });
+    args.stage.apply(stage_fields!(c));
     args.tensorboard.apply(&mut c.tensorboard);
     c.validate()?;
     Ok(c)
@@ -243,11 +237,7 @@ pub(crate) fn run_training(
 }
 
 pub(crate) fn train(args: TrainArgs, quiet: bool) -> Result<()> {
-    let out = args
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out("train"));
+    let out = args.control.out_or_default("train");
     crate::DirKind::Training.expect_out(&out, args.control.resume)?;
     let (plan, config) = if args.control.resume {
         (

@@ -11,8 +11,8 @@ use crate::cli::{
     PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageDataArgs,
     TensorBoardArgs,
 };
+use crate::device_name;
 use crate::progress::{Bars, EpochBar};
-use crate::{default_out, device_name};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -106,11 +106,7 @@ fn run_config(args: &RunArgs) -> Result<RunConfig> {
 }
 
 pub(crate) fn run(args: RunArgs, quiet: bool) -> Result<()> {
-    let out = args
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out("run"));
+    let out = args.control.out_or_default("run");
     // `in_run_dir` logs the error into log.txt (and removes a folder a failed start made); the
     // pipeline keeps its stages' errors in error.txt.
     crate::in_run_dir(&out, || run_in(&out, args, quiet))

@@ -5,12 +5,12 @@ use aca_search::{files, search, EpochRecord, SearchConfig};
 use anyhow::{Context, Result};
 
 use crate::cli::{
-    PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs, StageArgs,
-    StageDataArgs, StageFields, TensorBoardArgs,
+    stage_fields, PresetArg, RunControlArgs, SearchChoiceArgs, SearchMemoryArgs, SnapshotArgs,
+    StageArgs, StageDataArgs, TensorBoardArgs,
 };
 use crate::config_file::read_patch;
+use crate::device_name;
 use crate::progress::{Bars, EpochBar};
-use crate::{default_out, device_name};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -88,13 +88,7 @@ pub(crate) fn config_from(args: &SearchArgs) -> Result<SearchConfig> {
         c.space = v;
     }
     args.data.apply(&mut c.data);
-    args.stage.apply(StageFields {
-        epochs: &mut c.epochs,
-        seed: &mut c.seed,
-        data: &mut c.data,
-        channels: &mut c.network.channels,
-        layers: &mut c.network.layers,
-    });
+    args.stage.apply(stage_fields!(c));
     if let Some(v) = args.valid_limit {
         c.data.split_mut().valid_limit = Some(v);
     }
@@ -110,11 +104,7 @@ pub(crate) fn load_saved_config(dir: &Path) -> Result<SearchConfig> {
 }
 
 pub(crate) fn run(args: SearchArgs, quiet: bool) -> Result<()> {
-    let out = args
-        .control
-        .out
-        .clone()
-        .unwrap_or_else(|| default_out("search"));
+    let out = args.control.out_or_default("search");
     crate::DirKind::Search.expect_out(&out, args.control.resume)?;
     let config = if args.control.resume {
         load_saved_config(&out)?
