@@ -321,7 +321,7 @@ pub fn allocate_run(
         allocate(&genotype, scores, opts.scorer, opts.strategy)?
     };
     write_json_atomic(plan_path, &plan)?;
-    info!(strategy = %plan.strategy, scorer = plan.scorer.map_or("none", ScorerKind::name), "plan written");
+    info!(strategy = %plan.strategy, scorer = %plan.scorer.map_or("none", ScorerKind::name), "plan written");
     Ok(plan)
 }
 
