@@ -500,3 +500,59 @@ fn the_exponential_schedule_and_label_smoothing_are_checked_and_left_out_when_de
         "{err}"
     );
 }
+
+/// The pipeline as a downstream crate calls it: a silent observer (no report), every stage in
+/// one run directory, the summary written; a second start there is refused, a resume of the
+/// finished run redoes nothing and gives the same summary.
+#[test]
+fn the_pipeline_runs_as_one_library_call_and_resumes() {
+    let _serial = crate::serial();
+    let data = tempfile::tempdir().unwrap();
+    aca_data::write_synthetic_mnist(data.path(), 200, 100).unwrap();
+    let mut config = aca_eval::RunConfig::preset(
+        aca_search::Preset::Tiny,
+        aca_search::MethodKind::Darts,
+        aca_space::Space::Aca,
+    );
+    let search = &mut config.search;
+    search.epochs = 1;
+    search.data.dataset = aca_data::DatasetKind::Mnist;
+    search.data.data_dir = Some(data.path().into());
+    search.data.resize = Some(8);
+    search.data.batch_size = 16;
+    search.data.split_mut().train_limit = Some(32);
+    search.data.split_mut().valid_limit = Some(32);
+    search.network.channels = 4;
+    search.network.layers = 3;
+    config.allocate.batches = Some(1);
+    config.train = small_train_config(data.path(), 1);
+    config.resolve().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let state = aca_eval::RunState::new(aca_search::Preset::Tiny, config);
+    let pipeline = aca_eval::Pipeline::create(&run, state.clone()).unwrap();
+    assert_eq!(pipeline.state(), &state);
+    let summary = pipeline.run(Device::Cpu, &aca_core::Silent).unwrap();
+    assert_eq!(summary.report, None);
+    assert!(summary.top1 > 0.0 && summary.params > 0);
+    let text = std::fs::read_to_string(run.join("summary.txt")).unwrap();
+    assert_eq!(text, summary.render());
+    assert!(text.contains("  report          none\n"), "{text}");
+    let layout = aca_eval::RunLayout::new(&run);
+    assert!(layout.search_done() && layout.train_done() && layout.plan().is_file());
+    assert!(matches!(
+        aca_eval::Pipeline::create(&run, state),
+        Err(aca_eval::EvalError::RunExists { .. })
+    ));
+    let again = aca_eval::Pipeline::resume(&run)
+        .unwrap()
+        .run(Device::Cpu, &aca_core::Silent)
+        .unwrap();
+    assert_eq!(
+        (again.genotype, again.top1),
+        (summary.genotype, summary.top1)
+    );
+    // run.json's seconds, read back (to within serde_json's float parsing): no stage ran again.
+    assert!((again.seconds.search - summary.seconds.search).abs() < 1e-9);
+    assert!((again.seconds.train - summary.seconds.train).abs() < 1e-9);
+}

@@ -187,8 +187,7 @@ impl Pipeline {
             .map_err(|source| EvalError::Stage {
                 stage: "report stage",
                 source,
-            })?
-            .unwrap_or_default();
+            })?;
         self.state.seconds.report = t.elapsed().as_secs_f64();
         layout.write_state(&self.state)?;
 

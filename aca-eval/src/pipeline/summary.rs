@@ -34,8 +34,8 @@ pub struct Summary {
     pub top5: f64,
     pub test_images: usize,
     pub seconds: StageSeconds,
-    /// The report's page.
-    pub report: PathBuf,
+    /// The report's page, when the front end renders one.
+    pub report: Option<PathBuf>,
 }
 
 fn duration(s: f64) -> String {
@@ -111,7 +111,14 @@ impl Summary {
             duration(t.test),
             duration(t.report)
         );
-        let _ = writeln!(out, "  report          {}", s.report.display());
+        match &s.report {
+            Some(page) => {
+                let _ = writeln!(out, "  report          {}", page.display());
+            }
+            None => {
+                let _ = writeln!(out, "  report          none");
+            }
+        }
         out
     }
 }
@@ -161,7 +168,7 @@ mod tests {
                 test: 3.0,
                 report: 1.0,
             },
-            report: PathBuf::from("runs/run-x/report/report.html"),
+            report: Some(PathBuf::from("runs/run-x/report/report.html")),
         };
         insta::assert_snapshot!(s.render());
     }
