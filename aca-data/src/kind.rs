@@ -9,26 +9,22 @@ use serde::{Deserialize, Serialize};
 use crate::error::DataError;
 
 /// A dataset by name, as `--dataset` takes it.
+/// Names: the variants in kebab case, for serde and [`DatasetKind::name`] alike (a test checks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// Fashion-MNIST (28x28 grey, 10 classes): the embedded default.
-    #[serde(rename = "fashion-mnist")]
     FashionMnist,
     /// MNIST digits (28x28 grey, 10 classes).
-    #[serde(rename = "mnist")]
     Mnist,
     /// CIFAR-10 (32x32 colour, 10 classes).
-    #[serde(rename = "cifar10")]
     Cifar10,
     /// CIFAR-100 (32x32 colour, 100 fine or 20 coarse classes).
-    #[serde(rename = "cifar100")]
     Cifar100,
     /// SVHN's cropped digits (32x32 colour, 10 classes): `train_32x32.mat` and `test_32x32.mat`.
-    #[serde(rename = "svhn")]
     Svhn,
     /// An image folder in torchvision's `ImageFolder` layout (`train/CLASS/*.png`, `val/...`):
     /// the user's own data.
-    #[serde(rename = "folder")]
     Folder,
 }
 
@@ -197,4 +193,17 @@ pub struct DatasetInfo {
     pub std: Vec<f32>,
     /// `published` (CIFAR) or `computed from the training set`.
     pub stats_source: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_names_are_the_names() {
+        for kind in DatasetKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            assert_eq!(kind.name().parse::<DatasetKind>().unwrap(), kind);
+        }
+    }
 }

@@ -271,6 +271,9 @@ pub enum ScorerKind {
 }
 
 impl ScorerKind {
+    /// Every scorer.
+    pub const ALL: [Self; 2] = [Self::Taylor, Self::BnGamma];
+
     /// The scorer.
     pub fn build(self) -> Box<dyn ChannelScorer> {
         match self {
@@ -292,15 +295,14 @@ impl std::str::FromStr for ScorerKind {
     type Err = EvalError;
 
     fn from_str(name: &str) -> Result<Self> {
-        match name {
-            "taylor" => Ok(Self::Taylor),
-            "bn-gamma" => Ok(Self::BnGamma),
-            _ => Err(EvalError::Config {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| EvalError::Config {
                 field: "scorer",
                 value: name.into(),
                 reason: "expected taylor or bn-gamma".into(),
-            }),
-        }
+            })
     }
 }
 
@@ -313,6 +315,14 @@ impl fmt::Display for ScorerKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serde_names_are_the_names() {
+        for s in ScorerKind::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.name());
+            assert_eq!(s.name().parse::<ScorerKind>().unwrap(), s);
+        }
+    }
 
     #[test]
     fn convolutions_and_strided_skips_end_with_a_bn() {

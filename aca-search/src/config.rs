@@ -97,13 +97,23 @@ pub enum Preset {
     Imagenet,
 }
 
-impl std::fmt::Display for Preset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Self; 3] = [Self::Tiny, Self::Paper, Self::Imagenet];
+
+    /// The name, as configs and `--preset` write it (serde's lowercase names alike).
+    pub fn name(self) -> &'static str {
+        match self {
             Self::Tiny => "tiny",
             Self::Paper => "paper",
             Self::Imagenet => "imagenet",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -111,16 +121,14 @@ impl std::str::FromStr for Preset {
     type Err = SearchError;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "tiny" => Ok(Self::Tiny),
-            "paper" => Ok(Self::Paper),
-            "imagenet" => Ok(Self::Imagenet),
-            _ => Err(SearchError::Config {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| SearchError::Config {
                 field: "preset",
                 value: s.into(),
                 reason: "expected tiny, paper or imagenet".into(),
-            }),
-        }
+            })
     }
 }
 

@@ -23,48 +23,40 @@ pub use fair_darts::{FairDartsConfig, FairDartsRule};
 pub use sdarts::SdartsConfig;
 pub use steps::{ArchStep, FirstOrder, Regularised, Regulariser, StepContext, Unrolled, HVP_SCALE};
 
-/// The search methods aca ships.
+/// The search methods aca ships. Names: the variants in kebab case, for serde and
+/// [`MethodKind::name`] alike (a test checks).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum MethodKind {
     /// DARTS, first-order architecture gradient (the default).
-    #[serde(rename = "darts")]
     #[default]
     Darts,
     /// DARTS, second-order (unrolled) architecture gradient.
-    #[serde(rename = "darts2")]
     Darts2,
     /// PC-DARTS: partial channels, edge normalisation, first order, architecture warm-up.
-    #[serde(rename = "pc-darts")]
     PcDarts,
     /// The random baseline (Li and Talwalkar, 2019): the supernet's weights are trained with
     /// uniform architecture weights (no architecture step), and the genotype is drawn uniformly
     /// under DARTS's cell rules from the run's seed. Allocation and training then treat it as a
     /// searched cell, so a searched cell is compared with random ones at the same budget.
-    #[serde(rename = "random")]
     Random,
     /// beta-DARTS (Ye et al., CVPR 2022): first-order DARTS with the beta-decay regularisation of
     /// the architecture parameters added to the architecture loss ([`BetaDartsConfig`]).
-    #[serde(rename = "beta-darts")]
     BetaDarts,
     /// DARTS- (Chu et al., ICLR 2021): first-order DARTS with an auxiliary skip connection on every
     /// edge outside the softmax, its coefficient decayed linearly from 1 to 0 ([`DartsMinusConfig`]).
-    #[serde(rename = "darts-minus")]
     DartsMinus,
     /// SDARTS-RS (Chen and Hsieh, ICML 2020): first-order DARTS whose weight steps see the
     /// softmaxed op weights perturbed uniformly in [-epsilon, epsilon] ([`SdartsConfig`]).
-    #[serde(rename = "sdarts-rs")]
     SdartsRs,
     /// SDARTS-ADV (Chen and Hsieh, ICML 2020): like SDARTS-RS, but the perturbation is found by a
     /// projected-gradient attack that raises the training loss ([`SdartsConfig::pgd_steps`]).
-    #[serde(rename = "sdarts-adv")]
     SdartsAdv,
     /// FairDARTS (Chu et al., ECCV 2020): sigmoid op weights (no competition between ops) and
     /// the zero-one loss pushing them to 0 or 1 ([`FairDartsConfig`]).
-    #[serde(rename = "fair-darts")]
     FairDarts,
     /// DrNAS (Chen et al., ICLR 2021): op weights sampled from `Dirichlet(elu(alpha) + 1)`,
     /// pathwise gradients, and a regulariser of the concentrations ([`DrnasConfig`]).
-    #[serde(rename = "drnas")]
     Drnas,
 }
 
@@ -202,5 +194,22 @@ impl FromStr for MethodKind {
                 value: s.into(),
                 reason: format!("expected one of {}", Self::ALL.map(Self::name).join(", ")),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_names_are_the_names() {
+        for m in MethodKind::ALL {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+            assert_eq!(m.name().parse::<MethodKind>().unwrap(), m);
+        }
+        for p in crate::Preset::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name());
+            assert_eq!(p.name().parse::<crate::Preset>().unwrap(), p);
+        }
     }
 }
