@@ -359,10 +359,16 @@ fn epoch_loop_resumes_where_it_stopped_and_refuses_another_configuration() {
     drop(run);
 
     // A new run cannot reuse the folder; a resume with another configuration is refused.
-    let err = RunDir::open(&dir, false, "doubling")
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("--resume"), "{err}");
+    // (the command line adds the flag that answers it: `--resume`)
+    let err = RunDir::open(&dir, false, "doubling").unwrap_err();
+    assert!(
+        matches!(&err, aca_core::CoreError::RunExists { stage, .. } if stage == "doubling"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().ends_with("it already holds a doubling"),
+        "{err}"
+    );
     let run = RunDir::open(&dir, true, "doubling").unwrap();
     let other = serde_json::json!({"epochs": 5});
     let err = run_epochs(&run, &other, 4, &mut fresh(), &aca_core::Silent, tb)

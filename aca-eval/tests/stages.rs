@@ -206,6 +206,19 @@ fn small_train_config(data: &Path, epochs: usize) -> TrainConfig {
     c
 }
 
+/// One epoch of a 3-cell, 4-channel supernet on 32 + 32 MNIST images at 8x8 in `data`.
+fn small_search(c: &mut aca_search::SearchConfig, data: &Path) {
+    c.epochs = 1;
+    c.data.dataset = aca_data::DatasetKind::Mnist;
+    c.data.data_dir = Some(data.into());
+    c.data.resize = Some(8);
+    c.data.batch_size = 16;
+    c.data.split_mut().train_limit = Some(32);
+    c.data.split_mut().valid_limit = Some(32);
+    c.network.channels = 4;
+    c.network.layers = 3;
+}
+
 fn half_plan() -> ChannelPlan {
     let mut plan = ChannelPlan::full(aca_space::published("pc_darts").unwrap());
     plan.normal = vec![0.5; 8];
@@ -333,15 +346,7 @@ fn allocate_run_writes_a_plan_with_each_scorer_and_strategy() {
     let data = tempfile::tempdir().unwrap();
     aca_data::write_synthetic_mnist(data.path(), 200, 100).unwrap();
     let mut cfg = aca_search::SearchConfig::tiny(aca_search::MethodKind::Darts);
-    cfg.epochs = 1;
-    cfg.data.dataset = aca_data::DatasetKind::Mnist;
-    cfg.data.data_dir = Some(data.path().into());
-    cfg.data.resize = Some(8);
-    cfg.data.batch_size = 16;
-    cfg.data.split_mut().train_limit = Some(32);
-    cfg.data.split_mut().valid_limit = Some(32);
-    cfg.network.channels = 4;
-    cfg.network.layers = 3;
+    small_search(&mut cfg, data.path());
     let run = tempfile::tempdir().unwrap();
     let found =
         aca_search::search(&cfg, run.path(), Device::Cpu, false, &aca_core::Silent).unwrap();
@@ -514,16 +519,7 @@ fn the_pipeline_runs_as_one_library_call_and_resumes() {
         aca_search::MethodKind::Darts,
         aca_space::Space::Aca,
     );
-    let search = &mut config.search;
-    search.epochs = 1;
-    search.data.dataset = aca_data::DatasetKind::Mnist;
-    search.data.data_dir = Some(data.path().into());
-    search.data.resize = Some(8);
-    search.data.batch_size = 16;
-    search.data.split_mut().train_limit = Some(32);
-    search.data.split_mut().valid_limit = Some(32);
-    search.network.channels = 4;
-    search.network.layers = 3;
+    small_search(&mut config.search, data.path());
     config.allocate.batches = Some(1);
     config.train = small_train_config(data.path(), 1);
     config.resolve().unwrap();
