@@ -540,6 +540,13 @@ fn the_pipeline_runs_as_one_library_call_and_resumes() {
         aca_eval::Pipeline::create(&run, state),
         Err(aca_eval::EvalError::RunExists { .. })
     ));
+    let e = aca_eval::Pipeline::resume(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.ends_with("no run.json: not an `aca run` directory to resume"),
+        "{e}"
+    );
     let again = aca_eval::Pipeline::resume(&run)
         .unwrap()
         .run(Device::Cpu, &aca_core::Silent)

@@ -62,6 +62,12 @@ impl Pipeline {
     /// Opens the run in `dir` to continue it from its files.
     pub fn resume(dir: &Path) -> Result<Self> {
         let layout = RunLayout::new(dir);
+        if !layout.has_state() {
+            return Err(EvalError::RunDir {
+                dir: dir.into(),
+                reason: "no run.json: not an `aca run` directory to resume".into(),
+            });
+        }
         let state = read_json(&layout.file(RunLayout::RUN_JSON))?;
         Self::open(layout, state)
     }
